@@ -1,0 +1,66 @@
+"""What differs between the Radicale versions the package supports.
+
+Radicale 3.1.8 calls ``do_<METHOD>(environ, base_prefix, path, user)`` and
+expects ``(status, headers, body)``; 3.5 and later pass ``user_groups`` and
+``request_info`` too and expect a fourth element (the parsed XML request,
+used for logging).  Everything else in the HTTP layer goes through here.
+"""
+
+from __future__ import annotations
+
+import io
+from http import client
+from typing import Any, Dict, Mapping, Tuple, Union
+
+from radicale import httputils
+
+from radicale_scheduling.http import xml
+
+#: Length of the tuple a ``do_<METHOD>`` returns in this Radicale.
+RESPONSE_LENGTH = len(httputils.NOT_ALLOWED)
+
+Response = Tuple[Any, ...]
+
+
+def response(status: int, headers: Mapping[str, str],
+             body: Union[bytes, str, None]) -> Response:
+    if RESPONSE_LENGTH == 4:
+        return (status, dict(headers), body, None)
+    return (status, dict(headers), body)
+
+
+def text_error(status: int, reason: str) -> Response:
+    """A plain-text error, like Radicale's own refusals, with a reason."""
+    return response(status, {"Content-Type": "text/plain; charset=utf-8"},
+                    reason.encode("utf-8"))
+
+
+def forbidden(reason: str) -> Response:
+    return text_error(client.FORBIDDEN, reason)
+
+
+def precondition_failed(status: int, precondition: str,
+                        reason: str) -> Response:
+    """An error naming the RFC's precondition element (RFC 4918 s16)."""
+    return response(status,
+                    {"Content-Type": "application/xml; charset=utf-8"},
+                    xml.error_body(precondition, reason))
+
+
+def headers_dict(headers: Any) -> Dict[str, str]:
+    return dict(headers.items() if hasattr(headers, "items") else headers)
+
+
+def read_body(environ: Dict[str, Any]) -> bytes:
+    """Read the request body and put it back for Radicale to read again."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    if not length:
+        return b""
+    body = environ["wsgi.input"].read(length)
+    replace_body(environ, body)
+    return body
+
+
+def replace_body(environ: Dict[str, Any], body: bytes) -> None:
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))

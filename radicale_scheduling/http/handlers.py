@@ -1,0 +1,214 @@
+"""Per-method rules of the scheduling HTTP surface (RFC 6638).
+
+Each handler receives the request and ``call_next`` (Radicale's own
+handler).  Handlers refuse what scheduling forbids, with the RFC's
+precondition where one exists, and otherwise let Radicale do the work, so
+ordinary CalDAV and CardDAV behave exactly as in plain Radicale.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from http import client
+from typing import Any, Callable, Dict, Optional
+from urllib.parse import unquote, urlparse
+
+from radicale import httputils, pathutils
+
+from radicale_scheduling.http import compat, proppatch
+from radicale_scheduling.http.compat import Response
+from radicale_scheduling.storage import Storage, paths
+
+
+def is_scheduling_app(app: Any) -> bool:
+    return isinstance(getattr(app, "_storage", None), Storage)
+
+
+@dataclass
+class Request:
+    app: Any
+    environ: Dict[str, Any]
+    base_prefix: str
+    path: str
+    user: str
+    call_next: Callable[[], Response]
+
+    @property
+    def storage(self) -> Storage:
+        return self.app._storage
+
+    @property
+    def sane_path(self) -> str:
+        return pathutils.strip_path(self.path)
+
+    @property
+    def schedule(self) -> Optional[paths.SchedulePath]:
+        return paths.parse(self.sane_path)
+
+    @property
+    def owns_path(self) -> bool:
+        """The path is the user's principal or lies below it."""
+        return bool(self.user) and \
+            self.sane_path.split("/", 1)[0] == self.user
+
+    def destination(self) -> Optional[str]:
+        """The sanitized path of a MOVE's Destination, without base prefix."""
+        raw = self.environ.get("HTTP_DESTINATION", "")
+        if not raw:
+            return None
+        to_path = pathutils.sanitize_path(urlparse(unquote(raw)).path)
+        if self.base_prefix and \
+                (to_path + "/").startswith(self.base_prefix + "/"):
+            to_path = to_path[len(self.base_prefix):] or "/"
+        return to_path
+
+
+def guard(request: Request) -> Optional[Response]:
+    """Keep everybody but the owner out of an inbox or outbox (s2.1, s2.2).
+
+    This holds whatever the rights backend allows: another user's
+    scheduling messages are private even where calendars are shared.
+    Returns Radicale's own NOT_ALLOWED answer, which makes Radicale ask an
+    anonymous client to log in.
+    """
+    schedule = request.schedule
+    if schedule is None:
+        return None
+    if not request.user or request.user != schedule.user:
+        return httputils.NOT_ALLOWED
+    request.storage.ensure_scheduling(request.user)
+    return None
+
+
+def _kind_name(kind: str) -> str:
+    return "schedule inbox" if kind == paths.INBOX else "schedule outbox"
+
+
+def handle_read(request: Request) -> Response:
+    """GET, HEAD, REPORT: only the owner reads an inbox or outbox."""
+    return guard(request) or request.call_next()
+
+
+def handle_options(request: Request) -> Response:
+    """Advertise calendar-auto-schedule (RFC 6638 s2), keep Radicale's."""
+    result = request.call_next()
+    headers = compat.headers_dict(result[1])
+    dav = headers.get("DAV")
+    if dav is not None and "calendar-auto-schedule" not in dav:
+        headers["DAV"] = dav + ", calendar-auto-schedule"
+    return (result[0], headers) + tuple(result[2:])
+
+
+def handle_propfind(request: Request) -> Response:
+    refused = guard(request)
+    if refused:
+        return refused
+    if request.owns_path:
+        # First use of scheduling: a client discovering the principal.
+        request.storage.ensure_scheduling(request.user)
+    from radicale_scheduling.http import properties
+    with properties.answering(request.storage, request.user,
+                              request.base_prefix):
+        return request.call_next()
+
+
+def handle_proppatch(request: Request) -> Response:
+    refused = guard(request)
+    if refused:
+        return refused
+    if request.owns_path:
+        request.storage.ensure_scheduling(request.user)
+    refused = proppatch.check_and_rewrite(request)
+    return refused or request.call_next()
+
+
+def handle_put(request: Request) -> Response:
+    refused = guard(request)
+    if refused:
+        return refused
+    schedule = request.schedule
+    if schedule is not None:
+        return compat.forbidden(
+            "The %s is filled by the server; clients cannot PUT into it "
+            "(RFC 6638 section 2)." % _kind_name(schedule.kind))
+    return request.call_next()
+
+
+def handle_delete(request: Request) -> Response:
+    refused = guard(request)
+    if refused:
+        return refused
+    schedule = request.schedule
+    if schedule is not None and schedule.href is None:
+        return compat.forbidden(
+            "The %s belongs to the principal and cannot be deleted."
+            % _kind_name(schedule.kind))
+    if request.owns_path and "/" in request.sane_path:
+        default = request.storage.default_calendar(request.user)
+        if default and pathutils.strip_path(default) == request.sane_path:
+            return compat.precondition_failed(
+                client.FORBIDDEN, "C:default-calendar-needed",
+                "This calendar is where invitations are delivered "
+                "(schedule-default-calendar-URL of your inbox). Choose "
+                "another default calendar first (RFC 6638 section 4.3).")
+    return request.call_next()
+
+
+def handle_move(request: Request) -> Response:
+    refused = guard(request)
+    if refused:
+        return refused
+    to_path = request.destination()
+    sources = [request.sane_path]
+    if to_path is not None:
+        sources.append(pathutils.strip_path(to_path))
+    for sane in sources:
+        schedule = paths.parse(sane)
+        if schedule is not None:
+            return compat.forbidden(
+                "Items cannot be moved into or out of a %s."
+                % _kind_name(schedule.kind))
+    return request.call_next()
+
+
+def handle_mkcol(request: Request) -> Response:
+    """MKCOL and MKCALENDAR: nothing may be created in the schedule space."""
+    schedule = paths.parse(request.sane_path)
+    if schedule is None:
+        return request.call_next()
+    return guard(request) or compat.forbidden(
+        "The %s is created by the server." % _kind_name(schedule.kind))
+
+
+def handle_post(request: Request) -> Response:
+    refused = guard(request)
+    if refused:
+        return refused
+    schedule = request.schedule
+    if schedule is None:
+        return request.call_next()
+    if schedule.kind != paths.OUTBOX or schedule.href is not None:
+        return compat.text_error(
+            client.METHOD_NOT_ALLOWED,
+            "POST is only accepted by the schedule outbox (RFC 6638 s5).")
+    from radicale_scheduling.http import outbox
+    return outbox.handle_post(request)
+
+
+HANDLERS: Dict[str, Callable[[Request], Response]] = {
+    "DELETE": handle_delete,
+    "GET": handle_read,
+    "HEAD": handle_read,
+    "MKCALENDAR": handle_mkcol,
+    "MKCOL": handle_mkcol,
+    "MOVE": handle_move,
+    "OPTIONS": handle_options,
+    "POST": handle_post,
+    "PROPFIND": handle_propfind,
+    "PROPPATCH": handle_proppatch,
+    "PUT": handle_put,
+    "REPORT": handle_read,
+}
+
+__all__ = ["HANDLERS", "Request", "is_scheduling_app", "posixpath"]

@@ -1,0 +1,344 @@
+"""Scheduling properties in PROPFIND answers (RFC 6638 s2, s6, s9).
+
+Radicale builds the multistatus; this module completes it.  The wrapped
+``xml_propfind`` knows which resource each response element describes (they
+come in the order of ``allowed_items``), so each element is patched in
+place: our values replace whatever Radicale put for the same property
+(a 404, or a stored dead property of the same name), and nothing else in
+the answer changes.  A request asking none of these properties costs one
+set intersection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import inspect
+import xml.etree.ElementTree as ET
+from typing import (Any, Callable, Dict, Iterator, List, NamedTuple, Optional,
+                    Sequence, Tuple)
+
+from radicale import pathutils, storage as radicale_storage, xmlutils
+
+from radicale_scheduling.http.xml import clark, element, href
+from radicale_scheduling.storage import (DEFAULT_CALENDAR_KEY, TRANSP_KEY,
+                                         Collection, Storage, paths)
+
+INBOX_URL = clark("C:schedule-inbox-URL")
+OUTBOX_URL = clark("C:schedule-outbox-URL")
+ADDRESS_SET = clark("C:calendar-user-address-set")
+USER_TYPE = clark("C:calendar-user-type")
+DEFAULT_CALENDAR = clark("C:schedule-default-calendar-URL")
+CALENDAR_TRANSP = clark("C:schedule-calendar-transp")
+RESOURCETYPE = clark("D:resourcetype")
+CURRENT_PRIVILEGES = clark("D:current-user-privilege-set")
+SUPPORTED_PRIVILEGES = clark("D:supported-privilege-set")
+
+#: Properties this module answers for some resources.
+HANDLED = frozenset({INBOX_URL, OUTBOX_URL, ADDRESS_SET, USER_TYPE,
+                     DEFAULT_CALENDAR, CALENDAR_TRANSP, RESOURCETYPE,
+                     CURRENT_PRIVILEGES, SUPPORTED_PRIVILEGES})
+#: Properties that belong to scheduling alone (404 wherever not ours).
+OWN = frozenset({INBOX_URL, OUTBOX_URL, DEFAULT_CALENDAR, CALENDAR_TRANSP})
+#: Properties set by the server only (DAV:cannot-modify-protected-property).
+PROTECTED = frozenset({INBOX_URL, OUTBOX_URL, ADDRESS_SET, USER_TYPE,
+                       SUPPORTED_PRIVILEGES, CURRENT_PRIVILEGES,
+                       clark("C:schedule-tag")})
+
+KEEP = object()  # leave Radicale's answer for this property as it is
+Value = Any  # an ET.Element, None (404) or KEEP
+
+
+class Context(NamedTuple):
+    storage: Storage
+    user: str
+    base_prefix: str
+
+    def url(self, path: str) -> str:
+        return xmlutils.make_href(self.base_prefix, path)
+
+
+_context: contextvars.ContextVar[Optional[Context]] = contextvars.ContextVar(
+    "radicale_scheduling_propfind", default=None)
+
+
+@contextlib.contextmanager
+def answering(storage: Storage, user: str, base_prefix: str) -> Iterator[None]:
+    token = _context.set(Context(storage, user, base_prefix))
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+# -- privileges (RFC 6638 s6, RFC 3744 s5.3, s5.4) --------------------------
+
+_INBOX_PRIVILEGES = ("C:schedule-deliver", "C:schedule-deliver-invite",
+                     "C:schedule-deliver-reply", "C:schedule-query-freebusy")
+_OUTBOX_PRIVILEGES = ("C:schedule-send", "C:schedule-send-invite",
+                      "C:schedule-send-reply", "C:schedule-send-freebusy")
+_OWNER_PRIVILEGES = {
+    # The owner reads and empties the inbox and sets its properties; nobody
+    # PUTs into it (D:bind is absent).  Delivery is the server's, on behalf
+    # of any calendar user, so schedule-deliver is granted to all.
+    paths.INBOX: ("D:read", "D:read-current-user-privilege-set",
+                  "D:write-properties", "D:unbind") + _INBOX_PRIVILEGES,
+    paths.OUTBOX: ("D:read", "D:read-current-user-privilege-set")
+    + _OUTBOX_PRIVILEGES,
+}
+_DESCRIPTIONS = {
+    "D:all": "Any operation",
+    "D:read": "Read the collection and its items",
+    "D:read-current-user-privilege-set": "Read your own privileges",
+    "D:write-properties": "Change properties",
+    "D:unbind": "Remove items",
+    "C:schedule-deliver": "Deliver scheduling messages",
+    "C:schedule-deliver-invite": "Deliver invitations",
+    "C:schedule-deliver-reply": "Deliver replies",
+    "C:schedule-query-freebusy": "Ask for free-busy time",
+    "C:schedule-send": "Send scheduling messages",
+    "C:schedule-send-invite": "Send invitations",
+    "C:schedule-send-reply": "Send replies",
+    "C:schedule-send-freebusy": "Send free-busy requests",
+}
+
+
+def _privilege(name: str) -> ET.Element:
+    return element("D:privilege", None, element(name))
+
+
+def _current_privileges(kind: str) -> ET.Element:
+    return element("D:current-user-privilege-set", None,
+                   *(_privilege(name) for name in _OWNER_PRIVILEGES[kind]))
+
+
+def _supported(name: str, *children: ET.Element,
+               abstract: bool = False) -> ET.Element:
+    node = element("D:supported-privilege", None, _privilege(name))
+    if abstract:
+        node.append(element("D:abstract"))
+    node.append(element("D:description", _DESCRIPTIONS[name]))
+    node.extend(children)
+    return node
+
+
+def _supported_privileges(kind: str) -> ET.Element:
+    if kind == paths.INBOX:
+        schedule = _supported("C:schedule-deliver", *(
+            _supported(name) for name in _INBOX_PRIVILEGES[1:]))
+        extra = [_supported("D:write-properties"), _supported("D:unbind")]
+    else:
+        schedule = _supported("C:schedule-send", *(
+            _supported(name) for name in _OUTBOX_PRIVILEGES[1:]))
+        extra = []
+    read = _supported("D:read",
+                      _supported("D:read-current-user-privilege-set"))
+    tree = _supported("D:all", read, *extra, schedule, abstract=True)
+    return element("D:supported-privilege-set", None, tree)
+
+
+# -- values ------------------------------------------------------------------
+
+def _principal_values(ctx: Context, collection: Any, tags: Sequence[str]
+                      ) -> Dict[str, Value]:
+    owner = collection.path
+    if owner != ctx.user:
+        # Another user's scheduling set-up gives nothing away.
+        return {tag: None for tag in tags if tag in OWN or tag in
+                (ADDRESS_SET, USER_TYPE)}
+    principal = ctx.storage.principal(owner)
+    values: Dict[str, Value] = {}
+    for tag in tags:
+        if tag == INBOX_URL:
+            values[tag] = element("C:schedule-inbox-URL", None, href(
+                ctx.url(paths.collection_path(owner, paths.INBOX))))
+        elif tag == OUTBOX_URL:
+            values[tag] = element("C:schedule-outbox-URL", None, href(
+                ctx.url(paths.collection_path(owner, paths.OUTBOX))))
+        elif tag == ADDRESS_SET:
+            hrefs = [href(address) for address in principal.addresses]
+            hrefs.append(href(ctx.url("/%s/" % owner)))
+            values[tag] = element("C:calendar-user-address-set", None, *hrefs)
+        elif tag == USER_TYPE:
+            values[tag] = element("C:calendar-user-type", principal.cutype)
+        elif tag in OWN:
+            values[tag] = None
+    return values
+
+
+def _schedule_values(ctx: Context, collection: Collection,
+                     tags: Sequence[str]) -> Dict[str, Value]:
+    kind = collection.schedule_kind
+    assert kind is not None
+    values: Dict[str, Value] = {}
+    for tag in tags:
+        if tag == RESOURCETYPE:
+            values[tag] = element(
+                "D:resourcetype", None, element("D:collection"),
+                element("C:schedule-inbox" if kind == paths.INBOX
+                        else "C:schedule-outbox"))
+        elif tag == CURRENT_PRIVILEGES:
+            values[tag] = _current_privileges(kind)
+        elif tag == SUPPORTED_PRIVILEGES:
+            values[tag] = _supported_privileges(kind)
+        elif tag == DEFAULT_CALENDAR and kind == paths.INBOX:
+            default = collection.get_meta(DEFAULT_CALENDAR_KEY)
+            node = element("C:schedule-default-calendar-URL")
+            if default:
+                node.append(href(ctx.url(default)))
+            values[tag] = node
+        elif tag in OWN or tag in (ADDRESS_SET, USER_TYPE):
+            values[tag] = None
+    return values
+
+
+def _calendar_values(collection: Any, tags: Sequence[str]
+                     ) -> Dict[str, Value]:
+    values: Dict[str, Value] = {}
+    for tag in tags:
+        if tag == CALENDAR_TRANSP:
+            transp = collection.get_meta(TRANSP_KEY) or "opaque"
+            values[tag] = element("C:schedule-calendar-transp", None,
+                                  element("C:" + transp))
+        elif tag in OWN:
+            values[tag] = None
+    return values
+
+
+def values_for(ctx: Context, item: Any, tags: Sequence[str]
+               ) -> Dict[str, Value]:
+    if not isinstance(item, radicale_storage.BaseCollection):
+        return {}
+    if getattr(item, "schedule_kind", None):
+        return _schedule_values(ctx, item, tags)
+    if item.is_principal:
+        return _principal_values(ctx, item, tags)
+    if item.tag == "VCALENDAR":
+        return _calendar_values(item, tags)
+    return {tag: None for tag in tags if tag in OWN}
+
+
+def names_for(ctx: Context, item: Any) -> List[str]:
+    """What DAV:propname lists for a resource, beyond Radicale's names."""
+    if not isinstance(item, radicale_storage.BaseCollection):
+        return []
+    kind = getattr(item, "schedule_kind", None)
+    if kind == paths.INBOX:
+        return [SUPPORTED_PRIVILEGES, DEFAULT_CALENDAR]
+    if kind == paths.OUTBOX:
+        return [SUPPORTED_PRIVILEGES]
+    if item.is_principal and item.path == ctx.user:
+        return [INBOX_URL, OUTBOX_URL, ADDRESS_SET, USER_TYPE]
+    if item.tag == "VCALENDAR":
+        return [CALENDAR_TRANSP]
+    return []
+
+
+# -- editing a DAV:response ------------------------------------------------
+
+def _propstats(response: ET.Element) -> Dict[str, Tuple[ET.Element,
+                                                        ET.Element]]:
+    """Map each status line to its (propstat, prop) pair."""
+    result = {}
+    for propstat in response.findall(clark("D:propstat")):
+        status = propstat.find(clark("D:status"))
+        prop = propstat.find(clark("D:prop"))
+        if status is not None and prop is not None:
+            result[status.text or ""] = (propstat, prop)
+    return result
+
+
+def _ensure_propstat(response: ET.Element, code: int,
+                     existing: Dict[str, Tuple[ET.Element, ET.Element]]
+                     ) -> ET.Element:
+    line = xmlutils.make_response(code)
+    if line not in existing:
+        prop = element("D:prop")
+        propstat = element("D:propstat", None, prop,
+                           element("D:status", line))
+        response.append(propstat)
+        existing[line] = (propstat, prop)
+    return existing[line][1]
+
+
+def apply(response: ET.Element, values: Dict[str, Value]) -> None:
+    values = {tag: value for tag, value in values.items() if value is not KEEP}
+    if not values:
+        return
+    existing = _propstats(response)
+    for propstat, prop in list(existing.values()):
+        for child in list(prop):
+            if child.tag in values:
+                prop.remove(child)
+    for tag, value in values.items():
+        if value is None:
+            _ensure_propstat(response, 404, existing).append(ET.Element(tag))
+        else:
+            _ensure_propstat(response, 200, existing).append(value)
+    for line, (propstat, prop) in list(existing.items()):
+        if len(prop) == 0:
+            response.remove(propstat)
+
+
+def complete(ctx: Context, multistatus: ET.Element, items: Sequence[Any],
+             requested: Sequence[str], mode: str) -> None:
+    """Patch each DAV:response of ``multistatus`` (one per item)."""
+    for response, item in zip(multistatus, items):
+        if mode == "propname":
+            names = names_for(ctx, item)
+            if names:
+                existing = _propstats(response)
+                prop = _ensure_propstat(response, 200, existing)
+                present = {child.tag for child in prop}
+                prop.extend(ET.Element(tag) for tag in names
+                            if tag not in present)
+            continue
+        if mode == "allprop":
+            # Only fix what Radicale already listed (e.g. our values stored
+            # as dead properties, or an inbox's resourcetype).
+            tags = [child.tag for propstat in response
+                    for prop in propstat.findall(clark("D:prop"))
+                    for child in prop if child.tag in HANDLED]
+        else:
+            tags = [tag for tag in requested if tag in HANDLED]
+        if tags:
+            apply(response, values_for(ctx, item, tags))
+
+
+def _request_mode(xml_request: Optional[ET.Element]
+                  ) -> Tuple[str, List[str]]:
+    if xml_request is None or len(xml_request) == 0:
+        return "allprop", []
+    top = xml_request[0]
+    if top.tag == clark("D:propname"):
+        return "propname", []
+    if top.tag == clark("D:prop"):
+        return "prop", [prop.tag for prop in top]
+    return "allprop", []
+
+
+def wrap_xml_propfind(original: Callable[..., Any]) -> Callable[..., Any]:
+    signature = inspect.signature(original)
+
+    def xml_propfind(*args: Any, **kwargs: Any) -> Any:
+        ctx = _context.get()
+        if ctx is None:
+            return original(*args, **kwargs)
+        bound = signature.bind(*args, **kwargs)
+        mode, requested = _request_mode(bound.arguments.get("xml_request"))
+        if mode == "prop" and HANDLED.isdisjoint(requested):
+            return original(*args, **kwargs)
+        items = list(bound.arguments["allowed_items"])
+        bound.arguments["allowed_items"] = items
+        multistatus = original(*bound.args, **bound.kwargs)
+        if multistatus is not None:
+            complete(ctx, multistatus, [entry[0] for entry in items],
+                     requested, mode)
+        return multistatus
+
+    xml_propfind.__wrapped__ = original  # type: ignore[attr-defined]
+    xml_propfind.__doc__ = original.__doc__
+    return xml_propfind
+
+
+__all__ = ["answering", "wrap_xml_propfind", "PROTECTED", "pathutils"]

@@ -1,0 +1,132 @@
+"""PROPPATCH of the scheduling properties (RFC 6638 s9.1, s9.2, s4.3).
+
+Radicale stores a PROPPATCHed property as its text.  The two settable
+scheduling properties carry XML instead (``<C:opaque/>``, ``<D:href>``),
+so after validation this module rewrites them in the request body into the
+text Radicale stores; Radicale then applies the whole PROPPATCH in one write
+as usual.  Server-computed properties (addresses, inbox URLs, ...) are
+refused: storing them as dead properties would let a user claim an address.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from http import client
+from typing import TYPE_CHECKING, Iterator, Optional, Tuple
+from urllib.parse import unquote, urlparse
+
+import defusedxml.ElementTree as DefusedET
+from radicale import pathutils
+
+from radicale_scheduling.http import compat, properties
+from radicale_scheduling.http.compat import Response
+from radicale_scheduling.http.xml import clark, to_bytes
+from radicale_scheduling.storage import paths
+
+if TYPE_CHECKING:
+    from radicale_scheduling.http.handlers import Request
+
+_SET = clark("D:set")
+_REMOVE = clark("D:remove")
+_PROP = clark("D:prop")
+_TRANSP_VALUES = {clark("C:opaque"): "opaque",
+                  clark("C:transparent"): "transparent"}
+
+
+def _props(root: ET.Element) -> Iterator[Tuple[bool, ET.Element]]:
+    for action in root:
+        if action.tag in (_SET, _REMOVE):
+            for prop in action.findall("./%s/*" % _PROP):
+                yield action.tag == _SET, prop
+
+
+def _target_tag(request: "Request") -> Optional[str]:
+    """The Radicale tag of the collection the PROPPATCH targets."""
+    with request.storage.acquire_lock("r", request.user):
+        item = next(iter(request.storage.discover(request.path)), None)
+    return getattr(item, "tag", None)
+
+
+def _href_to_path(request: "Request", value: str) -> str:
+    path = pathutils.sanitize_path(urlparse(unquote(value.strip())).path)
+    if request.base_prefix and \
+            (path + "/").startswith(request.base_prefix + "/"):
+        path = path[len(request.base_prefix):] or "/"
+    return pathutils.unstrip_path(pathutils.strip_path(path), True)
+
+
+def check_and_rewrite(request: "Request") -> Optional[Response]:
+    body = compat.read_body(request.environ)
+    if not body:
+        return None
+    try:
+        root = DefusedET.fromstring(body)
+    except Exception:
+        return None  # Radicale answers malformed XML with its own 400
+    schedule = request.schedule
+    changed = False
+    target_tag: Optional[str] = None
+    for is_set, prop in _props(root):
+        tag = prop.tag
+        if tag in properties.PROTECTED or (
+                tag == properties.RESOURCETYPE and schedule is not None):
+            return compat.precondition_failed(
+                client.FORBIDDEN, "D:cannot-modify-protected-property",
+                "%s is computed by the server and cannot be changed."
+                % xml_name(tag))
+        if tag == properties.CALENDAR_TRANSP:
+            if target_tag is None:
+                target_tag = _target_tag(request) or ""
+            if schedule is not None or target_tag != "VCALENDAR":
+                return compat.forbidden(
+                    "schedule-calendar-transp applies to calendar "
+                    "collections only (RFC 6638 section 9.1).")
+            if is_set:
+                values = [_TRANSP_VALUES.get(child.tag) for child in prop]
+                if len(values) != 1 or values[0] is None:
+                    return compat.text_error(
+                        client.BAD_REQUEST,
+                        "schedule-calendar-transp takes exactly one of "
+                        "<C:opaque/> or <C:transparent/>.")
+                _set_text(prop, values[0])
+                changed = True
+        elif tag == properties.DEFAULT_CALENDAR:
+            if schedule is None or schedule.kind != paths.INBOX or \
+                    schedule.href is not None:
+                return compat.forbidden(
+                    "schedule-default-calendar-URL is a property of the "
+                    "schedule inbox (RFC 6638 section 9.2).")
+            if not is_set:
+                return compat.precondition_failed(
+                    client.FORBIDDEN, "C:default-calendar-needed",
+                    "Invitations need a default calendar; point "
+                    "schedule-default-calendar-URL at another calendar "
+                    "instead of removing it.")
+            hrefs = [child for child in prop if child.tag == clark("D:href")]
+            path = _href_to_path(request, hrefs[0].text or "") \
+                if len(hrefs) == 1 and len(prop) == 1 else ""
+            if not path or not request.storage.is_valid_default_calendar(
+                    request.user, path):
+                return compat.precondition_failed(
+                    client.FORBIDDEN, "C:valid-schedule-default-calendar-URL",
+                    "The default calendar must be one DAV:href to one of "
+                    "your own calendars that accepts events.")
+            _set_text(prop, path)
+            changed = True
+    if changed:
+        compat.replace_body(request.environ, to_bytes(root))
+        request.environ["CONTENT_TYPE"] = "application/xml; charset=utf-8"
+    return None
+
+
+def _set_text(prop: ET.Element, text: str) -> None:
+    for child in list(prop):
+        prop.remove(child)
+    prop.text = text
+
+
+def xml_name(clark_tag: str) -> str:
+    namespace, _, name = clark_tag[1:].partition("}")
+    prefix = {"DAV:": "DAV", "urn:ietf:params:xml:ns:caldav": "CALDAV"}.get(
+        namespace, namespace)
+    return "%s:%s" % (prefix, name)

@@ -1,0 +1,255 @@
+"""Who is who: the calendar-user addresses of the server's users.
+
+RFC 6638 section 2.4.1 has each principal list its calendar-user addresses;
+section 3.2.x and 4 rely on the server mapping an address back to exactly
+one principal.  Addresses come from two places only, both under the admin's
+control: ``scheduling_domain`` (``alice`` is ``mailto:alice@<domain>``; a
+user name that is itself an e-mail address is its own address) and the
+``scheduling_addresses`` file.  Users can never claim an address themselves:
+a claimed address would let them receive someone else's invitations.
+
+The addresses file is INI, one section per user::
+
+    [alice]
+    addresses = alice@family.example, mum@family.example
+    type = INDIVIDUAL
+    name = Alice Liddell
+
+    [room-1]
+    type = ROOM
+    name = Meeting room 1
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+import threading
+from dataclasses import dataclass
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
+
+CUTYPES = ("INDIVIDUAL", "GROUP", "RESOURCE", "ROOM", "UNKNOWN")
+_FILE_KEYS = {"addresses", "type", "name"}
+_EMAIL_RE = re.compile(r"^[^@\s<>\"(),;:\\\[\]]+@[^@\s<>\"(),;:\\\[\]]+\.[^@\s<>\"(),;:\\\[\]]+$")
+
+
+class AddressConfigError(RuntimeError):
+    """The addresses file or the domain give the same address to two users."""
+
+
+def is_email(value: str) -> bool:
+    return bool(_EMAIL_RE.match(value))
+
+
+def normalize(address: str) -> str:
+    """Canonical form used for comparing calendar-user addresses.
+
+    The scheme and the mail address compare case-insensitively (as Apple's
+    server and SabreDAV do); anything that is not a mailto: address is kept
+    apart by its scheme.
+    """
+    value = address.strip()
+    if value[:7].lower() == "mailto:":
+        return "mailto:" + value[7:].strip().lower()
+    if is_email(value):
+        return "mailto:" + value.lower()
+    return value
+
+
+@dataclass(frozen=True)
+class Principal:
+    """What the server knows about one user as a calendar user."""
+
+    user: str
+    addresses: Tuple[str, ...]  # mailto: URIs, preferred first
+    cutype: str = "INDIVIDUAL"
+    display_name: str = ""
+
+    @property
+    def email(self) -> str:
+        """The preferred e-mail address, or "" when the user has none."""
+        return self.addresses[0][7:] if self.addresses else ""
+
+
+@dataclass(frozen=True)
+class _Entry:
+    addresses: Tuple[str, ...]
+    cutype: str
+    display_name: str
+
+
+def _parse_file(path: str) -> Dict[str, _Entry]:
+    parser = configparser.RawConfigParser(default_section="\0none")
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    try:
+        with open(path, encoding="utf-8") as f:
+            parser.read_file(f)
+    except (OSError, UnicodeDecodeError, configparser.Error) as e:
+        raise AddressConfigError("scheduling_addresses: cannot read %s: %s"
+                                 % (path, str(e).splitlines()[0])) from e
+    entries: Dict[str, _Entry] = {}
+    for user in parser.sections():
+        section = parser[user]
+        unknown = set(section) - _FILE_KEYS
+        if unknown:
+            raise AddressConfigError(
+                "scheduling_addresses: unknown key %r for user %r in %s "
+                "(allowed: addresses, type, name)"
+                % (sorted(unknown)[0], user, path))
+        if not user or "/" in user or user in (".", ".."):
+            raise AddressConfigError(
+                "scheduling_addresses: %r is not a user name in %s"
+                % (user, path))
+        cutype = section.get("type", "INDIVIDUAL").strip().upper()
+        if cutype not in CUTYPES:
+            raise AddressConfigError(
+                "scheduling_addresses: type %r of user %r in %s is not one "
+                "of %s" % (cutype, user, path, ", ".join(CUTYPES)))
+        addresses: List[str] = []
+        for raw in re.split(r"[,\s]+", section.get("addresses", "")):
+            if not raw:
+                continue
+            address = normalize(raw)
+            if not address.startswith("mailto:") or not is_email(address[7:]):
+                raise AddressConfigError(
+                    "scheduling_addresses: %r of user %r in %s is not an "
+                    "e-mail address" % (raw, user, path))
+            if address not in addresses:
+                addresses.append(address)
+        entries[user] = _Entry(tuple(addresses), cutype,
+                               section.get("name", "").strip())
+    return entries
+
+
+class Directory:
+    """Maps users to their addresses and addresses back to users.
+
+    ``user_exists`` tells whether a user name is known to the server (it has
+    a principal collection, or the auth backend lists it); an implicit
+    address of a user that does not exist is no local address.  The
+    addresses file is re-read when it changes, so the admin need not restart
+    the server; a broken edit keeps the last good version and is logged.
+    """
+
+    def __init__(self, domain: str, addresses_file: str,
+                 user_exists: Callable[[str], bool],
+                 on_reload_error: Callable[[str], None] = lambda _: None
+                 ) -> None:
+        self._domain = domain
+        self._file = addresses_file
+        self._user_exists = user_exists
+        self._on_reload_error = on_reload_error
+        self._lock = threading.Lock()
+        self._mtime: Optional[Tuple[int, int]] = None
+        self._entries: Dict[str, _Entry] = {}
+        self._owners: Dict[str, str] = {}
+        if addresses_file:
+            self._load(raise_errors=True)
+
+    # -- the addresses file ------------------------------------------------
+
+    def _stat(self) -> Optional[Tuple[int, int]]:
+        try:
+            st = os.stat(self._file)
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
+    def _load(self, raise_errors: bool) -> None:
+        stamp = self._stat()
+        try:
+            entries = _parse_file(self._file)
+            owners = self._check_claims(entries)
+        except AddressConfigError as e:
+            if raise_errors:
+                raise
+            self._on_reload_error(str(e))
+            self._mtime = stamp  # do not retry until the file changes again
+            return
+        self._entries, self._owners, self._mtime = entries, owners, stamp
+
+    def _check_claims(self, entries: Dict[str, _Entry]) -> Dict[str, str]:
+        owners: Dict[str, str] = {}
+        for user, entry in entries.items():
+            for address in entry.addresses:
+                implicit_owner = self._implicit_owner(address)
+                if implicit_owner is not None and implicit_owner != user:
+                    raise AddressConfigError(
+                        "scheduling_addresses: %s is given to user %r but "
+                        "is the address of user %r" % (
+                            address[7:], user, implicit_owner))
+                if owners.get(address, user) != user:
+                    raise AddressConfigError(
+                        "scheduling_addresses: %s is claimed by both %r and "
+                        "%r" % (address[7:], owners[address], user))
+                owners[address] = user
+        return owners
+
+    def _refresh(self) -> None:
+        if self._file and self._stat() != self._mtime:
+            with self._lock:
+                if self._stat() != self._mtime:
+                    self._load(raise_errors=False)
+
+    # -- lookups -----------------------------------------------------------
+
+    def _implicit_owner(self, address: str) -> Optional[str]:
+        """The user name an address belongs to by construction, if any."""
+        email = address[7:]
+        if self._domain:
+            local, _, domain = email.rpartition("@")
+            if domain == self._domain:
+                return local
+        return None
+
+    def implicit_addresses(self, user: str) -> Tuple[str, ...]:
+        if is_email(user):
+            return (normalize(user),)
+        if self._domain:
+            return ("mailto:%s@%s" % (user.lower(), self._domain),)
+        return ()
+
+    def principal(self, user: str) -> Principal:
+        self._refresh()
+        entry = self._entries.get(user)
+        addresses = list(entry.addresses) if entry else []
+        for address in self.implicit_addresses(user):
+            if address not in addresses and \
+                    self._owners.get(address, user) == user:
+                addresses.append(address)
+        return Principal(user, tuple(addresses),
+                         entry.cutype if entry else "INDIVIDUAL",
+                         entry.display_name if entry else "")
+
+    def user_for_address(self, address: str) -> Optional[str]:
+        """The local user owning a calendar-user address, else None."""
+        self._refresh()
+        address = normalize(address)
+        if not address.startswith("mailto:"):
+            return None
+        owner = self._owners.get(address)
+        if owner is not None:
+            return owner
+        email = address[7:]
+        for candidate in self._email_user_candidates(email):
+            if candidate in self._entries or self._user_exists(candidate):
+                return candidate
+        return None
+
+    def _email_user_candidates(self, email: str) -> Iterable[str]:
+        yield email
+        if self._domain:
+            local, _, domain = email.rpartition("@")
+            if domain == self._domain and local:
+                yield local
+
+    def is_local_domain(self, address: str) -> bool:
+        """True for an address in the server's own domain (known or not)."""
+        address = normalize(address)
+        return bool(self._domain) and address.startswith("mailto:") and \
+            address.rpartition("@")[2] == self._domain
+
+    def configured_users(self) -> Iterable[str]:
+        self._refresh()
+        return list(self._entries)

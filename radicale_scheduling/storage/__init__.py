@@ -1,0 +1,261 @@
+"""The storage adapter: Radicale's multifilesystem storage plus scheduling.
+
+Radicale loads ``radicale_scheduling.Storage`` for
+``[storage] type = radicale_scheduling``.  It is Radicale's own filesystem
+storage (a subclass, so existing collection folders are used as they are)
+that also knows each principal's schedule inbox and outbox, the default
+calendar of RFC 6638 section 4.3, and the server's calendar-user addresses.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from typing import Iterable, Iterator, Optional, Set, Tuple
+
+from radicale import pathutils, types
+from radicale.log import logger
+from radicale.storage import multifilesystem
+
+from radicale_scheduling import options, principals
+from radicale_scheduling.storage import paths
+from radicale_scheduling.storage.collection import (DEFAULT_CALENDAR_KEY,
+                                                    TRANSP_KEY, Collection)
+
+__all__ = ["Collection", "Storage", "DEFAULT_CALENDAR_KEY", "TRANSP_KEY"]
+
+#: Name and properties of the calendar created for a user who has none.
+DEFAULT_CALENDAR_NAME = "calendar"
+DEFAULT_CALENDAR_PROPS = {
+    "tag": "VCALENDAR",
+    "D:displayname": "Calendar",
+    "C:supported-calendar-component-set": "VEVENT,VTODO,VJOURNAL",
+}
+
+
+class Storage(multifilesystem.Storage):
+    """Radicale's filesystem storage with scheduling collections."""
+
+    _collection_class = Collection
+
+    def __init__(self, configuration: "types.CONFIG") -> None:
+        configuration = configuration.copy(options.PLUGIN_CONFIG_SCHEMA)
+        super().__init__(configuration)
+        self.settings = options.Settings.from_configuration(configuration)
+        self._htpasswd: Tuple[Optional[Tuple[int, int]], Set[str]] = (None,
+                                                                      set())
+        self.directory = principals.Directory(
+            self.settings.domain, self.settings.addresses_file,
+            self.user_exists,
+            lambda message: logger.error("%s (keeping the previous version)",
+                                         message))
+        if not self.settings.domain:
+            logger.info("Scheduling: no scheduling_domain; only user names "
+                        "that are e-mail addresses and the addresses file "
+                        "give users mailto: addresses")
+        # Imported here: the HTTP layer imports this module.
+        from radicale_scheduling import http
+        http.install()
+        logger.info("Scheduling (RFC 6638) enabled: domain %r, addresses "
+                    "file %r", self.settings.domain,
+                    self.settings.addresses_file)
+
+    # -- where things are ----------------------------------------------------
+
+    def schedule_folder(self, user: str, kind: str) -> str:
+        if not pathutils.is_safe_filesystem_path_component(user):
+            raise pathutils.UnsafePathError(user)
+        return os.path.join(self._get_collection_root_folder(), user,
+                            paths.KIND_FOLDERS[kind])
+
+    def discover(self, path: str, depth: str = "0", *args, **kwargs
+                 ) -> Iterator[types.CollectionOrItem]:
+        schedule = paths.parse(pathutils.strip_path(path))
+        if schedule is None:
+            yield from super().discover(path, depth, *args, **kwargs)
+            return
+        if not pathutils.is_safe_filesystem_path_component(schedule.user):
+            return
+        collection = self._collection_class(
+            self, paths.collection_path(schedule.user, schedule.kind))
+        if not collection.exists:
+            return
+        if schedule.href is not None:
+            if not pathutils.is_safe_filesystem_path_component(schedule.href):
+                return
+            item = collection._get(schedule.href)
+            if item is not None:
+                yield item
+            return
+        yield collection
+        if depth != "0":
+            for href in collection._list():
+                item = collection._get(href, verify_href=False)
+                if item is not None:
+                    yield item
+
+    def create_collection(self, href: str, *args, **kwargs):
+        if paths.parse(pathutils.strip_path(href)) is not None:
+            raise ValueError("Scheduling collections are created by the "
+                             "server: %r" % href)
+        return super().create_collection(href, *args, **kwargs)
+
+    def move(self, item, to_collection, to_href, *args, **kwargs) -> None:
+        for collection in (item.collection, to_collection):
+            if getattr(collection, "schedule_kind", None):
+                raise ValueError("Items cannot be moved into or out of a "
+                                 "scheduling inbox or outbox")
+        super().move(item, to_collection, to_href, *args, **kwargs)
+
+    # -- users ---------------------------------------------------------------
+
+    def _htpasswd_users(self) -> Set[str]:
+        """User names of the htpasswd file, when that is the auth backend."""
+        if self.configuration.get("auth", "type") != "htpasswd":
+            return set()
+        filename = os.path.expanduser(
+            self.configuration.get("auth", "htpasswd_filename"))
+        try:
+            st = os.stat(filename)
+        except OSError:
+            return set()
+        stamp = (st.st_mtime_ns, st.st_size)
+        if self._htpasswd[0] != stamp:
+            users = set()
+            try:
+                with open(filename, encoding="utf-8", errors="replace") as f:
+                    for line in f:
+                        line = line.strip()
+                        if line and not line.startswith("#") and ":" in line:
+                            users.add(line.split(":", 1)[0])
+            except OSError:
+                return set()
+            self._htpasswd = (stamp, users)
+        return self._htpasswd[1]
+
+    def user_exists(self, user: str) -> bool:
+        """Is ``user`` a user of this server (for address lookups)?"""
+        if not pathutils.is_safe_filesystem_path_component(user):
+            return False
+        return (os.path.isdir(os.path.join(self._get_collection_root_folder(),
+                                           user))
+                or user in self._htpasswd_users())
+
+    def principal(self, user: str) -> principals.Principal:
+        return self.directory.principal(user)
+
+    # -- provisioning (RFC 6638 sections 2.2, 2.1, 4.3) -------------------
+
+    def scheduling_ready(self, user: str) -> bool:
+        try:
+            return (os.path.isdir(self.schedule_folder(user, paths.INBOX)) and
+                    os.path.isdir(self.schedule_folder(user, paths.OUTBOX)))
+        except ValueError:
+            return False
+
+    def ensure_scheduling(self, user: str) -> None:
+        """Create the user's inbox, outbox and default calendar if missing.
+
+        Must be called without holding the storage lock.
+        """
+        if self.scheduling_ready(user):
+            return
+        with self.acquire_lock("w", user):
+            self.provision_locked(user)
+
+    def provision_locked(self, user: str) -> None:
+        """As ensure_scheduling, for a caller holding the write lock."""
+        if self.scheduling_ready(user):
+            return
+        principal_folder = os.path.join(self._get_collection_root_folder(),
+                                        user)
+        self._makedirs_synced(principal_folder)
+        for kind in (paths.OUTBOX, paths.INBOX):  # inbox last: it is the flag
+            folder = self.schedule_folder(user, kind)
+            if os.path.isdir(folder):
+                continue
+            meta = {"tag": "VCALENDAR", "D:displayname":
+                    "Inbox" if kind == paths.INBOX else "Outbox"}
+            if kind == paths.INBOX:
+                meta[DEFAULT_CALENDAR_KEY] = self._choose_default_calendar(
+                    user)
+            self._create_folder_with_meta(folder, meta)
+        logger.info("Scheduling: created schedule inbox and outbox of %r",
+                    user)
+
+    def _create_folder_with_meta(self, folder: str, meta: dict) -> None:
+        """Create a folder whose props exist the moment it appears."""
+        from tempfile import TemporaryDirectory
+        parent = os.path.dirname(folder)
+        with TemporaryDirectory(prefix=".Radicale.tmp-", dir=parent) as tmp:
+            staged = os.path.join(tmp, "collection")
+            os.makedirs(staged)
+            col = self._collection_class(self, "/", filesystem_path=staged)
+            col.set_meta(meta)
+            os.rename(staged, folder)
+        self._sync_directory(parent)
+
+    def user_calendars(self, user: str) -> Iterable[Collection]:
+        """The user's own calendar collections, sorted by path."""
+        folder = os.path.join(self._get_collection_root_folder(), user)
+        try:
+            names = sorted(entry.name for entry in os.scandir(folder)
+                           if entry.is_dir())
+        except FileNotFoundError:
+            return []
+        result = []
+        for name in names:
+            if not pathutils.is_safe_filesystem_path_component(name):
+                continue
+            collection = self._collection_class(self, "/%s/%s/" % (user, name))
+            if collection.tag == "VCALENDAR":
+                result.append(collection)
+        return result
+
+    def _choose_default_calendar(self, user: str) -> str:
+        for collection in self.user_calendars(user):
+            if collection.accepts_events:
+                return pathutils.unstrip_path(collection.path, True)
+        name = DEFAULT_CALENDAR_NAME
+        taken = set()
+        folder = os.path.join(self._get_collection_root_folder(), user)
+        if os.path.isdir(folder):
+            taken = {entry.name for entry in os.scandir(folder)}
+        counter = 1
+        while name in taken:
+            counter += 1
+            name = "%s-%d" % (DEFAULT_CALENDAR_NAME, counter)
+        path = "/%s/%s/" % (user, name)
+        super().create_collection(path, props=dict(DEFAULT_CALENDAR_PROPS))
+        logger.info("Scheduling: created default calendar %r of %r", path,
+                    user)
+        return path
+
+    def default_calendar(self, user: str) -> Optional[str]:
+        """The path of the user's schedule-default-calendar-URL, if valid."""
+        inbox = self._collection_class(
+            self, paths.collection_path(user, paths.INBOX))
+        if not inbox.exists:
+            return None
+        value = inbox.get_meta(DEFAULT_CALENDAR_KEY)
+        if not value:
+            return None
+        return value
+
+    def is_valid_default_calendar(self, user: str, path: str) -> bool:
+        """A calendar of ``user`` that accepts events (section 4.3)."""
+        sane = pathutils.strip_path(pathutils.sanitize_path(path))
+        parts = sane.split("/")
+        if len(parts) != 2 or parts[0] != user or \
+                not pathutils.is_safe_filesystem_path_component(parts[1]):
+            return False
+        collection = self._collection_class(self, "/%s/" % sane)
+        return collection.exists and collection.accepts_events
+
+    def owner_of(self, path: str) -> str:
+        """The user a sanitized path belongs to ("" for the root)."""
+        return pathutils.strip_path(path).split("/", 1)[0]
+
+    @staticmethod
+    def join(*parts: str) -> str:
+        return posixpath.join(*parts)

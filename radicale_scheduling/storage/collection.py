@@ -1,0 +1,56 @@
+"""Radicale's filesystem collection, taught where scheduling folders live."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Optional
+
+from radicale import pathutils
+from radicale.storage import multifilesystem
+
+from radicale_scheduling.storage import paths
+
+if TYPE_CHECKING:
+    from radicale_scheduling.storage import Storage
+
+#: Meta key (as Radicale stores PROPPATCHed properties) of a calendar's
+#: CALDAV:schedule-calendar-transp value: "opaque" or "transparent".
+TRANSP_KEY = "C:schedule-calendar-transp"
+#: Meta key of the inbox's CALDAV:schedule-default-calendar-URL: a path.
+DEFAULT_CALENDAR_KEY = "C:schedule-default-calendar-URL"
+
+
+class Collection(multifilesystem.Collection):
+    """A collection that may be a scheduling inbox or outbox.
+
+    Radicale derives a collection's folder from its path and refuses names
+    with a leading dot; the scheduling folders are given their folder here,
+    so every inherited operation (listing, reading, deleting items, props)
+    works on them unchanged.  They carry Radicale's ``VCALENDAR`` tag, as
+    RFC 6638 s2.2 lets an inbox hold only calendar objects, and Radicale's
+    rights grant access below a principal to tagged collections only; the
+    HTTP layer reports them as inbox and outbox, never as calendars.
+    """
+
+    def __init__(self, storage_: "Storage", path: str,
+                 filesystem_path: Optional[str] = None) -> None:
+        schedule = paths.parse(pathutils.strip_path(path))
+        if filesystem_path is None and schedule is not None:
+            filesystem_path = storage_.schedule_folder(schedule.user,
+                                                       schedule.kind)
+        super().__init__(storage_, path, filesystem_path)
+        self.schedule_kind: Optional[str] = (
+            schedule.kind if schedule is not None and schedule.href is None
+            else None)
+
+    @property
+    def accepts_events(self) -> bool:
+        """A calendar that can hold VEVENTs (RFC 6638 section 4.3)."""
+        if self.tag != "VCALENDAR":
+            return False
+        components = self.get_meta("C:supported-calendar-component-set")
+        return not components or "VEVENT" in components.split(",")
+
+    @property
+    def exists(self) -> bool:
+        return os.path.isdir(self._filesystem_path)

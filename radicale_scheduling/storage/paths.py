@@ -1,0 +1,43 @@
+"""Where scheduling collections live, in URLs and on disk.
+
+Each principal gets ``/<user>/.schedule-inbox/`` and
+``/<user>/.schedule-outbox/``.  A leading dot makes a name that plain
+Radicale can never have created (it refuses such collection names) and that
+its discovery skips, so the names cannot clash with a user's existing
+collections, and turning the plugin off leaves a plain Radicale that does
+not show them.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Optional
+
+INBOX = "inbox"
+OUTBOX = "outbox"
+FOLDER_NAMES = {".schedule-inbox": INBOX, ".schedule-outbox": OUTBOX}
+KIND_FOLDERS = {kind: name for name, kind in FOLDER_NAMES.items()}
+
+
+class SchedulePath(NamedTuple):
+    """A sanitized path that points into a scheduling collection."""
+
+    user: str
+    kind: str  # INBOX or OUTBOX
+    href: Optional[str]  # an item inside it, or None for the collection
+
+
+def parse(sane_path: str) -> Optional[SchedulePath]:
+    """Split a path without leading or trailing slash, if it is ours."""
+    parts = sane_path.split("/", 2)
+    if len(parts) < 2:
+        return None
+    kind = FOLDER_NAMES.get(parts[1])
+    if kind is None:
+        return None
+    href = parts[2] if len(parts) == 3 and parts[2] else None
+    return SchedulePath(parts[0], kind, href)
+
+
+def collection_path(user: str, kind: str) -> str:
+    """The collection's path with leading and trailing slash."""
+    return "/%s/%s/" % (user, KIND_FOLDERS[kind])

@@ -1,0 +1,33 @@
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+from helpers import make_server, write_file  # noqa: E402
+
+ADDRESSES = """\
+[alice]
+name = Alice Example
+addresses = alice.example@family.example
+
+[room-1]
+type = ROOM
+name = Meeting room 1
+"""
+
+
+@pytest.fixture
+def server(tmp_path):
+    """The plugin with a domain and an addresses file, owner_only rights."""
+    addresses = write_file(str(tmp_path), "addresses", ADDRESSES)
+    return make_server(str(tmp_path), scheduling_domain="example.org",
+                       scheduling_addresses=addresses)
+
+
+@pytest.fixture
+def open_server(tmp_path):
+    """As ``server`` but every user may read everything (rights)."""
+    return make_server(str(tmp_path), rights="authenticated",
+                       scheduling_domain="example.org")
