@@ -19,7 +19,7 @@ _DOMAIN_RE = re.compile(
     r"(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$", re.IGNORECASE)
 
 
-def domain(value: str) -> str:
+def mail_domain(value: str) -> str:
     """A mail domain such as ``example.org`` (empty: no implicit addresses)."""
     value = value.strip()
     if value and not _DOMAIN_RE.match(value):
@@ -27,7 +27,7 @@ def domain(value: str) -> str:
     return value.lower()
 
 
-def optional_file(value: str) -> str:
+def existing_file(value: str) -> str:
     """A path to an existing, readable file (empty: none)."""
     value = value.strip()
     if not value:
@@ -46,13 +46,13 @@ PLUGIN_CONFIG_SCHEMA: dict[str, dict[str, dict[str, Any]]] = {
             "value": "",
             "help": "mail domain of plain user names: alice has the "
                     "address mailto:alice@<domain>",
-            "type": domain,
+            "type": mail_domain,
         },
         "scheduling_addresses": {
             "value": "",
             "help": "file giving users extra addresses and a "
                     "calendar-user-type",
-            "type": optional_file,
+            "type": existing_file,
         },
     },
 }

@@ -31,7 +31,8 @@ from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 CUTYPES = ("INDIVIDUAL", "GROUP", "RESOURCE", "ROOM", "UNKNOWN")
 _FILE_KEYS = {"addresses", "type", "name"}
-_EMAIL_RE = re.compile(r"^[^@\s<>\"(),;:\\\[\]]+@[^@\s<>\"(),;:\\\[\]]+\.[^@\s<>\"(),;:\\\[\]]+$")
+_ATOM = r"[^@\s<>\"(),;:\\\[\]]+"
+_EMAIL_RE = re.compile(r"^%s@%s\.%s$" % (_ATOM, _ATOM, _ATOM))
 
 
 class AddressConfigError(RuntimeError):
@@ -174,7 +175,9 @@ class Directory:
         for user, entry in entries.items():
             for address in entry.addresses:
                 implicit_owner = self._implicit_owner(address)
-                if implicit_owner is not None and implicit_owner != user:
+                if implicit_owner is not None and implicit_owner != user \
+                        and (implicit_owner in entries or
+                             self._user_exists(implicit_owner)):
                     raise AddressConfigError(
                         "scheduling_addresses: %s is given to user %r but "
                         "is the address of user %r" % (

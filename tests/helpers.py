@@ -137,6 +137,7 @@ class Server:
             "REQUEST_METHOD": method, "PATH_INFO": path,
             "SERVER_NAME": "localhost", "SERVER_PORT": "80",
             "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_HOST": "localhost",
             "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body),
             "wsgi.errors": io.StringIO(), "CONTENT_LENGTH": str(len(body)),
         }
@@ -185,4 +186,5 @@ class Server:
 
 
 def make_server(folder: str, **options: str) -> Server:
+    os.makedirs(folder, exist_ok=True)
     return Server(Application(make_configuration(folder, **options)), folder)

@@ -78,7 +78,6 @@ def prop_names(multistatus):
 
 
 def test_inbox_and_outbox_resourcetypes_and_never_calendars(server):
-    server.propfind("/alice/", "C:schedule-inbox-URL")  # first use
     for path, kind in ((INBOX, "C:schedule-inbox"),
                        (OUTBOX, "C:schedule-outbox")):
         response = server.propfind(path, "D:resourcetype")
@@ -93,7 +92,6 @@ def test_inbox_and_outbox_resourcetypes_and_never_calendars(server):
 
 
 def test_inbox_and_outbox_show_scheduling_privileges(server):
-    server.propfind("/alice/", "C:schedule-inbox-URL")
     response = server.propfind(INBOX, "D:current-user-privilege-set",
                                "D:supported-privilege-set")
     inbox = response.responses()[INBOX]
@@ -123,9 +121,11 @@ def test_inbox_and_outbox_show_scheduling_privileges(server):
 
 
 def test_inbox_url_props_only_on_principals(server):
+    server.propfind("/alice/", "D:resourcetype")
+    assert server.mkcalendar("/alice/calendar/").status == 201
     response = server.propfind("/alice/", "C:schedule-inbox-URL", depth="1")
     calendar = [r for href, r in response.responses().items()
                 if href != "/alice/"]
-    assert calendar, "the default calendar exists"
+    assert len(calendar) == 1
     for response_element in calendar:
         assert status_of(response_element, "C:schedule-inbox-URL") == 404

@@ -8,7 +8,6 @@ ordinary CalDAV and CardDAV behave exactly as in plain Radicale.
 
 from __future__ import annotations
 
-import posixpath
 from dataclasses import dataclass
 from http import client
 from typing import Any, Callable, Dict, Optional
@@ -16,7 +15,7 @@ from urllib.parse import unquote, urlparse
 
 from radicale import httputils, pathutils
 
-from radicale_scheduling.http import compat, proppatch
+from radicale_scheduling.http import compat, properties, proppatch
 from radicale_scheduling.http.compat import Response
 from radicale_scheduling.storage import Storage, paths
 
@@ -104,10 +103,10 @@ def handle_propfind(request: Request) -> Response:
     refused = guard(request)
     if refused:
         return refused
-    if request.owns_path:
-        # First use of scheduling: a client discovering the principal.
-        request.storage.ensure_scheduling(request.user)
-    from radicale_scheduling.http import properties
+    schedule = request.schedule
+    if schedule is not None and schedule.kind == paths.INBOX:
+        # The inbox shows schedule-default-calendar-URL: choose it now.
+        request.storage.ensure_default_calendar(request.user)
     with properties.answering(request.storage, request.user,
                               request.base_prefix):
         return request.call_next()
@@ -117,8 +116,6 @@ def handle_proppatch(request: Request) -> Response:
     refused = guard(request)
     if refused:
         return refused
-    if request.owns_path:
-        request.storage.ensure_scheduling(request.user)
     refused = proppatch.check_and_rewrite(request)
     return refused or request.call_next()
 
@@ -211,4 +208,3 @@ HANDLERS: Dict[str, Callable[[Request], Response]] = {
     "REPORT": handle_read,
 }
 
-__all__ = ["HANDLERS", "Request", "is_scheduling_app", "posixpath"]

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from radicale_scheduling.http.handlers import Request
 
 
-def handle_post(request: "Request") -> Response:
+def handle_post(request: Request) -> Response:
     return compat.text_error(
         client.NOT_IMPLEMENTED,
         "Free-busy requests to the outbox are not supported yet.")

@@ -15,14 +15,29 @@ import contextlib
 import contextvars
 import inspect
 import xml.etree.ElementTree as ET
-from typing import (Any, Callable, Dict, Iterator, List, NamedTuple, Optional,
-                    Sequence, Tuple)
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterator,
+    List,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Tuple,
+)
 
-from radicale import pathutils, storage as radicale_storage, xmlutils
+from radicale import storage as radicale_storage
+from radicale import xmlutils
 
 from radicale_scheduling.http.xml import clark, element, href
-from radicale_scheduling.storage import (DEFAULT_CALENDAR_KEY, TRANSP_KEY,
-                                         Collection, Storage, paths)
+from radicale_scheduling.storage import (
+    DEFAULT_CALENDAR_KEY,
+    TRANSP_KEY,
+    Collection,
+    Storage,
+    paths,
+)
 
 INBOX_URL = clark("C:schedule-inbox-URL")
 OUTBOX_URL = clark("C:schedule-outbox-URL")
@@ -262,20 +277,28 @@ def _ensure_propstat(response: ET.Element, code: int,
 
 
 def apply(response: ET.Element, values: Dict[str, Value]) -> None:
+    """Put our values into a DAV:response, in place of Radicale's."""
     values = {tag: value for tag, value in values.items() if value is not KEEP}
     if not values:
         return
     existing = _propstats(response)
-    for propstat, prop in list(existing.values()):
-        for child in list(prop):
-            if child.tag in values:
+    ok = xmlutils.make_response(200)
+    for line, (_propstat, prop) in list(existing.items()):
+        for index, child in enumerate(list(prop)):
+            if child.tag not in values:
+                continue
+            value = values[child.tag]
+            if line == ok and value is not None:
+                prop[index] = value  # same place, new value
+                del values[child.tag]
+            else:
                 prop.remove(child)
     for tag, value in values.items():
         if value is None:
             _ensure_propstat(response, 404, existing).append(ET.Element(tag))
         else:
             _ensure_propstat(response, 200, existing).append(value)
-    for line, (propstat, prop) in list(existing.items()):
+    for propstat, prop in list(existing.values()):
         if len(prop) == 0:
             response.remove(propstat)
 
@@ -340,5 +363,3 @@ def wrap_xml_propfind(original: Callable[..., Any]) -> Callable[..., Any]:
     xml_propfind.__doc__ = original.__doc__
     return xml_propfind
 
-
-__all__ = ["answering", "wrap_xml_propfind", "PROTECTED", "pathutils"]

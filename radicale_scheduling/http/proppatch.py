@@ -40,14 +40,14 @@ def _props(root: ET.Element) -> Iterator[Tuple[bool, ET.Element]]:
                 yield action.tag == _SET, prop
 
 
-def _target_tag(request: "Request") -> Optional[str]:
+def _target_tag(request: Request) -> Optional[str]:
     """The Radicale tag of the collection the PROPPATCH targets."""
     with request.storage.acquire_lock("r", request.user):
         item = next(iter(request.storage.discover(request.path)), None)
     return getattr(item, "tag", None)
 
 
-def _href_to_path(request: "Request", value: str) -> str:
+def _href_to_path(request: Request, value: str) -> str:
     path = pathutils.sanitize_path(urlparse(unquote(value.strip())).path)
     if request.base_prefix and \
             (path + "/").startswith(request.base_prefix + "/"):
@@ -55,7 +55,7 @@ def _href_to_path(request: "Request", value: str) -> str:
     return pathutils.unstrip_path(pathutils.strip_path(path), True)
 
 
-def check_and_rewrite(request: "Request") -> Optional[Response]:
+def check_and_rewrite(request: Request) -> Optional[Response]:
     body = compat.read_body(request.environ)
     if not body:
         return None

@@ -10,7 +10,6 @@ calendar of RFC 6638 section 4.3, and the server's calendar-user addresses.
 from __future__ import annotations
 
 import os
-import posixpath
 from typing import Iterable, Iterator, Optional, Set, Tuple
 
 from radicale import pathutils, types
@@ -19,8 +18,11 @@ from radicale.storage import multifilesystem
 
 from radicale_scheduling import options, principals
 from radicale_scheduling.storage import paths
-from radicale_scheduling.storage.collection import (DEFAULT_CALENDAR_KEY,
-                                                    TRANSP_KEY, Collection)
+from radicale_scheduling.storage.collection import (
+    DEFAULT_CALENDAR_KEY,
+    TRANSP_KEY,
+    Collection,
+)
 
 __all__ = ["Collection", "Storage", "DEFAULT_CALENDAR_KEY", "TRANSP_KEY"]
 
@@ -38,7 +40,7 @@ class Storage(multifilesystem.Storage):
 
     _collection_class = Collection
 
-    def __init__(self, configuration: "types.CONFIG") -> None:
+    def __init__(self, configuration: types.CONFIG) -> None:
         configuration = configuration.copy(options.PLUGIN_CONFIG_SCHEMA)
         super().__init__(configuration)
         self.settings = options.Settings.from_configuration(configuration)
@@ -172,16 +174,43 @@ class Storage(multifilesystem.Storage):
         self._makedirs_synced(principal_folder)
         for kind in (paths.OUTBOX, paths.INBOX):  # inbox last: it is the flag
             folder = self.schedule_folder(user, kind)
-            if os.path.isdir(folder):
-                continue
-            meta = {"tag": "VCALENDAR", "D:displayname":
-                    "Inbox" if kind == paths.INBOX else "Outbox"}
-            if kind == paths.INBOX:
-                meta[DEFAULT_CALENDAR_KEY] = self._choose_default_calendar(
-                    user)
-            self._create_folder_with_meta(folder, meta)
+            if not os.path.isdir(folder):
+                self._create_folder_with_meta(folder, {
+                    "tag": "VCALENDAR",
+                    "D:displayname": "Inbox" if kind == paths.INBOX
+                    else "Outbox"})
         logger.info("Scheduling: created schedule inbox and outbox of %r",
                     user)
+
+    def ensure_default_calendar(self, user: str) -> str:
+        """The user's default calendar, chosen or created on first need.
+
+        RFC 6638 s4.3: an attendee needs a calendar to receive invitations
+        into.  The first calendar (by name) that takes events is chosen, or
+        one is created; the choice is stored on the inbox so that later
+        calendars do not change it.  Must be called without the lock.
+        """
+        current = self.default_calendar(user)
+        if current and self.is_valid_default_calendar(user, current):
+            return current
+        with self.acquire_lock("w", user):
+            return self.ensure_default_calendar_locked(user)
+
+    def ensure_default_calendar_locked(self, user: str) -> str:
+        self.provision_locked(user)
+        current = self.default_calendar(user)
+        if current and self.is_valid_default_calendar(user, current):
+            return current
+        if current:
+            logger.warning("Scheduling: default calendar %r of %r is gone; "
+                           "choosing another", current, user)
+        chosen = self._choose_default_calendar(user)
+        inbox = self._collection_class(
+            self, paths.collection_path(user, paths.INBOX))
+        meta = dict(inbox.get_meta())
+        meta[DEFAULT_CALENDAR_KEY] = chosen
+        inbox.set_meta(meta)
+        return chosen
 
     def _create_folder_with_meta(self, folder: str, meta: dict) -> None:
         """Create a folder whose props exist the moment it appears."""
@@ -252,10 +281,3 @@ class Storage(multifilesystem.Storage):
         collection = self._collection_class(self, "/%s/" % sane)
         return collection.exists and collection.accepts_events
 
-    def owner_of(self, path: str) -> str:
-        """The user a sanitized path belongs to ("" for the root)."""
-        return pathutils.strip_path(path).split("/", 1)[0]
-
-    @staticmethod
-    def join(*parts: str) -> str:
-        return posixpath.join(*parts)

@@ -32,7 +32,7 @@ class Collection(multifilesystem.Collection):
     HTTP layer reports them as inbox and outbox, never as calendars.
     """
 
-    def __init__(self, storage_: "Storage", path: str,
+    def __init__(self, storage_: Storage, path: str,
                  filesystem_path: Optional[str] = None) -> None:
         schedule = paths.parse(pathutils.strip_path(path))
         if filesystem_path is None and schedule is not None:
