@@ -8,6 +8,7 @@ ordinary CalDAV and CardDAV behave exactly as in plain Radicale.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from http import client
 from typing import Any, Callable, Dict, Optional
@@ -37,13 +38,14 @@ class Request:
     def storage(self) -> Storage:
         return self.app._storage
 
-    @property
+    @functools.cached_property
     def sane_path(self) -> str:
-        return pathutils.strip_path(self.path)
+        """The path without leading and trailing slash."""
+        return self.path.strip("/")
 
-    @property
+    @functools.cached_property
     def schedule(self) -> Optional[paths.SchedulePath]:
-        return paths.parse(self.sane_path)
+        return paths.parse(self.path)
 
     @property
     def owns_path(self) -> bool:
@@ -143,7 +145,7 @@ def handle_delete(request: Request) -> Response:
             % _kind_name(schedule.kind))
     if request.owns_path and "/" in request.sane_path:
         default = request.storage.default_calendar(request.user)
-        if default and pathutils.strip_path(default) == request.sane_path:
+        if default and default.strip("/") == request.sane_path:
             return compat.precondition_failed(
                 client.FORBIDDEN, "C:default-calendar-needed",
                 "This calendar is where invitations are delivered "
@@ -159,9 +161,9 @@ def handle_move(request: Request) -> Response:
     to_path = request.destination()
     sources = [request.sane_path]
     if to_path is not None:
-        sources.append(pathutils.strip_path(to_path))
-    for sane in sources:
-        schedule = paths.parse(sane)
+        sources.append(to_path)
+    for path in sources:
+        schedule = paths.parse(path)
         if schedule is not None:
             return compat.forbidden(
                 "Items cannot be moved into or out of a %s."
@@ -171,7 +173,7 @@ def handle_move(request: Request) -> Response:
 
 def handle_mkcol(request: Request) -> Response:
     """MKCOL and MKCALENDAR: nothing may be created in the schedule space."""
-    schedule = paths.parse(request.sane_path)
+    schedule = request.schedule
     if schedule is None:
         return request.call_next()
     return guard(request) or compat.forbidden(

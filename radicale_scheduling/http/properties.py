@@ -161,8 +161,9 @@ def _principal_values(ctx: Context, collection: Any, tags: Sequence[str]
         # Another user's scheduling set-up gives nothing away.
         return {tag: None for tag in tags if tag in OWN or tag in
                 (ADDRESS_SET, USER_TYPE)}
-    principal = ctx.storage.principal(owner)
     values: Dict[str, Value] = {}
+    if ADDRESS_SET in tags or USER_TYPE in tags:
+        principal = ctx.storage.principal(owner)
     for tag in tags:
         if tag == INBOX_URL:
             values[tag] = element("C:schedule-inbox-URL", None, href(
@@ -341,19 +342,28 @@ def _request_mode(xml_request: Optional[ET.Element]
 
 
 def wrap_xml_propfind(original: Callable[..., Any]) -> Callable[..., Any]:
-    signature = inspect.signature(original)
+    """Wrap Radicale's xml_propfind (its parameters differ by version)."""
+    names = list(inspect.signature(original).parameters)
+    request_at = names.index("xml_request")
+    items_at = names.index("allowed_items")
+
+    def argument(args: Tuple[Any, ...], kwargs: Dict[str, Any], index: int
+                 ) -> Any:
+        return args[index] if index < len(args) else kwargs[names[index]]
 
     def xml_propfind(*args: Any, **kwargs: Any) -> Any:
         ctx = _context.get()
         if ctx is None:
             return original(*args, **kwargs)
-        bound = signature.bind(*args, **kwargs)
-        mode, requested = _request_mode(bound.arguments.get("xml_request"))
+        mode, requested = _request_mode(argument(args, kwargs, request_at))
         if mode == "prop" and HANDLED.isdisjoint(requested):
             return original(*args, **kwargs)
-        items = list(bound.arguments["allowed_items"])
-        bound.arguments["allowed_items"] = items
-        multistatus = original(*bound.args, **bound.kwargs)
+        items = list(argument(args, kwargs, items_at))
+        if items_at < len(args):
+            args = args[:items_at] + (items,) + args[items_at + 1:]
+        else:
+            kwargs[names[items_at]] = items
+        multistatus = original(*args, **kwargs)
         if multistatus is not None:
             complete(ctx, multistatus, [entry[0] for entry in items],
                      requested, mode)
@@ -362,4 +372,3 @@ def wrap_xml_propfind(original: Callable[..., Any]) -> Callable[..., Any]:
     xml_propfind.__wrapped__ = original  # type: ignore[attr-defined]
     xml_propfind.__doc__ = original.__doc__
     return xml_propfind
-

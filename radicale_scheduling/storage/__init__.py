@@ -72,7 +72,7 @@ class Storage(multifilesystem.Storage):
 
     def discover(self, path: str, depth: str = "0", *args, **kwargs
                  ) -> Iterator[types.CollectionOrItem]:
-        schedule = paths.parse(pathutils.strip_path(path))
+        schedule = paths.parse(path)
         if schedule is None:
             yield from super().discover(path, depth, *args, **kwargs)
             return
@@ -97,7 +97,7 @@ class Storage(multifilesystem.Storage):
                     yield item
 
     def create_collection(self, href: str, *args, **kwargs):
-        if paths.parse(pathutils.strip_path(href)) is not None:
+        if paths.parse(href) is not None:
             raise ValueError("Scheduling collections are created by the "
                              "server: %r" % href)
         return super().create_collection(href, *args, **kwargs)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Optional
 
-from radicale import pathutils
 from radicale.storage import multifilesystem
 
 from radicale_scheduling.storage import paths
@@ -34,7 +33,7 @@ class Collection(multifilesystem.Collection):
 
     def __init__(self, storage_: Storage, path: str,
                  filesystem_path: Optional[str] = None) -> None:
-        schedule = paths.parse(pathutils.strip_path(path))
+        schedule = paths.parse(path)
         if filesystem_path is None and schedule is not None:
             filesystem_path = storage_.schedule_folder(schedule.user,
                                                        schedule.kind)

@@ -14,6 +14,8 @@ from typing import NamedTuple, Optional
 
 INBOX = "inbox"
 OUTBOX = "outbox"
+#: Every scheduling path contains this; a cheap test before parsing.
+MARKER = "/.schedule-"
 FOLDER_NAMES = {".schedule-inbox": INBOX, ".schedule-outbox": OUTBOX}
 KIND_FOLDERS = {kind: name for name, kind in FOLDER_NAMES.items()}
 
@@ -27,8 +29,14 @@ class SchedulePath(NamedTuple):
 
 
 def parse(sane_path: str) -> Optional[SchedulePath]:
-    """Split a path without leading or trailing slash, if it is ours."""
-    parts = sane_path.split("/", 2)
+    """Split a sanitized path, if it points into a scheduling collection.
+
+    Radicale's own ``strip_path`` re-sanitizes in an assertion; this runs on
+    every request, so it strips by hand.
+    """
+    if MARKER not in "/" + sane_path:
+        return None
+    parts = sane_path.strip("/").split("/", 2)
     if len(parts) < 2:
         return None
     kind = FOLDER_NAMES.get(parts[1])
