@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from http import client
-from typing import Any, Dict, Mapping, Tuple, Union
+from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
 from radicale import httputils
 
@@ -39,12 +39,12 @@ def forbidden(reason: str) -> Response:
     return text_error(client.FORBIDDEN, reason)
 
 
-def precondition_failed(status: int, precondition: str,
-                        reason: str) -> Response:
+def precondition_failed(status: int, precondition: str, reason: str,
+                        href: Optional[str] = None) -> Response:
     """An error naming the RFC's precondition element (RFC 4918 s16)."""
     return response(status,
                     {"Content-Type": "application/xml; charset=utf-8"},
-                    xml.error_body(precondition, reason))
+                    xml.error_body(precondition, reason, href))
 
 
 def headers_dict(headers: Any) -> Dict[str, str]:

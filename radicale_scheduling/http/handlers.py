@@ -16,8 +16,11 @@ from urllib.parse import unquote, urlparse
 
 from radicale import httputils, pathutils
 
+from radicale_scheduling import context
 from radicale_scheduling.http import compat, properties, proppatch
 from radicale_scheduling.http.compat import Response
+from radicale_scheduling.itip import calendar as ical
+from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.storage import Storage, paths
 
 
@@ -87,8 +90,61 @@ def _kind_name(kind: str) -> str:
 
 
 def handle_read(request: Request) -> Response:
-    """GET, HEAD, REPORT: only the owner reads an inbox or outbox."""
+    """REPORT: only the owner reads an inbox or outbox."""
     return guard(request) or request.call_next()
+
+
+def handle_get(request: Request) -> Response:
+    """GET, HEAD: a scheduling object carries its Schedule-Tag (s3.2.10)."""
+    result = guard(request) or request.call_next()
+    if result[0] != client.OK or request.path.endswith("/"):
+        return result
+    body = result[2]
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    tag = schedule_tag_of(body) if isinstance(body, str) else None
+    if tag is None:
+        return result
+    headers = compat.headers_dict(result[1])
+    headers["Schedule-Tag"] = '"%s"' % tag
+    return (result[0], headers) + tuple(result[2:])
+
+
+def schedule_tag_of(text: str) -> Optional[str]:
+    marker = "\n" + ical.SCHEDULE_TAG + ":"
+    start = text.find(marker)
+    if start < 0:
+        return None
+    start += len(marker)
+    end = text.find("\n", start)
+    return text[start:end].strip()
+
+
+def _scheduling_write(request: Request) -> Response:
+    """Run Radicale's handler with the request's scheduling context."""
+    match = request.environ.get("HTTP_IF_SCHEDULE_TAG_MATCH")
+    reply = request.environ.get("HTTP_SCHEDULE_REPLY", "T").strip().upper()
+    ctx = context.RequestContext(request.user, schedule_reply=reply != "F",
+                                 if_schedule_tag_match=match)
+    try:
+        with context.serving(ctx):
+            result = request.call_next()
+    except SchedulingError as e:
+        if e.precondition is None:
+            return compat.text_error(e.status, e.reason)
+        return compat.precondition_failed(e.status, e.precondition, e.reason,
+                                          href=e.href)
+    except ical.InvalidCalendar as e:
+        return compat.text_error(client.BAD_REQUEST, str(e))
+    if ctx.schedule_tag is not None and result[0] in (
+            client.OK, client.CREATED, client.NO_CONTENT):
+        headers = compat.headers_dict(result[1])
+        if ctx.rewritten:
+            # RFC 4791 s5.3.4: no ETag for a body the server changed.
+            headers.pop("ETag", None)
+        headers["Schedule-Tag"] = '"%s"' % ctx.schedule_tag
+        result = (result[0], headers) + tuple(result[2:])
+    return result
 
 
 def handle_options(request: Request) -> Response:
@@ -131,7 +187,7 @@ def handle_put(request: Request) -> Response:
         return compat.forbidden(
             "The %s is filled by the server; clients cannot PUT into it "
             "(RFC 6638 section 2)." % _kind_name(schedule.kind))
-    return request.call_next()
+    return _scheduling_write(request)
 
 
 def handle_delete(request: Request) -> Response:
@@ -151,7 +207,7 @@ def handle_delete(request: Request) -> Response:
                 "This calendar is where invitations are delivered "
                 "(schedule-default-calendar-URL of your inbox). Choose "
                 "another default calendar first (RFC 6638 section 4.3).")
-    return request.call_next()
+    return _scheduling_write(request)
 
 
 def handle_move(request: Request) -> Response:
@@ -168,7 +224,7 @@ def handle_move(request: Request) -> Response:
             return compat.forbidden(
                 "Items cannot be moved into or out of a %s."
                 % _kind_name(schedule.kind))
-    return request.call_next()
+    return _scheduling_write(request)
 
 
 def handle_mkcol(request: Request) -> Response:
@@ -197,8 +253,8 @@ def handle_post(request: Request) -> Response:
 
 HANDLERS: Dict[str, Callable[[Request], Response]] = {
     "DELETE": handle_delete,
-    "GET": handle_read,
-    "HEAD": handle_read,
+    "GET": handle_get,
+    "HEAD": handle_get,
     "MKCALENDAR": handle_mkcol,
     "MKCOL": handle_mkcol,
     "MOVE": handle_move,

@@ -35,13 +35,17 @@ def to_bytes(root: ET.Element) -> bytes:
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
-def error_body(precondition: str, reason: str) -> bytes:
+def error_body(precondition: str, reason: str,
+               url: Optional[str] = None) -> bytes:
     """A DAV:error body naming the failed precondition (RFC 4918 s16).
 
     The human-readable reason goes into a DAV:responsedescription, as
     SabreDAV and Apple's server add a message next to the precondition.
     """
-    root = element("D:error", None, element(precondition))
+    condition = element(precondition)
+    if url:
+        condition.append(href(url))
+    root = element("D:error", None, condition)
     if reason:
         root.append(element("D:responsedescription", reason))
     return to_bytes(root)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 from typing import Iterable, Iterator, Optional, Set, Tuple
+from urllib.parse import unquote, urlparse
 
+from radicale import item as radicale_item
 from radicale import pathutils, types
 from radicale.log import logger
 from radicale.storage import multifilesystem
@@ -55,6 +57,8 @@ class Storage(multifilesystem.Storage):
             logger.info("Scheduling: no scheduling_domain; only user names "
                         "that are e-mail addresses and the addresses file "
                         "give users mailto: addresses")
+        from radicale_scheduling.storage.scheduling import Scheduler
+        self.scheduler = Scheduler(self)
         # Imported here: the HTTP layer imports this module.
         from radicale_scheduling import http
         http.install()
@@ -145,6 +149,38 @@ class Storage(multifilesystem.Storage):
 
     def principal(self, user: str) -> principals.Principal:
         return self.directory.principal(user)
+
+    def user_for_address(self, address: str) -> Optional[str]:
+        """The local user a calendar-user address belongs to, if any.
+
+        mailto: addresses go through the directory; an address that is a
+        principal URL (``/bob/`` or ``https://host/base/bob/``, which
+        clients use for users without an e-mail address) names its user.
+        """
+        if address[:7].lower() == "mailto:":
+            return self.directory.user_for_address(address)
+        path = urlparse(address).path if "://" in address else address
+        segments = [s for s in path.split("/") if s]
+        if segments and not path.endswith(".ics") and \
+                self.user_exists(unquote(segments[-1])):
+            return unquote(segments[-1])
+        return None
+
+    def collection(self, path: str) -> Collection:
+        return self._collection_class(self, path)
+
+    def find_uid(self, user: str, uid: str, exclude: Optional[str] = None
+                 ) -> Optional[Tuple[Collection, str, radicale_item.Item]]:
+        """Where ``uid`` is among the user's calendars (collection, href,
+        item), skipping the collection at path ``exclude``."""
+        for collection in self.user_calendars(user):
+            if collection.path == (exclude or "").strip("/"):
+                continue
+            for item in collection.get_all():
+                if item.uid == uid:
+                    assert item.href is not None
+                    return collection, item.href, item
+        return None
 
     # -- provisioning (RFC 6638 sections 2.2, 2.1, 4.3) -------------------
 

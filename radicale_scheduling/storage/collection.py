@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Optional
 
+from radicale import item as radicale_item
 from radicale.storage import multifilesystem
 
+from radicale_scheduling import context
 from radicale_scheduling.storage import paths
 
 if TYPE_CHECKING:
@@ -53,3 +55,30 @@ class Collection(multifilesystem.Collection):
     @property
     def exists(self) -> bool:
         return os.path.isdir(self._filesystem_path)
+
+    def exists_href(self, href: str) -> bool:
+        return os.path.isfile(os.path.join(self._filesystem_path, href))
+
+    # -- writes ----------------------------------------------------------------
+
+    def store(self, href: str, item: radicale_item.Item):
+        """Radicale's own upload, without scheduling (server writes)."""
+        return super().upload(href, item)
+
+    def upload(self, href: str, item: radicale_item.Item):
+        """A client's write: implicit scheduling (RFC 6638 s3.2.3.1)."""
+        ctx = context.current()
+        if ctx is None or self.schedule_kind or self.tag != "VCALENDAR":
+            return super().upload(href, item)
+        return self._storage.scheduler.upload(self, href, item, ctx)
+
+    def delete(self, href: Optional[str] = None) -> None:
+        """A client's removal (RFC 6638 s3.2.3.2): every scheduling object
+        removed sends what its removal means, then Radicale deletes."""
+        ctx = context.current()
+        if ctx is not None and not self.schedule_kind and \
+                self.tag == "VCALENDAR":
+            hrefs = [href] if href is not None else list(self._list())
+            for name in hrefs:
+                self._storage.scheduler.delete(self, name, ctx)
+        super().delete(href)

@@ -1,0 +1,269 @@
+"""Reading and shaping iCalendar objects for iTIP, over vobject.
+
+vobject is what Radicale's items carry, so the engine works on the same
+parsed objects and nothing is parsed twice.  Everything here is pure.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
+
+import vobject
+from vobject.base import Component, ContentLine
+
+#: Components that carry ORGANIZER and ATTENDEE (RFC 5546 s1.4).
+SCHEDULABLE = ("VEVENT", "VTODO", "VJOURNAL")
+#: Parameters that belong to CalDAV scheduling and never travel in iTIP
+#: messages (RFC 6638 s7).
+SERVER_PARAMS = ("SCHEDULE-AGENT", "SCHEDULE-STATUS", "SCHEDULE-FORCE-SEND")
+#: Property holding the CalDAV schedule tag (RFC 6638 s3.2.10) in the
+#: stored object, so that it changes atomically with the object.
+SCHEDULE_TAG = "X-RADICALE-SCHEDULE-TAG"
+
+
+class InvalidCalendar(ValueError):
+    """The object cannot be scheduled; the message says why."""
+
+
+def parse(text: str) -> Component:
+    try:
+        cal = vobject.readOne(text)
+    except Exception as e:  # vobject raises many kinds
+        raise InvalidCalendar("not valid iCalendar: %s" % e) from e
+    if cal.name != "VCALENDAR":
+        raise InvalidCalendar("not a VCALENDAR object")
+    return cal
+
+
+def clone(cal: Component) -> Component:
+    return cal.duplicate(cal)
+
+
+def components(cal: Optional[Component]) -> List[Component]:
+    if cal is None:
+        return []
+    return [c for c in cal.getChildren() if c.name in SCHEDULABLE]
+
+
+def value_key(value: object) -> str:
+    """A comparable text for a date, date-time (UTC if zoned) or other."""
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is not None:
+            return value.astimezone(datetime.timezone.utc).strftime(
+                "%Y%m%dT%H%M%SZ")
+        return value.strftime("%Y%m%dT%H%M%S")
+    if isinstance(value, datetime.date):
+        return value.strftime("%Y%m%d")
+    return str(value)
+
+
+def rid(comp: Component) -> Optional[str]:
+    """The instance a component stands for: None for the master."""
+    line = comp.contents.get("recurrence-id")
+    return value_key(line[0].value) if line else None
+
+
+def by_rid(cal: Optional[Component]) -> Dict[Optional[str], Component]:
+    return {rid(c): c for c in components(cal)}
+
+
+def lines(comp: Component, name: str) -> List[ContentLine]:
+    return comp.contents.get(name.lower(), [])
+
+
+def first(comp: Component, name: str) -> Optional[ContentLine]:
+    found = lines(comp, name)
+    return found[0] if found else None
+
+
+def text(comp: Component, name: str) -> Optional[str]:
+    line = first(comp, name)
+    return None if line is None else str(line.value)
+
+
+def param(line: ContentLine, name: str) -> Optional[str]:
+    values = line.params.get(name.upper())
+    return values[0] if values else None
+
+
+def set_param(line: ContentLine, name: str, value: Optional[str]) -> None:
+    if value is None:
+        line.params.pop(name.upper(), None)
+    else:
+        line.params[name.upper()] = [value]
+
+
+def normalize_address(value: str) -> str:
+    value = value.strip()
+    if value[:7].lower() == "mailto:":
+        return "mailto:" + value[7:].strip().lower()
+    return value
+
+
+def address(line: ContentLine) -> str:
+    return normalize_address(str(line.value))
+
+
+def organizer(comp: Component) -> Optional[str]:
+    line = first(comp, "organizer")
+    return None if line is None else address(line)
+
+
+def attendees(comp: Component) -> List[ContentLine]:
+    return lines(comp, "attendee")
+
+
+def attendee(comp: Component, who: str) -> Optional[ContentLine]:
+    for line in attendees(comp):
+        if address(line) == who:
+            return line
+    return None
+
+
+def agent(line: ContentLine) -> str:
+    return (param(line, "SCHEDULE-AGENT") or "SERVER").upper()
+
+
+def partstat(line: ContentLine) -> str:
+    return (param(line, "PARTSTAT") or "NEEDS-ACTION").upper()
+
+
+def sequence(comp: Optional[Component]) -> int:
+    if comp is None:
+        return 0
+    try:
+        return int(text(comp, "sequence") or 0)
+    except ValueError:
+        return 0
+
+
+def set_single(comp: Component, name: str, value: object) -> ContentLine:
+    """Set a single-valued property, replacing any previous one."""
+    for line in list(lines(comp, name)):
+        comp.remove(line)
+    line = comp.add(name.lower())
+    line.value = value
+    return line
+
+
+def utc_now_stamp(now: datetime.datetime) -> datetime.datetime:
+    return now.astimezone(datetime.timezone.utc).replace(microsecond=0)
+
+
+def new_calendar(source: Component, method: Optional[str]) -> Component:
+    """A VCALENDAR with the source's VERSION/PRODID and time zones."""
+    cal = vobject.iCalendar()
+    if method:
+        cal.add("method").value = method
+    for tz in source.contents.get("vtimezone", []):
+        cal.add(tz.duplicate(tz))
+    return cal
+
+
+def add_component(cal: Component, comp: Component) -> Component:
+    copy = comp.duplicate(comp)
+    cal.add(copy)
+    return copy
+
+
+def strip_server_params(comp: Component) -> None:
+    for line in attendees(comp) + lines(comp, "organizer"):
+        for name in SERVER_PARAMS:
+            line.params.pop(name, None)
+
+
+def remove_alarms(comp: Component) -> None:
+    for alarm in list(comp.contents.get("valarm", [])):
+        comp.remove(alarm)
+
+
+# -- comparing ---------------------------------------------------------------
+
+#: Properties whose change does not concern anyone else (RFC 5546 s2.1.4
+#: and the "quiet by default" rule): stamps, the organizer's private data.
+INSIGNIFICANT = {"DTSTAMP", "LAST-MODIFIED", "CREATED", "SEQUENCE", "TRANSP",
+                 SCHEDULE_TAG}
+#: Properties whose change reschedules an instance (RFC 6638 s3.2.8, plus
+#: LOCATION: a meeting moved to another place needs a new answer too).
+RESCHEDULING = ("DTSTART", "DTEND", "DURATION", "DUE", "RRULE", "RDATE",
+                "LOCATION")
+
+
+def _line_key(line: ContentLine, ignore_params: Iterable[str]) -> Tuple:
+    value = line.value
+    if isinstance(value, list):
+        value = tuple(sorted(value_key(v) for v in value))
+    else:
+        value = value_key(value)
+    params = tuple(sorted((k, tuple(v)) for k, v in line.params.items()
+                          if k not in ignore_params
+                          and not k.startswith("X-VOBJ")))
+    return (line.name.upper(), params, value)
+
+
+def signature(comp: Component, ignore_partstat_of: Optional[str] = "*",
+              ) -> Tuple:
+    """What a component says, minus what does not concern attendees.
+
+    ``ignore_partstat_of``: "*" ignores every attendee's participation
+    (PARTSTAT, RSVP); an address ignores only that attendee's.
+    """
+    keys = []
+    for line in comp.lines():
+        name = line.name.upper()
+        if name in INSIGNIFICANT or name.startswith("X-"):
+            continue
+        ignore: Tuple[str, ...] = SERVER_PARAMS
+        if name == "ATTENDEE" and (ignore_partstat_of == "*" or
+                                   address(line) == ignore_partstat_of):
+            ignore = SERVER_PARAMS + ("PARTSTAT", "RSVP")
+        keys.append(_line_key(line, ignore))
+    return tuple(sorted(keys))
+
+
+def changed(old: Optional[Component], new: Optional[Component],
+            names: Iterable[str]) -> bool:
+    for name in names:
+        old_keys = sorted(_line_key(x, SERVER_PARAMS)
+                          for x in lines(old, name)) if old else []
+        new_keys = sorted(_line_key(x, SERVER_PARAMS)
+                          for x in lines(new, name)) if new else []
+        if old_keys != new_keys:
+            return True
+    return False
+
+
+def exdates(comp: Optional[Component]) -> Dict[str, object]:
+    """EXDATE values of a component, by comparable key."""
+    result: Dict[str, object] = {}
+    if comp is None:
+        return result
+    for line in lines(comp, "exdate"):
+        values = line.value if isinstance(line.value, list) else [line.value]
+        for value in values:
+            result[value_key(value)] = value
+    return result
+
+
+def schedule_tag(cal: Optional[Component]) -> Optional[str]:
+    if cal is None:
+        return None
+    line = cal.contents.get(SCHEDULE_TAG.lower())
+    return str(line[0].value) if line else None
+
+
+def set_schedule_tag(cal: Component, tag: str) -> None:
+    for line in list(cal.contents.get(SCHEDULE_TAG.lower(), [])):
+        cal.remove(line)
+    cal.add(SCHEDULE_TAG.lower()).value = tag
+
+
+def digest(*parts: object) -> str:
+    return hashlib.sha256("\x00".join(map(str, parts)).encode()).hexdigest()
+
+
+def iter_instances_keys(comps: Dict[Optional[str], Component]
+                        ) -> Iterator[Optional[str]]:
+    yield from sorted(comps, key=lambda k: "" if k is None else k)

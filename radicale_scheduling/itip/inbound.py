@@ -1,0 +1,144 @@
+"""Applying an incoming iTIP message to the recipient's stored object.
+
+RFC 6638 s4.1 has the server process an organizer's REQUEST or CANCEL
+into the attendee's copy the way RFC 5546 s3.2 describes.  ``apply`` takes
+the message and the stored copy (or None) and returns the new copy, or
+None when the message changes nothing (outdated, or nothing to cancel).
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Optional
+
+from vobject.base import Component
+
+from radicale_scheduling.itip import calendar as ical
+
+#: What an attendee keeps of their own copy when the organizer updates it.
+PERSONAL = ("valarm",)
+PERSONAL_PROPERTIES = ("transp",)
+
+
+def apply(method: str, message: Component, stored: Optional[Component]
+          ) -> Optional[Component]:
+    method = method.upper()
+    if method == "REQUEST":
+        return _apply_request(message, stored)
+    if method == "CANCEL":
+        return _apply_cancel(message, stored)
+    return None
+
+
+def _outdated(incoming: Component, known: Optional[Component]) -> bool:
+    """RFC 5546 s2.1.5: a lower SEQUENCE, or the same with older DTSTAMP."""
+    if known is None:
+        return False
+    if ical.sequence(incoming) != ical.sequence(known):
+        return ical.sequence(incoming) < ical.sequence(known)
+    new_stamp, old_stamp = (ical.first(incoming, "dtstamp"),
+                            ical.first(known, "dtstamp"))
+    if new_stamp is None or old_stamp is None:
+        return False
+    return ical.value_key(new_stamp.value) < ical.value_key(old_stamp.value)
+
+
+def _as_stored(message: Component) -> Component:
+    cal = ical.clone(message)
+    for line in list(cal.contents.get("method", [])):
+        cal.remove(line)
+    return cal
+
+
+def _keep_personal(comp: Component, before: Optional[Component]) -> None:
+    if before is None:
+        return
+    for name in PERSONAL:
+        for child in before.contents.get(name, []):
+            comp.add(child.duplicate(child))
+    for name in PERSONAL_PROPERTIES:
+        line = ical.first(before, name)
+        if line is not None and ical.first(comp, name) is None:
+            ical.set_single(comp, name, line.value)
+
+
+def _apply_request(message: Component, stored: Optional[Component]
+                   ) -> Optional[Component]:
+    incoming = ical.by_rid(message)
+    if not incoming:
+        return None
+    known = ical.by_rid(stored)
+    fresh = {key: comp for key, comp in incoming.items()
+             if not _outdated(comp, known.get(key) or known.get(None))}
+    if not fresh:
+        return None
+    if stored is None or None in fresh:
+        # A full update replaces what the attendee had, keeping their
+        # alarms and transparency.
+        result = _as_stored(message)
+        comps = ical.by_rid(result)
+        for key, comp in list(comps.items()):
+            if key not in fresh and key in known:
+                result.remove(comp)
+                result.add(known[key].duplicate(known[key]))
+            else:
+                _keep_personal(comp, known.get(key))
+        return result
+    # Only some instances: replace or add those overrides.
+    result = ical.clone(stored)
+    current = ical.by_rid(result)
+    for key, comp in fresh.items():
+        if key in current:
+            result.remove(current[key])
+        copy = ical.add_component(result, comp)
+        _keep_personal(copy, known.get(key))
+    _add_timezones(result, message)
+    return result
+
+
+def _add_timezones(target: Component, source: Component) -> None:
+    have = {ical.text(tz, "tzid") for tz in target.contents.get(
+        "vtimezone", [])}
+    for tz in source.contents.get("vtimezone", []):
+        if ical.text(tz, "tzid") not in have:
+            target.add(tz.duplicate(tz))
+
+
+def _apply_cancel(message: Component, stored: Optional[Component]
+                  ) -> Optional[Component]:
+    if stored is None:
+        return None
+    incoming = ical.by_rid(message)
+    if not incoming:
+        return None
+    result = ical.clone(stored)
+    comps = ical.by_rid(result)
+    if None in incoming:
+        if _outdated(incoming[None], comps.get(None) or next(
+                iter(comps.values()), None)):
+            return None
+        for comp in comps.values():
+            ical.set_single(comp, "status", "CANCELLED")
+            ical.set_single(comp, "sequence",
+                            str(max(ical.sequence(comp),
+                                    ical.sequence(incoming[None]))))
+        return result
+    master = comps.get(None)
+    changed = False
+    for key, cancel in incoming.items():
+        instance = ical.first(cancel, "recurrence-id").value
+        override = comps.get(key)
+        if master is not None:
+            if override is not None:
+                result.remove(override)
+            if key not in ical.exdates(master):
+                master.add("exdate").value = [instance]
+            changed = True
+        elif override is not None:
+            ical.set_single(override, "status", "CANCELLED")
+            changed = True
+    return result if changed else None
+
+
+def instances(cal: Optional[Component]) -> Dict[Optional[str], Component]:
+    return ical.by_rid(cal)

@@ -1,0 +1,437 @@
+"""The organizer's side of iTIP: which messages a change sends to whom.
+
+Given the organizer's stored object (or None) and the object a client
+wants to store (or None for a removal), ``organizer_change`` returns the
+object to store and one iTIP message per attendee that must hear of the
+change (RFC 6638 s3.2.1, RFC 5546 s3.2).  It is pure: no I/O, no Radicale;
+``now`` is passed in.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from typing import Dict, FrozenSet, List, Optional, Set
+
+from vobject.base import Component
+from vobject.icalendar import utc
+
+from radicale_scheduling.itip import calendar as ical
+from radicale_scheduling.itip.errors import SchedulingError
+
+
+@dataclass
+class Message:
+    """One iTIP message for one recipient."""
+
+    method: str  # REQUEST, CANCEL, REPLY, ...
+    recipient: str  # normalized calendar-user address
+    sender: str  # the address it is sent as (ORGANIZER, or the attendee)
+    calendar: Component  # VCALENDAR with METHOD
+    uid: str
+
+    def serialize(self) -> str:
+        return self.calendar.serialize()
+
+
+@dataclass
+class OrganizerChange:
+    stored: Optional[Component]  # what to store (None: removed)
+    messages: List[Message] = field(default_factory=list)
+    #: Attendees (by address) the server tries to deliver to; these get
+    #: a SCHEDULE-STATUS once delivery is known (RFC 6638 s3.2.9).
+    attempted: Set[str] = field(default_factory=set)
+
+
+def is_organizer_object(cal: Optional[Component],
+                        addresses: FrozenSet[str]) -> bool:
+    """RFC 6638 s3.1: ORGANIZER is the owner, and someone is invited."""
+    comps = ical.components(cal)
+    if not comps:
+        return False
+    organizers = {ical.organizer(c) for c in comps}
+    if len(organizers - {None}) != 1:
+        return False
+    organizer = next(iter(organizers - {None}))
+    if organizer not in addresses:
+        return False
+    return any(ical.address(line) != organizer
+               for c in comps for line in ical.attendees(c))
+
+
+def check_same_organizer(cal: Component) -> None:
+    """RFC 6638 s3.2.4.2."""
+    organizers = {ical.organizer(c) for c in ical.components(cal)} - {None}
+    if len(organizers) > 1:
+        raise SchedulingError(
+            "C:same-organizer-in-all-components",
+            "All components of a scheduling object must have the same "
+            "ORGANIZER (found %s)." % ", ".join(sorted(organizers)))
+
+
+# -- the view of one attendee (RFC 6638 s3.2.6) ----------------------------
+
+def view(cal: Optional[Component], who: str) -> Dict[Optional[str], Component]:
+    """The instances ``who`` is invited to, as the components they see."""
+    comps = ical.by_rid(cal)
+    if not comps:
+        return {}
+    invited = {key: comp for key, comp in comps.items()
+               if _invited(comp, who)}
+    master = comps.get(None)
+    if None in invited and master is not None:
+        # Overrides that leave the attendee out become EXDATEs of the
+        # master they see.
+        excluded = [comps[key] for key in comps
+                    if key is not None and key not in invited]
+        if excluded:
+            master = master.duplicate(master)
+            for override in excluded:
+                value = ical.first(override, "recurrence-id").value
+                master.add("exdate").value = [value]
+            invited[None] = master
+    return invited
+
+
+def _invited(comp: Component, who: str) -> bool:
+    line = ical.attendee(comp, who)
+    return line is not None and ical.agent(line) == "SERVER"
+
+
+def _cancelled(comp: Component) -> bool:
+    return (ical.text(comp, "status") or "").upper() == "CANCELLED"
+
+
+# -- building messages -------------------------------------------------------
+
+def _message(method: str, recipient: str, sender: str, source: Component,
+             comps: List[Component], stamp: datetime.datetime) -> Message:
+    cal = ical.new_calendar(source, method)
+    uid = ""
+    for comp in comps:
+        copy = ical.add_component(cal, comp)
+        ical.strip_server_params(copy)
+        ical.remove_alarms(copy)
+        ical.set_single(copy, "dtstamp", stamp)
+        for name in ("x-radicale-schedule-tag",):
+            for line in list(ical.lines(copy, name)):
+                copy.remove(line)
+        uid = ical.text(copy, "uid") or uid
+    return Message(method, recipient, sender, cal, uid)
+
+
+def _cancel_component(comp: Component, recipient: str,
+                      instance: Optional[object]) -> Component:
+    """A CANCEL component (RFC 5546 s3.2.5): the instance, or everything."""
+    cancel = comp.duplicate(comp)
+    if instance is not None:
+        for name in ("rrule", "rdate", "exdate", "recurrence-id", "dtstart",
+                     "dtend", "duration", "due"):
+            for line in list(ical.lines(cancel, name)):
+                cancel.remove(line)
+        ical.set_single(cancel, "recurrence-id", instance)
+        ical.set_single(cancel, "dtstart", instance)
+    # Only the organizer and the attendee the message is for.
+    for line in list(ical.attendees(cancel)):
+        if ical.address(line) != recipient:
+            cancel.remove(line)
+    ical.set_single(cancel, "status", "CANCELLED")
+    return cancel
+
+
+# -- the change --------------------------------------------------------------
+
+def organizer_change(old: Optional[Component], new: Optional[Component],
+                     organizer_addresses: FrozenSet[str],
+                     now: datetime.datetime) -> OrganizerChange:
+    """Compute what the organizer's change means for every attendee.
+
+    ``old`` is the stored organizer object (None when there is none or it
+    was not an organizer object); ``new`` the object to store (None for a
+    removal).  Raises SchedulingError for changes an organizer may not
+    make (RFC 6638 s3.2.4).
+    """
+    stamp = ical.utc_now_stamp(now).astimezone(utc)
+    if new is not None:
+        check_same_organizer(new)
+        new = ical.clone(new)
+        _check_organizer_changes(old, new, organizer_addresses)
+        forced = _take_force_send(new)
+        _reset_partstat_on_reschedule(old, new, organizer_addresses)
+        _bump_sequence(old, new)
+        for comp in ical.components(new):
+            if ical.first(comp, "dtstamp") is None:
+                ical.set_single(comp, "dtstamp", stamp)
+    else:
+        forced = set()
+    source = new if new is not None else old
+    assert source is not None
+    organizer = next(iter({ical.organizer(c) for c in ical.components(source)}
+                          - {None}), "")
+    change = OrganizerChange(new)
+    recipients = _attendee_addresses(old) | _attendee_addresses(new)
+    recipients.discard(organizer)
+    recipients -= organizer_addresses
+    for who in sorted(recipients):
+        old_view = view(old, who)
+        new_view = view(new, who) if new is not None else {}
+        change.messages.extend(_messages_for(
+            who, organizer, old_view, new_view, source, stamp,
+            who in forced))
+        if new_view:
+            change.attempted.add(who)
+    # Attendees who got nothing this time keep the status they had.
+    if new is not None and old is not None:
+        _carry_schedule_status(old, new, change.attempted)
+    return change
+
+
+def _attendee_addresses(cal: Optional[Component]) -> Set[str]:
+    return {ical.address(line) for comp in ical.components(cal)
+            for line in ical.attendees(comp)}
+
+
+def _messages_for(who: str, organizer: str,
+                  old_view: Dict[Optional[str], Component],
+                  new_view: Dict[Optional[str], Component],
+                  source: Component, stamp: datetime.datetime,
+                  forced: bool) -> List[Message]:
+    if not new_view:
+        if not old_view:
+            return []
+        # Removed from the event: cancel what they had.
+        if None in old_view:
+            comps = [_cancel_component(old_view[None], who, None)]
+        else:
+            comps = [_cancel_component(c, who, None)
+                     for c in old_view.values()]
+        return [_message("CANCEL", who, organizer, source, comps, stamp)]
+    messages: List[Message] = []
+    # Instances taken away: an EXDATE added to the master they see, an
+    # override they are no longer in, an override now cancelled.
+    cancelled: List[Component] = []
+    old_master, new_master = old_view.get(None), new_view.get(None)
+    if old_master is not None and new_master is not None:
+        old_ex, new_ex = ical.exdates(old_master), ical.exdates(new_master)
+        for key, value in new_ex.items():
+            if key not in old_ex and key not in old_view:
+                cancelled.append(_cancel_component(new_master, who, value))
+    for key, comp in old_view.items():
+        if key is None:
+            continue
+        now_comp = new_view.get(key)
+        if now_comp is None and new_master is not None and \
+                key not in ical.exdates(new_master):
+            continue  # the override was dropped back into the series
+        if now_comp is None:
+            value = ical.first(comp, "recurrence-id").value
+            cancelled.append(_cancel_component(comp, who, value))
+    for key, comp in new_view.items():
+        if key is not None and _cancelled(comp) and not (
+                key in old_view and _cancelled(old_view[key])):
+            value = ical.first(comp, "recurrence-id").value
+            cancelled.append(_cancel_component(comp, who, value))
+    if cancelled:
+        messages.append(_message("CANCEL", who, organizer, source,
+                                 cancelled, stamp))
+    # Everything else: a full REQUEST when anything they see changed,
+    # beyond what the CANCELs above already tell.
+    expected = _without_cancelled(old_view, new_view) if cancelled \
+        else old_view
+    if forced or not old_view or \
+            _view_signature(expected, who) != _view_signature(new_view, who):
+        comps = [new_view[key] for key in ical.iter_instances_keys(new_view)]
+        messages.append(_message("REQUEST", who, organizer, source, comps,
+                                 stamp))
+    return messages
+
+
+def _without_cancelled(old_view: Dict[Optional[str], Component],
+                       new_view: Dict[Optional[str], Component]
+                       ) -> Dict[Optional[str], Component]:
+    """The old view as it looks once the sent CANCELs are applied."""
+    result = dict(old_view)
+    new_master = new_view.get(None)
+    if new_master is not None and None in result:
+        master = result[None].duplicate(result[None])
+        for line in list(ical.lines(master, "exdate")):
+            master.remove(line)
+        for line in ical.lines(new_master, "exdate"):
+            master.add("exdate").value = list(line.value) \
+                if isinstance(line.value, list) else [line.value]
+        result[None] = master
+    for key in list(result):
+        if key is not None and key not in new_view:
+            del result[key]
+    for key, comp in new_view.items():
+        if key is not None and _cancelled(comp):
+            result[key] = comp
+    return result
+
+
+def _view_signature(comps: Dict[Optional[str], Component], who: str) -> tuple:
+    # The attendee's own participation matters to them (a reset asks them
+    # again); the others' participation alone is no reason to re-send.
+    return tuple((key, ical.signature(comps[key], ignore_partstat_of="*"),
+                  _own_partstat(comps[key], who))
+                 for key in ical.iter_instances_keys(comps))
+
+
+def _own_partstat(comp: Component, who: str) -> str:
+    line = ical.attendee(comp, who)
+    return ical.partstat(line) if line is not None else ""
+
+
+# -- rules applied to the stored object --------------------------------------
+
+def _check_organizer_changes(old: Optional[Component], new: Component,
+                             organizer_addresses: FrozenSet[str]) -> None:
+    """RFC 6638 s3.2.1: the organizer may not answer for attendees.
+
+    PARTSTAT of another attendee (SCHEDULE-AGENT=SERVER) may only be
+    NEEDS-ACTION or what the server already recorded from their replies.
+    """
+    old_comps = ical.by_rid(old)
+    for key, comp in ical.by_rid(new).items():
+        before = old_comps.get(key) or old_comps.get(None)
+        for line in ical.attendees(comp):
+            who = ical.address(line)
+            if who in organizer_addresses or ical.agent(line) != "SERVER":
+                continue
+            state = ical.partstat(line)
+            if state == "NEEDS-ACTION":
+                continue
+            known = ical.attendee(before, who) if before is not None else None
+            if known is not None and ical.partstat(known) == state:
+                continue
+            raise SchedulingError(
+                "C:allowed-organizer-scheduling-object-change",
+                "The organizer cannot set the participation of %s to %s; "
+                "only the attendee can answer (RFC 6638 section 3.2.1)."
+                % (str(line.value), state))
+
+
+def _take_force_send(new: Component) -> Set[str]:
+    """SCHEDULE-FORCE-SEND=REQUEST (s7.2): send, then forget the param."""
+    forced = set()
+    for comp in ical.components(new):
+        for line in ical.attendees(comp):
+            value = ical.param(line, "SCHEDULE-FORCE-SEND")
+            if value is not None:
+                if value.upper() == "REQUEST":
+                    forced.add(ical.address(line))
+                line.params.pop("SCHEDULE-FORCE-SEND", None)
+    return forced
+
+
+def _counterpart(old: Dict[Optional[str], Component], key: Optional[str]
+                 ) -> Optional[Component]:
+    return old.get(key) if key in old else old.get(None)
+
+
+def _rescheduled(before: Optional[Component], comp: Component) -> bool:
+    if before is None:
+        return False
+    if ical.rid(comp) is not None and ical.rid(before) is None:
+        # A new override: moved if its start is not the instance's.
+        start = ical.first(comp, "dtstart")
+        instance = ical.first(comp, "recurrence-id")
+        if start is not None and instance is not None and \
+                ical.value_key(start.value) != ical.value_key(instance.value):
+            return True
+        return ical.changed(before, comp, ("DTEND", "DURATION", "DUE",
+                                           "LOCATION"))
+    if ical.changed(before, comp, ical.RESCHEDULING):
+        return True
+    # EXDATEs removed reinstate instances.
+    return bool(set(ical.exdates(before)) - set(ical.exdates(comp)))
+
+
+def _reset_partstat_on_reschedule(old: Optional[Component], new: Component,
+                                  organizer_addresses: FrozenSet[str]
+                                  ) -> None:
+    """RFC 6638 s3.2.8: a rescheduled instance needs new answers."""
+    old_comps = ical.by_rid(old)
+    for key, comp in ical.by_rid(new).items():
+        if not _rescheduled(_counterpart(old_comps, key), comp):
+            continue
+        for line in ical.attendees(comp):
+            if ical.address(line) in organizer_addresses or \
+                    ical.agent(line) != "SERVER":
+                continue
+            ical.set_param(line, "PARTSTAT", "NEEDS-ACTION")
+            ical.set_param(line, "RSVP", "TRUE")
+
+
+_SEQUENCE_PROPERTIES = ical.RESCHEDULING + ("EXDATE", "STATUS")
+
+
+def _bump_sequence(old: Optional[Component], new: Component) -> None:
+    """RFC 5546 s2.1.4 / RFC 6638 s3.2.5: SEQUENCE grows with revisions."""
+    if old is None:
+        return
+    old_comps = ical.by_rid(old)
+    for key, comp in ical.by_rid(new).items():
+        before = _counterpart(old_comps, key)
+        if before is None:
+            continue
+        if ical.rid(comp) is not None and ical.rid(before) is None:
+            significant = _rescheduled(before, comp) or \
+                (ical.text(comp, "status") or "").upper() == "CANCELLED"
+        else:
+            significant = ical.changed(before, comp, _SEQUENCE_PROPERTIES)
+        floor = ical.sequence(before)
+        if significant and ical.sequence(comp) <= floor:
+            ical.set_single(comp, "sequence", str(floor + 1))
+        elif ical.sequence(comp) < floor:
+            ical.set_single(comp, "sequence", str(floor))
+
+
+def _carry_schedule_status(old: Component, new: Component,
+                           attempted: Set[str]) -> None:
+    old_comps = ical.by_rid(old)
+    for key, comp in ical.by_rid(new).items():
+        before = _counterpart(old_comps, key)
+        if before is None:
+            continue
+        for line in ical.attendees(comp):
+            who = ical.address(line)
+            if who in attempted or ical.agent(line) != "SERVER":
+                continue
+            known = ical.attendee(before, who)
+            status = ical.param(known, "SCHEDULE-STATUS") if known else None
+            if status and ical.param(line, "SCHEDULE-STATUS") is None:
+                ical.set_param(line, "SCHEDULE-STATUS", status)
+
+
+def set_schedule_status(stored: Component, statuses: Dict[str, str]) -> None:
+    """Write each attendee's delivery status (RFC 6638 s3.2.9, s7.3)."""
+    for comp in ical.components(stored):
+        for line in ical.attendees(comp):
+            status = statuses.get(ical.address(line))
+            if status is not None and ical.agent(line) == "SERVER":
+                ical.set_param(line, "SCHEDULE-STATUS", status)
+
+
+def merge_attendee_states(current: Component, new: Component,
+                          owner_addresses: FrozenSet[str]) -> None:
+    """If-Schedule-Tag-Match on the organizer's copy (RFC 6638 s3.2.10.1).
+
+    The client's object was based on the current schedule tag, so the only
+    changes since are replies the server processed: carry every other
+    attendee's PARTSTAT and SCHEDULE-STATUS into the new object.
+    """
+    current_comps = ical.by_rid(current)
+    for key, comp in ical.by_rid(new).items():
+        before = _counterpart(current_comps, key)
+        if before is None:
+            continue
+        for line in ical.attendees(comp):
+            who = ical.address(line)
+            if who in owner_addresses:
+                continue
+            known = ical.attendee(before, who)
+            if known is None:
+                continue
+            for name in ("PARTSTAT", "SCHEDULE-STATUS"):
+                ical.set_param(line, name, ical.param(known, name))

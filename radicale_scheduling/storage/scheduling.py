@@ -1,0 +1,193 @@
+"""Implicit scheduling on writes (RFC 6638 s3.2.3): PUT, DELETE, MOVE.
+
+Radicale writes an item with ``Collection.upload`` and removes it with
+``Collection.delete``, both under its storage write lock.  This module runs
+inside those calls: it decides from the old and new object what the change
+means (the iTIP engine), delivers the messages, and stores the organizer's
+object last.  Everything happens under the one lock Radicale already holds,
+so no other request sees a half-done operation; a refusal raises
+SchedulingError before anything is written.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import TYPE_CHECKING, Dict, FrozenSet, Optional
+
+from radicale.log import logger
+from vobject.base import Component
+
+from radicale_scheduling.context import RequestContext
+from radicale_scheduling.delivery import local
+from radicale_scheduling.itip import calendar as ical
+from radicale_scheduling.itip.errors import SchedulingError
+from radicale_scheduling.itip.organizer import (
+    Message,
+    is_organizer_object,
+    merge_attendee_states,
+    organizer_change,
+    set_schedule_status,
+)
+
+if TYPE_CHECKING:
+    from radicale import item as radicale_item
+
+    from radicale_scheduling.storage import Storage
+    from radicale_scheduling.storage.collection import Collection
+
+#: SCHEDULE-STATUS for addresses that are neither local users nor
+#: reachable: no way to deliver (RFC 6638 s3.2.9).  E-mail delivery (iMIP)
+#: replaces this for external addresses once configured.
+NO_ROUTE = "5.2"
+#: An address in the server's own domain that names no user.
+UNKNOWN_USER = "3.7"
+
+
+def _mentions_organizer(text: Optional[str]) -> bool:
+    return bool(text) and "\nORGANIZER" in text.upper()
+
+
+def tag_matches(header: str, cal: Optional[Component]) -> bool:
+    current = ical.schedule_tag(cal)
+    return current is not None and header.strip().strip('"') == current
+
+
+class Scheduler:
+    """Implicit scheduling for one storage."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    # -- addresses ---------------------------------------------------------
+
+    def owner_addresses(self, owner: str, *cals: Optional[Component]
+                        ) -> FrozenSet[str]:
+        """The owner's addresses, and any address in ``cals`` naming them
+        (their principal URL, for clients that use it)."""
+        addresses = set(self.storage.principal(owner).addresses)
+        for cal in cals:
+            for comp in ical.components(cal):
+                for line in ical.lines(comp, "organizer") + \
+                        ical.attendees(comp):
+                    who = ical.address(line)
+                    if who not in addresses and \
+                            self.storage.user_for_address(who) == owner:
+                        addresses.add(who)
+        return frozenset(addresses)
+
+    # -- PUT ---------------------------------------------------------------
+
+    def upload(self, collection: Collection, href: str,
+               item: radicale_item.Item, ctx: RequestContext):
+        new_text = item.serialize()
+        old_item = collection._get(href) if collection.exists_href(href) \
+            else None
+        old_text = old_item.serialize() if old_item is not None else None
+        if ctx.if_schedule_tag_match is not None:
+            old_cal = old_item.vobject_item if old_item is not None else None
+            if not tag_matches(ctx.if_schedule_tag_match, old_cal):
+                raise SchedulingError(
+                    None, "If-Schedule-Tag-Match: the object was changed by "
+                    "its organizer or attendee since", status=412)
+        if not _mentions_organizer(new_text) and \
+                not _mentions_organizer(old_text):
+            return collection.store(href, item)
+        new = item.vobject_item
+        old = old_item.vobject_item if old_item is not None else None
+        owner = collection.owner
+        addresses = self.owner_addresses(owner, old, new)
+        old_org = is_organizer_object(old, addresses)
+        new_org = is_organizer_object(new, addresses)
+        if old_org and not new_org and ical.components(new) and any(
+                ical.organizer(c) not in (None, *addresses)
+                for c in ical.components(new)):
+            raise SchedulingError(
+                "C:allowed-organizer-scheduling-object-change",
+                "The ORGANIZER of a scheduled meeting cannot be changed; "
+                "cancel it and invite again instead.")
+        if not old_org and not new_org:
+            return collection.store(href, item)
+        now = datetime.datetime.now(datetime.timezone.utc)
+        if new_org:
+            self._check_unique(collection, href, item.uid)
+            if ctx.if_schedule_tag_match is not None and old_org:
+                new = ical.clone(new)
+                merge_attendee_states(old, new, addresses)
+            change = organizer_change(old if old_org else None, new,
+                                      addresses, now)
+        else:
+            change = organizer_change(old, None, addresses, now)
+        statuses = self.send(owner, change.messages)
+        if not new_org:
+            return collection.store(href, item)
+        stored = change.stored
+        assert stored is not None
+        set_schedule_status(stored, {who: statuses.get(who, local.DELIVERED)
+                                     for who in change.attempted
+                                     if who in statuses})
+        tag = uuid.uuid4().hex
+        ical.set_schedule_tag(stored, tag)
+        result = collection.store(href, local.make_item(collection, stored))
+        ctx.schedule_tag, ctx.rewritten = tag, True
+        return result
+
+    def _check_unique(self, collection: Collection, href: str,
+                      uid: str) -> None:
+        """RFC 6638 s3.2.4.1: one scheduling object per UID and owner."""
+        found = self.storage.find_uid(collection.owner, uid,
+                                      exclude=collection.path)
+        if found is not None:
+            other = "/%s/%s" % (found[0].path, found[1])
+            raise SchedulingError(
+                "C:unique-scheduling-object-resource",
+                "A meeting with this UID already exists at %s." % other,
+                href=other)
+
+    # -- DELETE ------------------------------------------------------------
+
+    def delete(self, collection: Collection, href: str,
+               ctx: RequestContext) -> None:
+        """Remove of one item (RFC 6638 s3.2.1.3): CANCEL to attendees."""
+        old_item = collection._get(href) if collection.exists_href(href) \
+            else None
+        if old_item is None:
+            return
+        old = old_item.vobject_item if _mentions_organizer(
+            old_item.serialize()) or ctx.if_schedule_tag_match else None
+        if ctx.if_schedule_tag_match is not None and \
+                not tag_matches(ctx.if_schedule_tag_match, old):
+            raise SchedulingError(
+                None, "If-Schedule-Tag-Match: the object was changed since",
+                status=412)
+        if old is None:
+            return
+        addresses = self.owner_addresses(collection.owner, old)
+        if is_organizer_object(old, addresses):
+            now = datetime.datetime.now(datetime.timezone.utc)
+            change = organizer_change(old, None, addresses, now)
+            self.send(collection.owner, change.messages)
+
+    # -- sending -----------------------------------------------------------
+
+    def send(self, sender_user: str, messages: list) -> Dict[str, str]:
+        """Deliver messages; return the status per recipient."""
+        statuses: Dict[str, str] = {}
+        for message in messages:
+            statuses[message.recipient] = self.deliver(sender_user, message)
+        return statuses
+
+    def deliver(self, sender_user: str, message: Message) -> str:
+        user = self.storage.user_for_address(message.recipient)
+        if user is not None and user != sender_user:
+            return local.deliver(self.storage, message, user)
+        if user == sender_user:
+            return local.DELIVERED
+        if self.storage.directory.is_local_domain(message.recipient):
+            logger.info("Scheduling: %s for %r to unknown local address %r",
+                        message.method, message.uid, message.recipient)
+            return UNKNOWN_USER
+        logger.info("Scheduling: no route for %s to %r (e-mail delivery "
+                    "is not configured)", message.method, message.recipient)
+        return NO_ROUTE
+
