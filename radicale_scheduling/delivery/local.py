@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from radicale_scheduling.storage.collection import Collection
 
 DELIVERED = "1.2"
+#: The recipient's Radicale refuses to store the object: Radicale 3.1.x
+#: cannot store an object made only of overridden instances (an invitation
+#: to some instances of a series).
+UNDELIVERABLE = "5.2"
 
 
 def make_item(collection: Collection, cal: Component) -> radicale_item.Item:
@@ -74,17 +78,34 @@ def deliver(storage: Storage, message: Message, user: str) -> str:
     found = storage.find_uid(user, message.uid)
     stored = found[2].vobject_item if found else None
     updated = inbound.apply(message.method, message.calendar, stored)
-    if updated is not None:
-        ical.set_schedule_tag(updated, tag_after_update(stored, updated))
-        if found:
-            collection, href = found[0], found[1]
-        else:
-            path = storage.ensure_default_calendar_locked(user)
-            collection = storage.collection(path)
-            href = new_href(collection, message.uid)
-        collection.store(href, make_item(collection, updated))
     inbox = storage.collection(paths.collection_path(user, paths.INBOX))
-    inbox.store(inbox_href(message), make_item(inbox, message.calendar))
+    writes = []
+    try:
+        if updated is not None:
+            ical.set_schedule_tag(updated, tag_after_update(stored, updated))
+            if found:
+                collection, href = found[0], found[1]
+            else:
+                path = storage.ensure_default_calendar_locked(user)
+                collection = storage.collection(path)
+                href = new_href(collection, message.uid)
+            writes.append((collection, href, make_item(collection, updated)))
+    except ValueError as e:
+        logger.warning("Scheduling: Radicale cannot store %r for %r: %s",
+                       message.uid, user, e)
+        return UNDELIVERABLE
+    try:
+        # The inbox message comes last: it appears once processing is done.
+        writes.append((inbox, inbox_href(message),
+                       make_item(inbox, message.calendar)))
+    except ValueError as e:
+        # Radicale 3.1 refuses a CANCEL of one instance as an item; the
+        # copy is still updated, only the inbox notice is missing.
+        logger.warning("Scheduling: Radicale cannot store the %s message "
+                       "for %r in the inbox of %r: %s", message.method,
+                       message.uid, user, e)
+    for collection, href, item in writes:
+        collection.store(href, item)
     logger.info("Scheduling: delivered %s for %r to %r", message.method,
                 message.uid, user)
     return DELIVERED

@@ -21,6 +21,7 @@ from typing import Any, Callable, Dict
 import radicale
 from radicale import app as radicale_app
 from radicale.app import propfind as radicale_propfind
+from radicale.app import report as radicale_report
 
 from radicale_scheduling.http import handlers, properties
 
@@ -75,14 +76,18 @@ def install() -> None:
         application = radicale_app.Application
         missing = [m for m in handlers.HANDLERS
                    if not callable(getattr(application, "do_" + m, None))]
-        if missing or not callable(getattr(radicale_propfind, "xml_propfind",
-                                           None)):
+        for module, name in ((radicale_propfind, "xml_propfind"),
+                             (radicale_report, "xml_report")):
+            if not callable(getattr(module, name, None)):
+                missing.append(name)
+        if missing:
             raise RuntimeError(
                 "radicale-scheduling cannot extend this Radicale %s: "
-                "missing %s" % (radicale.VERSION,
-                                ", ".join(missing) or "xml_propfind"))
+                "missing %s" % (radicale.VERSION, ", ".join(missing)))
         for method, handler in handlers.HANDLERS.items():
             _wrap_method(method, handler)
         radicale_propfind.xml_propfind = properties.wrap_xml_propfind(
             radicale_propfind.xml_propfind)
+        radicale_report.xml_report = properties.wrap_xml_report(
+            radicale_report.xml_report)
         _installed = True

@@ -89,9 +89,15 @@ def _kind_name(kind: str) -> str:
     return "schedule inbox" if kind == paths.INBOX else "schedule outbox"
 
 
-def handle_read(request: Request) -> Response:
-    """REPORT: only the owner reads an inbox or outbox."""
-    return guard(request) or request.call_next()
+def handle_report(request: Request) -> Response:
+    """REPORT: only the owner reads an inbox or outbox; answers carry
+    CALDAV:schedule-tag when asked."""
+    refused = guard(request)
+    if refused:
+        return refused
+    with properties.answering(request.storage, request.user,
+                              request.base_prefix):
+        return request.call_next()
 
 
 def handle_get(request: Request) -> Response:
@@ -224,7 +230,20 @@ def handle_move(request: Request) -> Response:
             return compat.forbidden(
                 "Items cannot be moved into or out of a %s."
                 % _kind_name(schedule.kind))
-    return _scheduling_write(request)
+    result = _scheduling_write(request)
+    if to_path is not None and result[0] in (client.CREATED,
+                                             client.NO_CONTENT):
+        # RFC 6638 s3.2.10: the destination's Schedule-Tag.
+        with request.storage.acquire_lock("r", request.user):
+            item = next(iter(request.storage.discover(to_path)), None)
+            text = item.serialize() if item is not None and \
+                not hasattr(item, "get_meta") else ""
+        tag = schedule_tag_of(text)
+        if tag is not None:
+            headers = compat.headers_dict(result[1])
+            headers["Schedule-Tag"] = '"%s"' % tag
+            result = (result[0], headers) + tuple(result[2:])
+    return result
 
 
 def handle_mkcol(request: Request) -> Response:
@@ -263,6 +282,6 @@ HANDLERS: Dict[str, Callable[[Request], Response]] = {
     "PROPFIND": handle_propfind,
     "PROPPATCH": handle_proppatch,
     "PUT": handle_put,
-    "REPORT": handle_read,
+    "REPORT": handle_report,
 }
 

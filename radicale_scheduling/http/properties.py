@@ -26,6 +26,7 @@ from typing import (
     Sequence,
     Tuple,
 )
+from urllib.parse import unquote
 
 from radicale import storage as radicale_storage
 from radicale import xmlutils
@@ -48,13 +49,15 @@ CALENDAR_TRANSP = clark("C:schedule-calendar-transp")
 RESOURCETYPE = clark("D:resourcetype")
 CURRENT_PRIVILEGES = clark("D:current-user-privilege-set")
 SUPPORTED_PRIVILEGES = clark("D:supported-privilege-set")
+SCHEDULE_TAG = clark("C:schedule-tag")
 
 #: Properties this module answers for some resources.
 HANDLED = frozenset({INBOX_URL, OUTBOX_URL, ADDRESS_SET, USER_TYPE,
                      DEFAULT_CALENDAR, CALENDAR_TRANSP, RESOURCETYPE,
-                     CURRENT_PRIVILEGES, SUPPORTED_PRIVILEGES})
+                     CURRENT_PRIVILEGES, SUPPORTED_PRIVILEGES, SCHEDULE_TAG})
 #: Properties that belong to scheduling alone (404 wherever not ours).
-OWN = frozenset({INBOX_URL, OUTBOX_URL, DEFAULT_CALENDAR, CALENDAR_TRANSP})
+OWN = frozenset({INBOX_URL, OUTBOX_URL, DEFAULT_CALENDAR, CALENDAR_TRANSP,
+                 SCHEDULE_TAG})
 #: Properties set by the server only (DAV:cannot-modify-protected-property).
 PROTECTED = frozenset({INBOX_URL, OUTBOX_URL, ADDRESS_SET, USER_TYPE,
                        SUPPORTED_PRIVILEGES, CURRENT_PRIVILEGES,
@@ -221,10 +224,23 @@ def _calendar_values(collection: Any, tags: Sequence[str]
     return values
 
 
+def schedule_tag_element(text: str) -> Optional[ET.Element]:
+    """CALDAV:schedule-tag of a stored object (RFC 6638 s9.3), if any."""
+    from radicale_scheduling.http.handlers import schedule_tag_of
+    tag = schedule_tag_of(text)
+    return None if tag is None else element("C:schedule-tag", '"%s"' % tag)
+
+
+def _item_values(item: Any, tags: Sequence[str]) -> Dict[str, Value]:
+    if SCHEDULE_TAG not in tags:
+        return {}
+    return {SCHEDULE_TAG: schedule_tag_element(item.serialize())}
+
+
 def values_for(ctx: Context, item: Any, tags: Sequence[str]
                ) -> Dict[str, Value]:
     if not isinstance(item, radicale_storage.BaseCollection):
-        return {}
+        return _item_values(item, tags)
     if getattr(item, "schedule_kind", None):
         return _schedule_values(ctx, item, tags)
     if item.is_principal:
@@ -237,7 +253,8 @@ def values_for(ctx: Context, item: Any, tags: Sequence[str]
 def names_for(ctx: Context, item: Any) -> List[str]:
     """What DAV:propname lists for a resource, beyond Radicale's names."""
     if not isinstance(item, radicale_storage.BaseCollection):
-        return []
+        return [SCHEDULE_TAG] if schedule_tag_element(item.serialize()) \
+            is not None else []
     kind = getattr(item, "schedule_kind", None)
     if kind == paths.INBOX:
         return [SUPPORTED_PRIVILEGES, DEFAULT_CALENDAR]
@@ -372,3 +389,40 @@ def wrap_xml_propfind(original: Callable[..., Any]) -> Callable[..., Any]:
     xml_propfind.__wrapped__ = original  # type: ignore[attr-defined]
     xml_propfind.__doc__ = original.__doc__
     return xml_propfind
+
+
+def wrap_xml_report(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Fill CALDAV:schedule-tag into REPORT answers (multiget, query).
+
+    Radicale answers the property with 404; for each such response the
+    item is looked up by its href (the REPORT already holds the lock).
+    """
+    names = list(inspect.signature(original).parameters)
+    request_at = names.index("xml_request")
+
+    def xml_report(*args: Any, **kwargs: Any) -> Any:
+        result = original(*args, **kwargs)
+        ctx = _context.get()
+        if ctx is None:
+            return result
+        xml_request = args[request_at] if request_at < len(args) \
+            else kwargs.get("xml_request")
+        if xml_request is None or xml_request.find(
+                ".//" + SCHEDULE_TAG) is None:
+            return result
+        multistatus = result[1] if isinstance(result, tuple) else result
+        if multistatus is None:
+            return result
+        for response in multistatus.findall(clark("D:response")):
+            url = response.findtext(clark("D:href")) or ""
+            path = unquote(url)
+            if ctx.base_prefix and path.startswith(ctx.base_prefix + "/"):
+                path = path[len(ctx.base_prefix):]
+            item = next(iter(ctx.storage.discover(path)), None)
+            if item is None or isinstance(item, radicale_storage.BaseCollection):
+                continue
+            apply(response, _item_values(item, [SCHEDULE_TAG]))
+        return result
+
+    xml_report.__wrapped__ = original  # type: ignore[attr-defined]
+    return xml_report

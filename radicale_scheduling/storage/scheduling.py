@@ -24,6 +24,7 @@ from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.itip.organizer import (
     Message,
+    check_same_organizer,
     is_organizer_object,
     merge_attendee_states,
     organizer_change,
@@ -95,6 +96,7 @@ class Scheduler:
             return collection.store(href, item)
         new = item.vobject_item
         old = old_item.vobject_item if old_item is not None else None
+        check_same_organizer(new)
         owner = collection.owner
         addresses = self.owner_addresses(owner, old, new)
         old_org = is_organizer_object(old, addresses)
@@ -118,6 +120,7 @@ class Scheduler:
                                       addresses, now)
         else:
             change = organizer_change(old, None, addresses, now)
+        self._check_sender(ctx, owner, change.messages)
         statuses = self.send(owner, change.messages)
         if not new_org:
             return collection.store(href, item)
@@ -166,9 +169,24 @@ class Scheduler:
         if is_organizer_object(old, addresses):
             now = datetime.datetime.now(datetime.timezone.utc)
             change = organizer_change(old, None, addresses, now)
+            self._check_sender(ctx, collection.owner, change.messages)
             self.send(collection.owner, change.messages)
 
     # -- sending -----------------------------------------------------------
+
+    @staticmethod
+    def _check_sender(ctx: RequestContext, owner: str, messages: list
+                      ) -> None:
+        """Only the owner sends in the owner's name (RFC 6638 App. B.6).
+
+        Rights may let another user write into the owner's calendar; that
+        does not let them invite or cancel as the owner.
+        """
+        if messages and ctx.user != owner:
+            raise SchedulingError(
+                "D:need-privileges",
+                "Only %s can send invitations and cancellations in their "
+                "name (schedule-send on their outbox)." % owner)
 
     def send(self, sender_user: str, messages: list) -> Dict[str, str]:
         """Deliver messages; return the status per recipient."""
