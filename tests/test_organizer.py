@@ -5,8 +5,7 @@ import pytest
 import radicale
 
 from helpers import NS
-from scheduling_helpers import (attendee_line, copies, copy, ics, inbox,
-                                methods, put, unfold)
+from scheduling_helpers import attendee_line, copies, copy, ics, inbox, methods, put, unfold
 
 CAL = "/alice/calendar/"
 RADICALE_31 = radicale.VERSION.startswith("3.1.")
