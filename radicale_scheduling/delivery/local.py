@@ -4,14 +4,19 @@ The recipient's copy is created or updated first (where the UID already is
 in their calendars, else in their default calendar); the message lands in
 their schedule inbox only after that, so a client that sees the message
 also sees its effect.  Runs under the storage's write lock.
+
+Work per recipient is kept to what that recipient needs: a new invitation
+becomes their copy by text (the shared message body minus METHOD), only an
+update of an existing copy is merged object by object.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import TYPE_CHECKING, Optional
 
-from radicale import item as radicale_item
+import radicale
 from radicale import pathutils
 from radicale.log import logger
 from vobject.base import Component
@@ -30,13 +35,9 @@ DELIVERED = "1.2"
 #: cannot store an object made only of overridden instances (an invitation
 #: to some instances of a series).
 UNDELIVERABLE = "5.2"
-
-
-def make_item(collection: Collection, cal: Component) -> radicale_item.Item:
-    item = radicale_item.Item(collection_path=collection.path,
-                              vobject_item=cal)
-    item.prepare()
-    return item
+_LONE_INSTANCES_UNSUPPORTED = radicale.VERSION.startswith("3.1.")
+_METHOD_LINE = re.compile(r"^METHOD:[^\r\n]*\r?\n", re.MULTILINE)
+_STAMP_LINE = re.compile(r"^DTSTAMP[:;][^\r\n]*\r?\n", re.MULTILINE)
 
 
 def new_href(collection: Collection, uid: str) -> str:
@@ -54,8 +55,7 @@ def new_href(collection: Collection, uid: str) -> str:
 def inbox_href(message: Message) -> str:
     """The same message always lands under the same name: a retried
     request overwrites instead of delivering twice."""
-    body = tuple(ical.signature(c, ignore_partstat_of=None)
-                 for c in ical.components(message.calendar))
+    body = _STAMP_LINE.sub("", message.serialize())
     return "%s.ics" % ical.digest(message.method, message.recipient,
                                   message.uid, body)[:40]
 
@@ -72,40 +72,54 @@ def tag_after_update(old: Optional[Component], new: Component) -> str:
     return uuid.uuid4().hex
 
 
+def _as_copy_text(message_text: str, tag: str) -> str:
+    """The stored form of an invitation: no METHOD, a schedule tag."""
+    text = _METHOD_LINE.sub("", message_text, count=1)
+    head, sep, rest = text.partition("BEGIN:VCALENDAR\r\n")
+    return "%s%s%s:%s\r\n%s" % (head, sep, ical.SCHEDULE_TAG, tag, rest)
+
+
+def _storable(cal: Component) -> bool:
+    return not _LONE_INSTANCES_UNSUPPORTED or any(
+        ical.rid(c) is None for c in ical.components(cal))
+
+
 def deliver(storage: Storage, message: Message, user: str) -> str:
     """Process ``message`` for local ``user``; return the delivery status."""
     storage.provision_locked(user)
     found = storage.find_uid(user, message.uid)
-    stored = found[2].vobject_item if found else None
-    updated = inbound.apply(message.method, message.calendar, stored)
-    inbox = storage.collection(paths.collection_path(user, paths.INBOX))
-    writes = []
-    try:
+    text: Optional[str] = None
+    if found is None and message.method == "REQUEST":
+        if not _storable(message.calendar):
+            logger.warning("Scheduling: Radicale %s cannot store %r for %r "
+                           "(only overridden instances)", radicale.VERSION,
+                           message.uid, user)
+            return UNDELIVERABLE
+        text = _as_copy_text(message.serialize(), uuid.uuid4().hex)
+    elif found is not None:
+        stored = found[2].vobject_item
+        updated = inbound.apply(message.method, message.calendar, stored)
         if updated is not None:
             ical.set_schedule_tag(updated, tag_after_update(stored, updated))
-            if found:
-                collection, href = found[0], found[1]
-            else:
-                path = storage.ensure_default_calendar_locked(user)
-                collection = storage.collection(path)
-                href = new_href(collection, message.uid)
-            writes.append((collection, href, make_item(collection, updated)))
-    except ValueError as e:
-        logger.warning("Scheduling: Radicale cannot store %r for %r: %s",
-                       message.uid, user, e)
-        return UNDELIVERABLE
-    try:
-        # The inbox message comes last: it appears once processing is done.
-        writes.append((inbox, inbox_href(message),
-                       make_item(inbox, message.calendar)))
-    except ValueError as e:
-        # Radicale 3.1 refuses a CANCEL of one instance as an item; the
-        # copy is still updated, only the inbox notice is missing.
-        logger.warning("Scheduling: Radicale cannot store the %s message "
-                       "for %r in the inbox of %r: %s", message.method,
-                       message.uid, user, e)
-    for collection, href, item in writes:
-        collection.store(href, item)
+            text = updated.serialize()
+    if text is not None:
+        if found is not None:
+            collection, href = found[0], found[1]
+        else:
+            collection = storage.collection(
+                storage.ensure_default_calendar_locked(user))
+            href = new_href(collection, message.uid)
+        collection.write_delivered(href, text)
+    # The inbox message comes last: it appears once processing is done.
+    if _storable(message.calendar):
+        inbox = storage.collection(paths.collection_path(user, paths.INBOX))
+        inbox.write_delivered(inbox_href(message), message.serialize())
+    else:
+        # Radicale 3.1 cannot show a message about one instance; the copy
+        # was still updated.
+        logger.info("Scheduling: %s for one instance of %r not shown in the "
+                    "inbox of %r (Radicale %s)", message.method, message.uid,
+                    user, radicale.VERSION)
     logger.info("Scheduling: delivered %s for %r to %r", message.method,
                 message.uid, user)
     return DELIVERED

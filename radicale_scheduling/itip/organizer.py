@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, List, Optional, Set
+from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 
 from vobject.base import Component
 from vobject.icalendar import utc
@@ -20,18 +20,39 @@ from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip.errors import SchedulingError
 
 
+class Body:
+    """A message body, shared by every recipient who sees the same thing
+    (most often all of them): built and serialized once, not per
+    attendee, so a meeting with N attendees costs O(N) and not O(N^2)."""
+
+    def __init__(self, calendar: Component) -> None:
+        self.calendar = calendar
+        self._text: Optional[str] = None
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = self.calendar.serialize()
+        return self._text
+
+
 @dataclass
 class Message:
-    """One iTIP message for one recipient."""
+    """One iTIP message for one recipient.  ``calendar`` may be shared with
+    other messages: treat it as read-only."""
 
     method: str  # REQUEST, CANCEL, REPLY, ...
     recipient: str  # normalized calendar-user address
     sender: str  # the address it is sent as (ORGANIZER, or the attendee)
-    calendar: Component  # VCALENDAR with METHOD
+    body: Body
     uid: str
 
+    @property
+    def calendar(self) -> Component:
+        return self.body.calendar
+
     def serialize(self) -> str:
-        return self.calendar.serialize()
+        return self.body.text
 
 
 @dataclass
@@ -104,8 +125,27 @@ def _cancelled(comp: Component) -> bool:
 
 # -- building messages -------------------------------------------------------
 
-def _message(method: str, recipient: str, sender: str, source: Component,
-             comps: List[Component], stamp: datetime.datetime) -> Message:
+class _Bodies:
+    """Builds message bodies, once per distinct content."""
+
+    def __init__(self, source: Component, stamp: datetime.datetime) -> None:
+        self.source, self.stamp = source, stamp
+        self._cache: Dict[tuple, Tuple[Body, str]] = {}
+
+    def message(self, method: str, recipient: str, sender: str,
+                comps: List[Component], shareable: bool = True) -> Message:
+        key = (method, tuple(id(c) for c in comps))
+        if not shareable or key not in self._cache:
+            body, uid = _body(method, self.source, comps, self.stamp)
+            if not shareable:
+                return Message(method, recipient, sender, body, uid)
+            self._cache[key] = (body, uid)
+        body, uid = self._cache[key]
+        return Message(method, recipient, sender, body, uid)
+
+
+def _body(method: str, source: Component, comps: List[Component],
+          stamp: datetime.datetime) -> Tuple[Body, str]:
     cal = ical.new_calendar(source, method)
     uid = ""
     for comp in comps:
@@ -117,7 +157,7 @@ def _message(method: str, recipient: str, sender: str, source: Component,
             for line in list(ical.lines(copy, name)):
                 copy.remove(line)
         uid = ical.text(copy, "uid") or uid
-    return Message(method, recipient, sender, cal, uid)
+    return Body(cal), uid
 
 
 def _cancel_component(comp: Component, recipient: str,
@@ -169,6 +209,7 @@ def organizer_change(old: Optional[Component], new: Optional[Component],
     organizer = next(iter({ical.organizer(c) for c in ical.components(source)}
                           - {None}), "")
     change = OrganizerChange(new)
+    bodies = _Bodies(source, stamp)
     recipients = _attendee_addresses(old) | _attendee_addresses(new)
     recipients.discard(organizer)
     recipients -= organizer_addresses
@@ -176,8 +217,7 @@ def organizer_change(old: Optional[Component], new: Optional[Component],
         old_view = view(old, who)
         new_view = view(new, who) if new is not None else {}
         change.messages.extend(_messages_for(
-            who, organizer, old_view, new_view, source, stamp,
-            who in forced))
+            who, organizer, old_view, new_view, bodies, who in forced))
         if new_view:
             change.attempted.add(who)
     # Attendees who got nothing this time keep the status they had.
@@ -194,8 +234,7 @@ def _attendee_addresses(cal: Optional[Component]) -> Set[str]:
 def _messages_for(who: str, organizer: str,
                   old_view: Dict[Optional[str], Component],
                   new_view: Dict[Optional[str], Component],
-                  source: Component, stamp: datetime.datetime,
-                  forced: bool) -> List[Message]:
+                  bodies: _Bodies, forced: bool) -> List[Message]:
     if not new_view:
         if not old_view:
             return []
@@ -205,7 +244,8 @@ def _messages_for(who: str, organizer: str,
         else:
             comps = [_cancel_component(c, who, None)
                      for c in old_view.values()]
-        return [_message("CANCEL", who, organizer, source, comps, stamp)]
+        return [bodies.message("CANCEL", who, organizer, comps,
+                               shareable=False)]
     messages: List[Message] = []
     # Instances taken away: an EXDATE added to the master they see, an
     # override they are no longer in, an override now cancelled.
@@ -232,8 +272,8 @@ def _messages_for(who: str, organizer: str,
             value = ical.first(comp, "recurrence-id").value
             cancelled.append(_cancel_component(comp, who, value))
     if cancelled:
-        messages.append(_message("CANCEL", who, organizer, source,
-                                 cancelled, stamp))
+        messages.append(bodies.message("CANCEL", who, organizer, cancelled,
+                                       shareable=False))
     # Everything else: a full REQUEST when anything they see changed,
     # beyond what the CANCELs above already tell.
     expected = _without_cancelled(old_view, new_view) if cancelled \
@@ -241,8 +281,7 @@ def _messages_for(who: str, organizer: str,
     if forced or not old_view or \
             _view_signature(expected, who) != _view_signature(new_view, who):
         comps = [new_view[key] for key in ical.iter_instances_keys(new_view)]
-        messages.append(_message("REQUEST", who, organizer, source, comps,
-                                 stamp))
+        messages.append(bodies.message("REQUEST", who, organizer, comps))
     return messages
 
 

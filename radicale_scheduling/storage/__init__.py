@@ -176,10 +176,10 @@ class Storage(multifilesystem.Storage):
         for collection in self.user_calendars(user):
             if collection.path == (exclude or "").strip("/"):
                 continue
-            for item in collection.get_all():
-                if item.uid == uid:
-                    assert item.href is not None
-                    return collection, item.href, item
+            for href in collection.find_uid(uid):
+                item = collection._get(href)
+                if item is not None and item.uid == uid:
+                    return collection, href, item
         return None
 
     # -- provisioning (RFC 6638 sections 2.2, 2.1, 4.3) -------------------

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 from radicale import item as radicale_item
+from radicale import pathutils
 from radicale.storage import multifilesystem
 
 from radicale_scheduling import context
 from radicale_scheduling.storage import paths
+from radicale_scheduling.storage.uid_index import UidIndex
 
 if TYPE_CHECKING:
     from radicale_scheduling.storage import Storage
@@ -59,11 +61,41 @@ class Collection(multifilesystem.Collection):
     def exists_href(self, href: str) -> bool:
         return os.path.isfile(os.path.join(self._filesystem_path, href))
 
+    def cache_folder(self, name: str) -> str:
+        """A folder for derived data beside Radicale's own cache."""
+        getter = getattr(self._storage, "_get_collection_cache_subfolder",
+                         None)
+        if getter is not None:
+            return getter(self._filesystem_path, ".Radicale.cache", name)
+        return os.path.join(self._filesystem_path, ".Radicale.cache", name)
+
+    def find_uid(self, uid: str) -> List[str]:
+        """The hrefs holding ``uid`` (normally one), from the UID index."""
+        return UidIndex(self).find(uid)
+
+    def has_uid(self, uid: str) -> bool:
+        # Radicale's own check loads every item of the collection.
+        return bool(self.find_uid(uid))
+
     # -- writes ----------------------------------------------------------------
 
     def store(self, href: str, item: radicale_item.Item):
         """Radicale's own upload, without scheduling (server writes)."""
         return super().upload(href, item)
+
+    def write_delivered(self, href: str, text: str) -> None:
+        """A server-made write: the file alone, atomically and synced.
+
+        Radicale's item cache and sync history are derived from the files
+        and validated against them (content hash or mtime and size), so
+        they catch up on the next read or sync; skipping them here makes a
+        delivery cost one synced write instead of three.
+        """
+        if not pathutils.is_safe_filesystem_path_component(href):
+            raise pathutils.UnsafePathError(href)
+        path = os.path.join(self._filesystem_path, href)
+        with self._atomic_write(path, newline="") as f:
+            f.write(text)
 
     def upload(self, href: str, item: radicale_item.Item):
         """A client's write: implicit scheduling (RFC 6638 s3.2.3.1)."""

@@ -15,6 +15,7 @@ import datetime
 import uuid
 from typing import TYPE_CHECKING, Dict, FrozenSet, Optional
 
+from radicale import item as radicale_item
 from radicale.log import logger
 from vobject.base import Component
 
@@ -32,7 +33,6 @@ from radicale_scheduling.itip.organizer import (
 )
 
 if TYPE_CHECKING:
-    from radicale import item as radicale_item
 
     from radicale_scheduling.storage import Storage
     from radicale_scheduling.storage.collection import Collection
@@ -131,7 +131,10 @@ class Scheduler:
                                      if who in statuses})
         tag = uuid.uuid4().hex
         ical.set_schedule_tag(stored, tag)
-        result = collection.store(href, local.make_item(collection, stored))
+        stored_item = radicale_item.Item(collection_path=collection.path,
+                                        vobject_item=stored)
+        stored_item.prepare()
+        result = collection.store(href, stored_item)
         ctx.schedule_tag, ctx.rewritten = tag, True
         return result
 
