@@ -84,9 +84,57 @@ def _storable(cal: Component) -> bool:
         ical.rid(c) is None for c in ical.components(cal))
 
 
+def _deliver_reply(storage: Storage, message: Message, user: str) -> str:
+    """An attendee's REPLY to a local organizer (RFC 6638 s4.2)."""
+    found = storage.find_uid(user, message.uid)
+    stored = found[2].vobject_item if found else None
+    updated = inbound.apply_reply(message.calendar, stored, message.sender)
+    if updated is None or found is None:
+        logger.info("Scheduling: REPLY from %r for %r ignored: %r has no "
+                    "such meeting, or it changes nothing", message.sender,
+                    message.uid, user)
+        return DELIVERED
+    # The schedule tag stays: a reply is not the organizer's change.
+    found[0].write_delivered(found[1], updated.serialize())
+    _tell_other_attendees(storage, message, user, updated)
+    inbox = storage.collection(paths.collection_path(user, paths.INBOX))
+    inbox.write_delivered(inbox_href(message), message.serialize())
+    logger.info("Scheduling: processed REPLY from %r for %r", message.sender,
+                message.uid)
+    return DELIVERED
+
+
+def _tell_other_attendees(storage: Storage, message: Message,
+                          organizer_user: str, meeting: Component) -> None:
+    """The other local attendees' copies show the new participation
+    (RFC 6638 s4.2 SHOULD).  Their schedule tag stays (s3.2.10), and no
+    inbox message is made: it would only be noise for them."""
+    seen = {message.sender}
+    for comp in ical.components(meeting):
+        for line in ical.attendees(comp):
+            who = ical.address(line)
+            if who in seen or ical.agent(line) != "SERVER":
+                continue
+            seen.add(who)
+            user = storage.user_for_address(who)
+            if user is None or user == organizer_user:
+                continue
+            found = storage.find_uid(user, message.uid)
+            if found is None:
+                continue
+            updated = inbound.apply_reply(message.calendar,
+                                          found[2].vobject_item,
+                                          message.sender,
+                                          record_status=False)
+            if updated is not None:
+                found[0].write_delivered(found[1], updated.serialize())
+
+
 def deliver(storage: Storage, message: Message, user: str) -> str:
     """Process ``message`` for local ``user``; return the delivery status."""
     storage.provision_locked(user)
+    if message.method == "REPLY":
+        return _deliver_reply(storage, message, user)
     found = storage.find_uid(user, message.uid)
     text: Optional[str] = None
     if found is None and message.method == "REQUEST":

@@ -179,6 +179,22 @@ def remove_alarms(comp: Component) -> None:
         comp.remove(alarm)
 
 
+def derived_instance(master: Component, instance: object) -> Component:
+    """The instance of a series as the master describes it."""
+    comp = master.duplicate(master)
+    for name in ("rrule", "rdate", "exdate", "exrule"):
+        for line in list(lines(comp, name)):
+            comp.remove(line)
+    start = first(master, "dtstart")
+    end = first(master, "dtend") or first(master, "due")
+    if start is not None and end is not None and \
+            isinstance(instance, type(start.value)):
+        first(comp, end.name).value = instance + (end.value - start.value)
+    set_single(comp, "dtstart", instance)
+    set_single(comp, "recurrence-id", instance)
+    return comp
+
+
 # -- comparing ---------------------------------------------------------------
 
 #: Properties whose change does not concern anyone else (RFC 5546 s2.1.4

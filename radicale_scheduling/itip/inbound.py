@@ -140,5 +140,57 @@ def _apply_cancel(message: Component, stored: Optional[Component]
     return result if changed else None
 
 
-def instances(cal: Optional[Component]) -> Dict[Optional[str], Component]:
-    return ical.by_rid(cal)
+def _instance_component(cal: Component, comps: Dict[Optional[str],
+                                                     Component],
+                        key: str, reply: Component) -> Optional[Component]:
+    """The organizer's component for an instance, made from the master
+    when the organizer has no override for it yet."""
+    if key in comps:
+        return comps[key]
+    master = comps.get(None)
+    if master is None:
+        return None
+    comp = ical.derived_instance(master,
+                                 ical.first(reply, "recurrence-id").value)
+    cal.add(comp)
+    comps[key] = comp
+    return comp
+
+
+def apply_reply(reply: Component, stored: Optional[Component], sender: str,
+                record_status: bool = True) -> Optional[Component]:
+    """An attendee's REPLY into the organizer's copy (RFC 6638 s4.2).
+
+    Only the sender's own ATTENDEE entry changes, per instance where the
+    reply is per instance; SCHEDULE-STATUS records the REQUEST-STATUS
+    (2.0 when absent).  A reply to a meeting the organizer no longer has,
+    or about a version older than the stored one, changes nothing.  With
+    ``record_status`` False (another attendee's copy) only PARTSTAT moves.
+    """
+    if stored is None:
+        return None
+    result = ical.clone(stored)
+    comps = ical.by_rid(result)
+    changed = False
+    for key, answer in ical.by_rid(reply).items():
+        line = ical.attendee(answer, sender)
+        if line is None:
+            continue
+        target = comps.get(key) if key is None else _instance_component(
+            result, comps, key, answer) if record_status else comps.get(key)
+        if target is None:
+            continue
+        if record_status and ical.sequence(answer) < ical.sequence(target):
+            continue  # a reply to an older version of the meeting
+        entry = ical.attendee(target, sender)
+        if entry is None:
+            continue  # nobody can add themselves by replying
+        ical.set_param(entry, "PARTSTAT", ical.partstat(line))
+        ical.set_param(entry, "RSVP", None)
+        if record_status:
+            codes = [str(x.value).split(";", 1)[0] for x in
+                     ical.lines(answer, "request-status")]
+            ical.set_param(entry, "SCHEDULE-STATUS",
+                           ",".join(codes) if codes else "2.0")
+        changed = True
+    return result if changed else None

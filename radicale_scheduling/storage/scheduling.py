@@ -21,6 +21,7 @@ from vobject.base import Component
 
 from radicale_scheduling.context import RequestContext
 from radicale_scheduling.delivery import local
+from radicale_scheduling.itip import attendee
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.itip.organizer import (
@@ -108,9 +109,10 @@ class Scheduler:
                 "C:allowed-organizer-scheduling-object-change",
                 "The ORGANIZER of a scheduled meeting cannot be changed; "
                 "cancel it and invite again instead.")
-        if not old_org and not new_org:
-            return collection.store(href, item)
         now = datetime.datetime.now(datetime.timezone.utc)
+        if not old_org and not new_org:
+            return self._attendee_upload(collection, href, item, ctx, old,
+                                         new, addresses, now)
         if new_org:
             self._check_unique(collection, href, item.uid)
             if ctx.if_schedule_tag_match is not None and old_org:
@@ -129,6 +131,12 @@ class Scheduler:
         set_schedule_status(stored, {who: statuses.get(who, local.DELIVERED)
                                      for who in change.attempted
                                      if who in statuses})
+        return self._store_scheduling_object(collection, href, stored, ctx)
+
+    def _store_scheduling_object(self, collection: Collection, href: str,
+                                 stored: Component, ctx: RequestContext):
+        """Store a client-written scheduling object with a new schedule tag
+        (RFC 6638 s3.2.10: a direct change always changes the tag)."""
         tag = uuid.uuid4().hex
         ical.set_schedule_tag(stored, tag)
         stored_item = radicale_item.Item(collection_path=collection.path,
@@ -137,6 +145,40 @@ class Scheduler:
         result = collection.store(href, stored_item)
         ctx.schedule_tag, ctx.rewritten = tag, True
         return result
+
+    def _attendee_upload(self, collection: Collection, href: str,
+                         item: radicale_item.Item, ctx: RequestContext,
+                         old: Optional[Component], new: Component,
+                         addresses: FrozenSet[str],
+                         now: datetime.datetime):
+        """An attendee's write to their copy (RFC 6638 s3.2.2)."""
+        me_old = attendee.my_address(old, addresses)
+        me_new = attendee.my_address(new, addresses)
+        if me_old is None:
+            if me_new is None:
+                return collection.store(href, item)  # not scheduling at all
+            # An invitation the attendee stored themselves (e.g. from a
+            # mail): kept as it is, nothing is sent (s3.2.2.2).
+            return self._store_scheduling_object(collection, href,
+                                                 ical.clone(new), ctx)
+        if me_new != me_old or {ical.organizer(c) for c in
+                                ical.components(new)} != {
+                ical.organizer(c) for c in ical.components(old)}:
+            raise SchedulingError(
+                "C:allowed-attendee-scheduling-object-change",
+                "An attendee cannot change the organizer of a meeting or "
+                "remove themselves from it; delete it to decline.")
+        new = ical.clone(new)
+        if ctx.if_schedule_tag_match is not None:
+            attendee.merge_other_attendees(old, new, me_old)
+        change = attendee.attendee_change(old, new, me_old, now)
+        self._check_sender(ctx, collection.owner, change.messages)
+        statuses = self.send(collection.owner, change.messages)
+        stored = change.stored
+        assert stored is not None
+        for status in statuses.values():
+            attendee.set_organizer_status(stored, status)
+        return self._store_scheduling_object(collection, href, stored, ctx)
 
     def _check_unique(self, collection: Collection, href: str,
                       uid: str) -> None:
@@ -169,11 +211,17 @@ class Scheduler:
         if old is None:
             return
         addresses = self.owner_addresses(collection.owner, old)
+        now = datetime.datetime.now(datetime.timezone.utc)
         if is_organizer_object(old, addresses):
-            now = datetime.datetime.now(datetime.timezone.utc)
             change = organizer_change(old, None, addresses, now)
             self._check_sender(ctx, collection.owner, change.messages)
             self.send(collection.owner, change.messages)
+            return
+        me = attendee.my_address(old, addresses)
+        if me is not None and ctx.schedule_reply:
+            messages = attendee.removal(old, me, now)
+            self._check_sender(ctx, collection.owner, messages)
+            self.send(collection.owner, messages)
 
     # -- sending -----------------------------------------------------------
 
