@@ -40,6 +40,14 @@ def existing_file(value: str) -> str:
     return path
 
 
+def positive_int(value: str) -> int:
+    """A whole number of at least 1."""
+    number = int(str(value).strip())
+    if number < 1:
+        raise ValueError("must be at least 1")
+    return number
+
+
 PLUGIN_CONFIG_SCHEMA: dict[str, dict[str, dict[str, Any]]] = {
     "storage": {
         "scheduling_domain": {
@@ -54,6 +62,22 @@ PLUGIN_CONFIG_SCHEMA: dict[str, dict[str, dict[str, Any]]] = {
                     "calendar-user-type",
             "type": existing_file,
         },
+        "scheduling_freebusy_max_recipients": {
+            "value": "50",
+            "help": "most recipients in one free-busy request",
+            "type": positive_int,
+        },
+        "scheduling_freebusy_max_days": {
+            "value": "366",
+            "help": "longest window of a free-busy request, in days",
+            "type": positive_int,
+        },
+        "scheduling_freebusy_max_occurrences": {
+            "value": "200000",
+            "help": "most recurrence instances one free-busy request may "
+                    "expand",
+            "type": positive_int,
+        },
     },
 }
 
@@ -64,10 +88,19 @@ class Settings:
 
     domain: str = ""
     addresses_file: str = ""
+    freebusy_max_recipients: int = 50
+    freebusy_max_days: int = 366
+    freebusy_max_occurrences: int = 200000
 
     @classmethod
     def from_configuration(cls, configuration: Any) -> Settings:
         return cls(
             domain=configuration.get("storage", "scheduling_domain"),
             addresses_file=configuration.get("storage",
-                                             "scheduling_addresses"))
+                                             "scheduling_addresses"),
+            freebusy_max_recipients=configuration.get(
+                "storage", "scheduling_freebusy_max_recipients"),
+            freebusy_max_days=configuration.get(
+                "storage", "scheduling_freebusy_max_days"),
+            freebusy_max_occurrences=configuration.get(
+                "storage", "scheduling_freebusy_max_occurrences"))

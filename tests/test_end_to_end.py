@@ -55,3 +55,41 @@ def test_another_users_inbox_is_closed(live_server):
     with pytest.raises(urllib.error.HTTPError) as error:
         opener.open(request)
     assert error.value.code == 403
+
+
+def test_invite_accept_and_find_a_time_with_python_caldav(live_server):
+    with client(live_server, "alice") as alice_dav, \
+            client(live_server, "carol") as carol_dav:
+        alice = alice_dav.principal()
+        carol = carol_dav.principal()
+        carol.schedule_inbox()  # carol's account exists and is set up
+        calendar = alice.calendars()[0]
+        event = calendar.save_event(
+            dtstart=datetime.datetime(2026, 2, 2, 9, tzinfo=datetime.timezone.utc),
+            dtend=datetime.datetime(2026, 2, 2, 10, tzinfo=datetime.timezone.utc),
+            summary="Budget review", uid="e2e-budget")
+        event.add_organizer()
+        event.add_attendee("mailto:carol@example.org")
+        event.save()
+        # carol's client finds the invitation in her inbox and accepts.
+        [invite] = carol.schedule_inbox().get_items()
+        assert invite.is_invite_request()
+        invite.accept_invite()
+        # alice's copy shows the answer.
+        mine = calendar.event_by_uid("e2e-budget")
+        mine.load()
+        attendees = mine.icalendar_component.get("attendee")
+        attendees = attendees if isinstance(attendees, list) else [attendees]
+        carol_line = [a for a in attendees
+                      if str(a).lower() == "mailto:carol@example.org"][0]
+        assert carol_line.params["PARTSTAT"] == "ACCEPTED"
+        # "Find a time": carol is busy then, and nothing else is told.
+        answer = alice.freebusy_request(
+            datetime.datetime(2026, 2, 2, tzinfo=datetime.timezone.utc),
+            datetime.datetime(2026, 2, 3, tzinfo=datetime.timezone.utc),
+            ["mailto:carol@example.org"])
+        text = str(answer)
+        assert "Budget review" not in text
+        busy = answer.get("mailto:carol@example.org")
+        data = busy.data if hasattr(busy, "data") else str(busy)
+        assert "20260202T090000Z/20260202T100000Z" in data.replace("\r\n ", "")

@@ -1,18 +1,157 @@
-"""POST to the schedule outbox (RFC 6638 section 5)."""
+"""POST to the schedule outbox: free-busy lookups (RFC 6638 s5, s10,
+RFC 5546 s3.3.2).
+
+The user asks for the busy time of one or more calendar users; the answer
+is a CALDAV:schedule-response with one CALDAV:response per recipient.
+Only the owner of the outbox may post to it (the HTTP guard), as one of
+their own addresses (``valid-organizer``); a malformed request is refused
+with ``valid-scheduling-message`` and reason, before any calendar is read.
+"""
 
 from __future__ import annotations
 
+import datetime
 from http import client
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, List, Tuple
+
+from vobject.base import Component
 
 from radicale_scheduling.http import compat
 from radicale_scheduling.http.compat import Response
+from radicale_scheduling.http.xml import element, href, to_bytes
+from radicale_scheduling.itip import calendar as ical
+from radicale_scheduling.itip import freebusy
+from radicale_scheduling.storage import busy
 
 if TYPE_CHECKING:
     from radicale_scheduling.http.handlers import Request
 
+UTC = datetime.timezone.utc
+#: How long a free-busy request may be, before anything is parsed.
+MAX_BODY = 1024 * 1024
+
+
+class BadRequest(Exception):
+    def __init__(self, status: int, precondition: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.precondition, self.reason = (status, precondition,
+                                                       reason)
+
+
+def _invalid(reason: str) -> BadRequest:
+    return BadRequest(client.BAD_REQUEST, "C:valid-scheduling-message",
+                      reason)
+
+
+def _parse(request: Request):
+    content_type = request.environ.get("CONTENT_TYPE", "")
+    if content_type and "text/calendar" not in content_type.lower():
+        raise BadRequest(client.UNSUPPORTED_MEDIA_TYPE,
+                         "C:supported-calendar-data",
+                         "A scheduling message is text/calendar.")
+    length = int(request.environ.get("CONTENT_LENGTH") or 0)
+    if length > MAX_BODY:
+        raise BadRequest(client.REQUEST_ENTITY_TOO_LARGE,
+                         "C:max-resource-size",
+                         "A free-busy request is at most %d bytes." % MAX_BODY)
+    body = compat.read_body(request.environ)
+    try:
+        text = body.decode("utf-8")
+        cal = ical.parse(text)
+    except (UnicodeDecodeError, ical.InvalidCalendar) as e:
+        raise BadRequest(client.BAD_REQUEST, "C:valid-calendar-data",
+                         "The body is not iCalendar: %s" % e) from e
+    method = (ical.text(cal, "method") or "").upper()
+    if method != "REQUEST":
+        raise _invalid("Only METHOD:REQUEST free-busy requests can be "
+                       "posted to the outbox (got %r)." % (method or None))
+    comps = [c for c in cal.getChildren() if isinstance(c, Component)
+             and c.name != "VTIMEZONE"]
+    if len(comps) != 1 or comps[0].name != "VFREEBUSY":
+        raise _invalid("The request must hold exactly one VFREEBUSY.")
+    return comps[0]
+
+
+def _window(request: Request, vfb) -> Tuple[datetime.datetime,
+                                              datetime.datetime]:
+    start, end = ical.first(vfb, "dtstart"), ical.first(vfb, "dtend")
+    if start is None or end is None:
+        raise _invalid("DTSTART and DTEND are required.")
+    try:
+        begin = freebusy.to_utc(start.value, UTC)
+        finish = freebusy.to_utc(end.value, UTC)
+    except ValueError as e:
+        raise _invalid("DTSTART and DTEND must be dates or times.") from e
+    if finish <= begin:
+        raise _invalid("DTEND must be after DTSTART.")
+    limit = request.storage.settings.freebusy_max_days
+    if finish - begin > datetime.timedelta(days=limit):
+        raise BadRequest(client.FORBIDDEN, "C:valid-scheduling-message",
+                         "The window is longer than %d days "
+                         "(scheduling_freebusy_max_days)." % limit)
+    return begin, finish
+
+
+def _check(request: Request, vfb) -> List:
+    organizer = ical.organizer(vfb)
+    if organizer is None:
+        raise _invalid("ORGANIZER is required.")
+    if request.storage.user_for_address(organizer) != request.user:
+        raise BadRequest(client.FORBIDDEN, "C:valid-organizer",
+                         "ORGANIZER must be one of your own addresses.")
+    attendees = ical.attendees(vfb)
+    if not attendees:
+        raise _invalid("At least one ATTENDEE is required.")
+    limit = request.storage.settings.freebusy_max_recipients
+    if len(attendees) > limit:
+        raise BadRequest(client.FORBIDDEN, "C:valid-scheduling-message",
+                         "At most %d recipients per request "
+                         "(scheduling_freebusy_max_recipients)." % limit)
+    return attendees
+
+
+def _recipient_response(recipient: str, status: str,
+                        data: str = "") -> object:
+    response = element("C:response", None,
+                       element("C:recipient", None, href(recipient)),
+                       element("C:request-status", status))
+    if data:
+        response.append(element("C:calendar-data", data))
+    return response
+
 
 def handle_post(request: Request) -> Response:
-    return compat.text_error(
-        client.NOT_IMPLEMENTED,
-        "Free-busy requests to the outbox are not supported yet.")
+    try:
+        vfb = _parse(request)
+        begin, end = _window(request, vfb)
+        attendees = _check(request, vfb)
+    except BadRequest as e:
+        return compat.precondition_failed(e.status, e.precondition, e.reason)
+    storage = request.storage
+    budget = freebusy.Budget(storage.settings.freebusy_max_occurrences)
+    now = datetime.datetime.now(UTC)
+    root = element("C:schedule-response")
+    try:
+        with storage.acquire_lock("r", request.user):
+            for line in attendees:
+                recipient = ical.address(line)
+                user = storage.user_for_address(recipient)
+                if user is None:
+                    reason = "3.7;Invalid calendar user" if storage.directory\
+                        .is_local_domain(recipient) else \
+                        "3.7;Not a calendar user of this server"
+                    root.append(_recipient_response(str(line.value), reason))
+                    continue
+                periods = busy.busy_time(storage, user, begin, end, budget)
+                data = freebusy.reply(vfb, line, periods, now).serialize()
+                root.append(_recipient_response(str(line.value),
+                                                "2.0;Success", data))
+    except freebusy.TooManyOccurrences:
+        return compat.precondition_failed(
+            client.FORBIDDEN, "C:valid-scheduling-message",
+            "The request expands more than %d occurrences "
+            "(scheduling_freebusy_max_occurrences); ask for a shorter "
+            "window." % storage.settings.freebusy_max_occurrences)
+    return compat.response(client.OK, {
+        "Content-Type": "application/xml; charset=utf-8"}, to_bytes(root))
+

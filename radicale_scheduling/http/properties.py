@@ -50,6 +50,7 @@ RESOURCETYPE = clark("D:resourcetype")
 CURRENT_PRIVILEGES = clark("D:current-user-privilege-set")
 SUPPORTED_PRIVILEGES = clark("D:supported-privilege-set")
 SCHEDULE_TAG = clark("C:schedule-tag")
+AVAILABILITY = clark("C:calendar-availability")
 
 #: Properties this module answers for some resources.
 HANDLED = frozenset({INBOX_URL, OUTBOX_URL, ADDRESS_SET, USER_TYPE,

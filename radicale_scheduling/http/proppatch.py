@@ -21,6 +21,7 @@ from radicale import pathutils
 from radicale_scheduling.http import compat, properties
 from radicale_scheduling.http.compat import Response
 from radicale_scheduling.http.xml import clark, to_bytes
+from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.storage import paths
 
 if TYPE_CHECKING:
@@ -90,6 +91,17 @@ def check_and_rewrite(request: Request) -> Optional[Response]:
                         "<C:opaque/> or <C:transparent/>.")
                 _set_text(prop, values[0])
                 changed = True
+        elif tag == properties.AVAILABILITY:
+            if schedule is None or schedule.kind != paths.INBOX or \
+                    schedule.href is not None:
+                return compat.forbidden(
+                    "calendar-availability is a property of the schedule "
+                    "inbox (RFC 7953 section 7.2.4).")
+            if is_set and not _is_availability(prop.text or ""):
+                return compat.text_error(
+                    client.BAD_REQUEST,
+                    "calendar-availability must be iCalendar holding "
+                    "VAVAILABILITY components (RFC 7953).")
         elif tag == properties.DEFAULT_CALENDAR:
             if schedule is None or schedule.kind != paths.INBOX or \
                     schedule.href is not None:
@@ -117,6 +129,14 @@ def check_and_rewrite(request: Request) -> Optional[Response]:
         compat.replace_body(request.environ, to_bytes(root))
         request.environ["CONTENT_TYPE"] = "application/xml; charset=utf-8"
     return None
+
+
+def _is_availability(text: str) -> bool:
+    try:
+        cal = ical.parse(text)
+    except ical.InvalidCalendar:
+        return False
+    return any(c.name == "VAVAILABILITY" for c in cal.getChildren())
 
 
 def _set_text(prop: ET.Element, text: str) -> None:

@@ -1,0 +1,86 @@
+"""A user's busy time, read from their calendars (RFC 6638 s5, s9.1).
+
+Every opaque calendar of the user counts (``schedule-calendar-transp``);
+Radicale's cached time range of each item rules out, without parsing, the
+items that cannot touch the window, so events outside it cost next to
+nothing.  Dates and floating times are placed in the calendar's
+``calendar-timezone``, else UTC.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+from typing import TYPE_CHECKING, List, Optional
+
+import vobject
+from radicale.log import logger
+
+from radicale_scheduling.itip import freebusy
+from radicale_scheduling.storage import paths
+from radicale_scheduling.storage.collection import TRANSP_KEY
+
+if TYPE_CHECKING:
+    from radicale_scheduling.storage import Storage
+    from radicale_scheduling.storage.collection import Collection
+
+#: Floating times and dates may be up to 14 hours from UTC.
+_SLACK = 14 * 3600
+TIMEZONE_KEY = "C:calendar-timezone"
+#: RFC 7953 s7.2.4, stored as PROPPATCHed on the inbox.
+AVAILABILITY_KEY = "C:calendar-availability"
+
+
+@functools.lru_cache(maxsize=256)
+def _timezone(text: str) -> datetime.tzinfo:
+    try:
+        cal = vobject.readOne(text)
+        return cal.vtimezone.gettzinfo() or datetime.timezone.utc
+    except Exception as e:
+        logger.warning("Scheduling: unusable calendar-timezone (%s); "
+                       "using UTC", e)
+        return datetime.timezone.utc
+
+
+def calendar_timezone(collection: Collection) -> datetime.tzinfo:
+    text = collection.get_meta(TIMEZONE_KEY)
+    return _timezone(text) if text else datetime.timezone.utc
+
+
+def is_opaque(collection: Collection) -> bool:
+    return (collection.get_meta(TRANSP_KEY) or "opaque") != "transparent"
+
+
+def busy_time(storage: Storage, user: str, start: datetime.datetime,
+              end: datetime.datetime, budget: freebusy.Budget,
+              skip_uid: Optional[str] = None) -> List[freebusy.Period]:
+    """Merged busy periods of ``user`` in [start, end)."""
+    first, last = start.timestamp() - _SLACK, end.timestamp() + _SLACK
+    periods: List[freebusy.Period] = []
+    for collection in storage.user_calendars(user):
+        if not is_opaque(collection):
+            continue
+        tz = calendar_timezone(collection)
+        for item in collection.get_all():
+            if item.component_name not in ("VEVENT", "VFREEBUSY",
+                                           "VAVAILABILITY"):
+                continue
+            item_start, item_end = item.time_range
+            if item_end <= first or item_start >= last:
+                continue
+            if skip_uid is not None and item.uid == skip_uid:
+                continue
+            periods.extend(freebusy.busy_periods(item.vobject_item, start,
+                                                 end, tz, budget))
+    inbox = storage.collection(paths.collection_path(user, paths.INBOX))
+    availability = inbox.get_meta(AVAILABILITY_KEY) if inbox.exists else None
+    if availability:
+        try:
+            cal = vobject.readOne(availability)
+        except Exception as e:
+            logger.warning("Scheduling: unusable calendar-availability of "
+                           "%r: %s", user, e)
+        else:
+            periods.extend(freebusy.busy_periods(
+                cal, start, end, datetime.timezone.utc, budget))
+    return freebusy.merge(periods)
