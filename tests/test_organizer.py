@@ -28,19 +28,23 @@ def test_invitation_reaches_each_attendee_in_the_same_request(alice):
     for user in ("bob", "carol", "room-1"):
         assert methods(alice, user) == ["REQUEST"]
         line = attendee_line(copy(alice, user, "m1"), user)
-        assert "PARTSTAT=NEEDS-ACTION" in line or "PARTSTAT" not in line
+        if user == "room-1":  # a room answers on its own
+            assert "PARTSTAT=ACCEPTED" in line
+        else:
+            assert "PARTSTAT=NEEDS-ACTION" in line or "PARTSTAT" not in line
         # The copy lands in their default calendar.
         [(href, _)] = copies(alice, user, "m1")
         assert href.startswith("/%s/calendar/" % user)
     stored = alice.request("GET", CAL + "m1.ics", user="alice").text
     assert "SCHEDULE-STATUS=1.2" in attendee_line(stored, "bob")
-    assert "SCHEDULE-STATUS=1.2" in attendee_line(stored, "room-1")
+    assert "PARTSTAT=ACCEPTED" in attendee_line(stored, "room-1")
+    assert "SCHEDULE-STATUS=2.0" in attendee_line(stored, "room-1")
     # A typo in the server's own domain, and an address outside it.
     assert "SCHEDULE-STATUS=3.7" in attendee_line(stored, "nobody")
     assert "SCHEDULE-STATUS=5.2" in unfold(stored).split(
         "grandma@elsewhere.example")[0].rsplit("ATTENDEE", 1)[1]
-    # The organizer gets nothing in her own inbox.
-    assert methods(alice, "alice") == []
+    # The organizer's inbox has only the room's answer.
+    assert methods(alice, "alice") == ["REPLY"]
 
 
 def test_put_answers_with_schedule_tag_and_no_etag(alice):

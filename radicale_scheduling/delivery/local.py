@@ -12,15 +12,17 @@ update of an existing copy is merged object by object.
 
 from __future__ import annotations
 
+import datetime
 import re
 import uuid
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import radicale
 from radicale import pathutils
 from radicale.log import logger
 from vobject.base import Component
 
+from radicale_scheduling.delivery import autoreply
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import inbound
 from radicale_scheduling.itip.organizer import Message
@@ -130,13 +132,20 @@ def _tell_other_attendees(storage: Storage, message: Message,
                 found[0].write_delivered(found[1], updated.serialize())
 
 
-def deliver(storage: Storage, message: Message, user: str) -> str:
-    """Process ``message`` for local ``user``; return the delivery status."""
+def deliver(storage: Storage, message: Message, user: str,
+            replies: Optional[List[Message]] = None) -> str:
+    """Process ``message`` for local ``user``; return the delivery status.
+
+    A room or resource answers a request on its own; its REPLY is added to
+    ``replies`` for the caller to process (the organizer's own copy may be
+    in the middle of being written).
+    """
     storage.provision_locked(user)
     if message.method == "REPLY":
         return _deliver_reply(storage, message, user)
     found = storage.find_uid(user, message.uid)
     text: Optional[str] = None
+    updated: Optional[Component] = None
     if found is None and message.method == "REQUEST":
         if not _storable(message.calendar):
             logger.warning("Scheduling: Radicale %s cannot store %r for %r "
@@ -150,6 +159,14 @@ def deliver(storage: Storage, message: Message, user: str) -> str:
         if updated is not None:
             ical.set_schedule_tag(updated, tag_after_update(stored, updated))
             text = updated.serialize()
+    if text is not None and message.method == "REQUEST" and \
+            replies is not None:
+        copy = updated if updated is not None else ical.parse(text)
+        answers = autoreply.answer(storage, user, message.recipient, copy,
+                                   datetime.datetime.now(datetime.timezone.utc))
+        if answers:
+            text = copy.serialize()
+            replies.extend(answers)
     if text is not None:
         if found is not None:
             collection, href = found[0], found[1]
@@ -171,3 +188,14 @@ def deliver(storage: Storage, message: Message, user: str) -> str:
     logger.info("Scheduling: delivered %s for %r to %r", message.method,
                 message.uid, user)
     return DELIVERED
+
+
+def notice_reply(storage: Storage, message: Message, organizer_user: str,
+                 meeting: Component) -> None:
+    """After a reply was applied to the organizer's copy in the same
+    operation: the inbox notice and the other attendees' copies."""
+    _tell_other_attendees(storage, message, organizer_user, meeting)
+    storage.provision_locked(organizer_user)
+    inbox = storage.collection(paths.collection_path(organizer_user,
+                                                     paths.INBOX))
+    inbox.write_delivered(inbox_href(message), message.serialize())

@@ -11,7 +11,7 @@ counts against a budget so that no rule can run forever.  Pure: no I/O.
 from __future__ import annotations
 
 import datetime
-from typing import Iterable, Iterator, List, Optional, Tuple
+from typing import FrozenSet, Iterable, Iterator, List, Optional, Tuple
 
 import vobject
 from dateutil import rrule as du_rrule
@@ -54,7 +54,7 @@ def to_utc(value: object, tz: datetime.tzinfo) -> datetime.datetime:
     raise ValueError("not a date: %r" % (value,))
 
 
-def _duration(comp: Component) -> datetime.timedelta:
+def duration(comp: Component) -> datetime.timedelta:
     start = ical.first(comp, "dtstart").value
     end = ical.first(comp, "dtend") or ical.first(comp, "due")
     if end is not None:
@@ -65,21 +65,36 @@ def _duration(comp: Component) -> datetime.timedelta:
                 (start.tzinfo is None) != (end.value.tzinfo is None):
             return datetime.timedelta(0)
         return end.value - start
-    duration = ical.first(comp, "duration")
-    if duration is not None:
-        return duration.value
+    line = ical.first(comp, "duration")
+    if line is not None:
+        return line.value
     if not isinstance(start, datetime.datetime):
         return datetime.timedelta(days=1)
     return datetime.timedelta(0)
 
 
-def _fbtype(comp: Component) -> Optional[str]:
-    """BUSY, BUSY-TENTATIVE, or None when the component takes no time."""
+def _fbtype(comp: Component, me: FrozenSet[str] = frozenset()
+            ) -> Optional[str]:
+    """BUSY, BUSY-TENTATIVE, or None when the component takes no time.
+
+    For a meeting the user (addresses ``me``) is invited to, their answer
+    counts: declined takes no time, not yet answered or tentative is
+    tentative (as Apple's server and Cyrus do).
+    """
     if (ical.text(comp, "transp") or "OPAQUE").upper() == "TRANSPARENT":
         return None
     status = (ical.text(comp, "status") or "").upper()
     if status == "CANCELLED":
         return None
+    if me and (ical.organizer(comp) or "") not in me:
+        for line in ical.attendees(comp):
+            if ical.address(line) in me:
+                state = ical.partstat(line)
+                if state == "DECLINED":
+                    return None
+                if state in ("NEEDS-ACTION", "TENTATIVE"):
+                    return TENTATIVE
+                break
     return TENTATIVE if status == "TENTATIVE" else BUSY
 
 
@@ -90,7 +105,7 @@ _SHIFTABLE = {"DAILY": datetime.timedelta(days=1),
               "SECONDLY": datetime.timedelta(seconds=1)}
 
 
-def _starts(master: Component, window_start: datetime.datetime,
+def occurrence_starts(master: Component, window_start: datetime.datetime,
             window_end: datetime.datetime, tz: datetime.tzinfo,
             duration: datetime.timedelta, budget: Budget
             ) -> Iterator[datetime.datetime]:
@@ -138,32 +153,33 @@ def _starts(master: Component, window_start: datetime.datetime,
 
 
 def _component_periods(comps: List[Component], window_start, window_end,
-                       tz, budget: Budget) -> Iterator[Period]:
+                       tz, budget: Budget, me: FrozenSet[str]
+                       ) -> Iterator[Period]:
     by_rid = {ical.rid(c): c for c in comps}
     master = by_rid.get(None)
     overridden = {key for key in by_rid if key is not None}
     if master is not None and ical.first(master, "dtstart") is not None:
-        fbtype = _fbtype(master)
-        duration = _duration(master)
-        if duration > datetime.timedelta(0):
-            for start in _starts(master, window_start, window_end, tz,
-                                 duration, budget):
+        fbtype = _fbtype(master, me)
+        length = duration(master)
+        if length > datetime.timedelta(0):
+            for start in occurrence_starts(master, window_start, window_end,
+                                           tz, length, budget):
                 if ical.value_key(start) in overridden:
                     continue
                 begin = to_utc(start, tz)
-                if fbtype and begin + duration > window_start:
+                if fbtype and begin + length > window_start:
                     yield (max(begin, window_start),
-                           min(begin + duration, window_end), fbtype)
+                           min(begin + length, window_end), fbtype)
     for key, comp in by_rid.items():
         if key is None or ical.first(comp, "dtstart") is None:
             continue
         budget.spend()
-        fbtype, duration = _fbtype(comp), _duration(comp)
+        fbtype, length = _fbtype(comp, me), duration(comp)
         begin = to_utc(ical.first(comp, "dtstart").value, tz)
-        if fbtype and duration > datetime.timedelta(0) and \
-                begin < window_end and begin + duration > window_start:
+        if fbtype and length > datetime.timedelta(0) and \
+                begin < window_end and begin + length > window_start:
             yield (max(begin, window_start),
-                   min(begin + duration, window_end), fbtype)
+                   min(begin + length, window_end), fbtype)
 
 
 def _freebusy_periods(comp: Component, window_start, window_end,
@@ -237,7 +253,8 @@ def _availability_periods(comp: Component, window_start, window_end, tz,
 
 def busy_periods(cal: Component, window_start: datetime.datetime,
                  window_end: datetime.datetime, tz: datetime.tzinfo,
-                 budget: Budget) -> List[Period]:
+                 budget: Budget, me: FrozenSet[str] = frozenset()
+                 ) -> List[Period]:
     """Busy periods of one stored object inside [window_start, window_end)."""
     result: List[Period] = []
     events = [c for c in cal.getChildren() if c.name == "VEVENT"]
@@ -247,7 +264,7 @@ def busy_periods(cal: Component, window_start: datetime.datetime,
             uids.setdefault(ical.text(comp, "uid"), []).append(comp)
         for comps in uids.values():
             result.extend(_component_periods(comps, window_start, window_end,
-                                             tz, budget))
+                                             tz, budget, me))
     for comp in cal.getChildren():
         if comp.name == "VFREEBUSY":
             result.extend(_freebusy_periods(comp, window_start, window_end,

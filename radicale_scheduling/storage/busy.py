@@ -55,6 +55,7 @@ def busy_time(storage: Storage, user: str, start: datetime.datetime,
               end: datetime.datetime, budget: freebusy.Budget,
               skip_uid: Optional[str] = None) -> List[freebusy.Period]:
     """Merged busy periods of ``user`` in [start, end)."""
+    me = frozenset(storage.principal(user).addresses)
     first, last = start.timestamp() - _SLACK, end.timestamp() + _SLACK
     periods: List[freebusy.Period] = []
     for collection in storage.user_calendars(user):
@@ -71,7 +72,7 @@ def busy_time(storage: Storage, user: str, start: datetime.datetime,
             if skip_uid is not None and item.uid == skip_uid:
                 continue
             periods.extend(freebusy.busy_periods(item.vobject_item, start,
-                                                 end, tz, budget))
+                                                 end, tz, budget, me))
     inbox = storage.collection(paths.collection_path(user, paths.INBOX))
     availability = inbox.get_meta(AVAILABILITY_KEY) if inbox.exists else None
     if availability:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from typing import TYPE_CHECKING, Dict, FrozenSet, Optional
+from typing import TYPE_CHECKING, Dict, FrozenSet, List, Optional
 
 from radicale import item as radicale_item
 from radicale.log import logger
@@ -21,7 +21,7 @@ from vobject.base import Component
 
 from radicale_scheduling.context import RequestContext
 from radicale_scheduling.delivery import local
-from radicale_scheduling.itip import attendee
+from radicale_scheduling.itip import attendee, inbound
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.itip.organizer import (
@@ -123,7 +123,8 @@ class Scheduler:
         else:
             change = organizer_change(old, None, addresses, now)
         self._check_sender(ctx, owner, change.messages)
-        statuses = self.send(owner, change.messages)
+        replies: List[Message] = []
+        statuses = self.send(owner, change.messages, replies)
         if not new_org:
             return collection.store(href, item)
         stored = change.stored
@@ -131,7 +132,15 @@ class Scheduler:
         set_schedule_status(stored, {who: statuses.get(who, local.DELIVERED)
                                      for who in change.attempted
                                      if who in statuses})
-        return self._store_scheduling_object(collection, href, stored, ctx)
+        # Rooms and resources answered at once: their answer goes into the
+        # organizer's copy being stored (RFC 6638 s4.2).
+        for reply in replies:
+            stored = inbound.apply_reply(reply.calendar, stored,
+                                         reply.sender) or stored
+        result = self._store_scheduling_object(collection, href, stored, ctx)
+        for reply in replies:
+            local.notice_reply(self.storage, reply, owner, stored)
+        return result
 
     def _store_scheduling_object(self, collection: Collection, href: str,
                                  stored: Component, ctx: RequestContext):
@@ -239,17 +248,28 @@ class Scheduler:
                 "Only %s can send invitations and cancellations in their "
                 "name (schedule-send on their outbox)." % owner)
 
-    def send(self, sender_user: str, messages: list) -> Dict[str, str]:
-        """Deliver messages; return the status per recipient."""
+    def send(self, sender_user: str, messages: list,
+             replies: Optional[List[Message]] = None) -> Dict[str, str]:
+        """Deliver messages; return the status per recipient.  Automatic
+        answers (rooms) go to ``replies`` when given, else are sent on."""
         statuses: Dict[str, str] = {}
+        answers: List[Message] = []
         for message in messages:
-            statuses[message.recipient] = self.deliver(sender_user, message)
+            statuses[message.recipient] = self.deliver(sender_user, message,
+                                                       answers)
+        if replies is not None:
+            replies.extend(answers)
+        else:
+            for answer in answers:
+                self.deliver(self.storage.user_for_address(answer.sender)
+                             or "", answer)
         return statuses
 
-    def deliver(self, sender_user: str, message: Message) -> str:
+    def deliver(self, sender_user: str, message: Message,
+                replies: Optional[List[Message]] = None) -> str:
         user = self.storage.user_for_address(message.recipient)
         if user is not None and user != sender_user:
-            return local.deliver(self.storage, message, user)
+            return local.deliver(self.storage, message, user, replies)
         if user == sender_user:
             return local.DELIVERED
         if self.storage.directory.is_local_domain(message.recipient):
