@@ -51,6 +51,13 @@ def servers(folder: str) -> Dict[str, Server]:
     }
 
 
+def add_users(app: Server, names) -> None:
+    """More users who can log in (the htpasswd file is re-read)."""
+    with open(os.path.join(app.folder, "users"), "a") as f:
+        for name in names:
+            f.write("%s:radicale\n" % name)
+
+
 def measure(apps: Dict[str, Server], action: Callable[[Server, int], None],
             repeat: int) -> Dict[str, float]:
     """Median seconds of ``action`` per app, the apps taking turns."""
