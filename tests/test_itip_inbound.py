@@ -117,3 +117,25 @@ def test_request_for_one_instance_adds_it_to_the_copy():
     updated = inbound.apply("REQUEST", instance, copy)
     assert sorted(map(str, ical.by_rid(updated))) == ["20260119T100000Z",
                                                       "None"]
+
+
+def test_patch_partstat_rewrites_one_folded_line_and_keeps_quotes():
+    text = ("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\n"
+            "ATTENDEE;CN=\"Doe, J: x\";PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:"
+            "bob@exa\r\n mple.org\r\nATTENDEE:mailto:carol@example.org\r\n"
+            "END:VEVENT\r\nEND:VCALENDAR\r\n")
+    patched = ical.patch_partstat(text, BOB, "ACCEPTED")
+    parsed = ical.components(ical.parse(patched))[0]
+    bob = ical.attendee(parsed, BOB)
+    assert ical.partstat(bob) == "ACCEPTED"
+    assert ical.param(bob, "CN") == "Doe, J: x"
+    assert ical.param(bob, "RSVP") is None
+    carol = ical.attendee(parsed, "mailto:carol@example.org")
+    assert ical.param(carol, "PARTSTAT") is None
+    assert ical.patch_partstat(text, "mailto:nobody@example.org",
+                               "ACCEPTED") is None
+    two = text.replace("END:VEVENT\r\nEND:VCALENDAR",
+                       "END:VEVENT\r\nBEGIN:VEVENT\r\nUID:x\r\n"
+                       "RECURRENCE-ID:20260101T000000Z\r\nEND:VEVENT\r\n"
+                       "END:VCALENDAR")
+    assert ical.patch_partstat(two, BOB, "ACCEPTED") is None

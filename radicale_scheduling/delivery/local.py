@@ -15,9 +15,10 @@ from __future__ import annotations
 import datetime
 import re
 import uuid
-from typing import TYPE_CHECKING, List, Optional
+from typing import TYPE_CHECKING, List, Optional, Tuple
 
 import radicale
+from radicale import item as radicale_item
 from radicale import pathutils
 from radicale.log import logger
 from vobject.base import Component
@@ -81,6 +82,20 @@ def _as_copy_text(message_text: str, tag: str) -> str:
     return "%s%s%s:%s\r\n%s" % (head, sep, ical.SCHEDULE_TAG, tag, rest)
 
 
+def index_facts(cal: Component) -> Tuple[str, str, Tuple[int, int]]:
+    """(UID, component, time range) as Radicale's cache computes them."""
+    tag = radicale_item.find_tag(cal)
+    return (ical.text(ical.components(cal)[0], "uid") or "", tag,
+            radicale_item.find_time_range(cal, tag))
+
+
+def _message_facts(message: Message) -> Tuple[str, str, Tuple[int, int]]:
+    # A shared body is indexed once for all its recipients.
+    if message.body.facts is None:
+        message.body.facts = index_facts(message.calendar)
+    return message.body.facts
+
+
 def _storable(cal: Component) -> bool:
     return not _LONE_INSTANCES_UNSUPPORTED or any(
         ical.rid(c) is None for c in ical.components(cal))
@@ -97,7 +112,8 @@ def _deliver_reply(storage: Storage, message: Message, user: str) -> str:
                     message.uid, user)
         return DELIVERED
     # The schedule tag stays: a reply is not the organizer's change.
-    found[0].write_delivered(found[1], updated.serialize())
+    found[0].write_delivered(found[1], updated.serialize(),
+                             index_facts(updated))
     _tell_other_attendees(storage, message, user, updated)
     inbox = storage.collection(paths.collection_path(user, paths.INBOX))
     inbox.write_delivered(inbox_href(message), message.serialize())
@@ -111,6 +127,12 @@ def _tell_other_attendees(storage: Storage, message: Message,
     """The other local attendees' copies show the new participation
     (RFC 6638 s4.2 SHOULD).  Their schedule tag stays (s3.2.10), and no
     inbox message is made: it would only be noise for them."""
+    answers = ical.by_rid(message.calendar)
+    whole = list(answers) == [None]
+    state = None
+    if whole:
+        line = ical.attendee(answers[None], message.sender)
+        state = ical.partstat(line) if line is not None else None
     seen = {message.sender}
     for comp in ical.components(meeting):
         for line in ical.attendees(comp):
@@ -121,15 +143,23 @@ def _tell_other_attendees(storage: Storage, message: Message,
             user = storage.user_for_address(who)
             if user is None or user == organizer_user:
                 continue
-            found = storage.find_uid(user, message.uid)
+            found = storage.find_uid_file(user, message.uid)
             if found is None:
                 continue
-            updated = inbound.apply_reply(message.calendar,
-                                          found[2].vobject_item,
-                                          message.sender,
-                                          record_status=False)
-            if updated is not None:
-                found[0].write_delivered(found[1], updated.serialize())
+            collection, href, text = found
+            updated_text = ical.patch_partstat(text, message.sender, state) \
+                if whole and state else None
+            if updated_text is None:
+                updated = inbound.apply_reply(
+                    message.calendar, ical.parse(text), message.sender,
+                    record_status=False)
+                updated_text = updated.serialize() if updated else None
+            if updated_text is not None and updated_text != text:
+                # Only a PARTSTAT changed: UID and times stay as indexed.
+                entry = collection.index.entries().get(href)
+                collection.write_delivered(
+                    href, updated_text, None if entry is None else
+                    (entry.uid, entry.component, (entry.start, entry.end)))
 
 
 def deliver(storage: Storage, message: Message, user: str,
@@ -146,6 +176,7 @@ def deliver(storage: Storage, message: Message, user: str,
     found = storage.find_uid(user, message.uid)
     text: Optional[str] = None
     updated: Optional[Component] = None
+    facts = None
     if found is None and message.method == "REQUEST":
         if not _storable(message.calendar):
             logger.warning("Scheduling: Radicale %s cannot store %r for %r "
@@ -153,12 +184,14 @@ def deliver(storage: Storage, message: Message, user: str,
                            message.uid, user)
             return UNDELIVERABLE
         text = _as_copy_text(message.serialize(), uuid.uuid4().hex)
+        facts = _message_facts(message)
     elif found is not None:
         stored = found[2].vobject_item
         updated = inbound.apply(message.method, message.calendar, stored)
         if updated is not None:
             ical.set_schedule_tag(updated, tag_after_update(stored, updated))
             text = updated.serialize()
+            facts = index_facts(updated)
     if text is not None and message.method == "REQUEST" and \
             replies is not None:
         copy = updated if updated is not None else ical.parse(text)
@@ -166,6 +199,7 @@ def deliver(storage: Storage, message: Message, user: str,
                                    datetime.datetime.now(datetime.timezone.utc))
         if answers:
             text = copy.serialize()
+            facts = index_facts(copy)
             replies.extend(answers)
     if text is not None:
         if found is not None:
@@ -174,7 +208,7 @@ def deliver(storage: Storage, message: Message, user: str,
             collection = storage.collection(
                 storage.ensure_default_calendar_locked(user))
             href = new_href(collection, message.uid)
-        collection.write_delivered(href, text)
+        collection.write_delivered(href, text, facts)
     # The inbox message comes last: it appears once processing is done.
     if _storable(message.calendar):
         inbox = storage.collection(paths.collection_path(user, paths.INBOX))

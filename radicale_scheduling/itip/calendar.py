@@ -283,3 +283,68 @@ def digest(*parts: object) -> str:
 def iter_instances_keys(comps: Dict[Optional[str], Component]
                         ) -> Iterator[Optional[str]]:
     yield from sorted(comps, key=lambda k: "" if k is None else k)
+
+
+# -- text-level edits ---------------------------------------------------------
+
+def _split_unquoted(text: str, separator: str) -> List[str]:
+    parts, current, quoted = [], [], False
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+        if char == separator and not quoted:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return parts
+
+
+def _fold(line: str) -> str:
+    """Fold a content line at 75 octets (RFC 5545 s3.1)."""
+    out, current = [], ""
+    for char in line:
+        if len((current + char).encode("utf-8")) > 75:
+            out.append(current)
+            current = " " + char
+        else:
+            current += char
+    out.append(current)
+    return "\r\n".join(out)
+
+
+def patch_partstat(text: str, who: str, partstat: str) -> Optional[str]:
+    """Set ``who``'s PARTSTAT in a one-component object, as text.
+
+    Another attendee's answer changes one line of each copy; rewriting that
+    line is O(size) instead of a parse, copy and serialization.  Returns
+    None when the object has overrides (per-instance answers need the
+    object model) or ``who`` is not an attendee.
+    """
+    if sum(text.count("BEGIN:%s" % name) for name in SCHEDULABLE) != 1:
+        return None
+    lines = text.replace("\r\n", "\n").split("\n")
+    logical: List[List[str]] = []
+    for line in lines:
+        if line[:1] in (" ", "\t") and logical:
+            logical[-1].append(line)
+        else:
+            logical.append([line])
+    changed = False
+    result = []
+    for group in logical:
+        line = group[0] + "".join(part[1:] for part in group[1:])
+        head = _split_unquoted(line, ":")
+        if head[0].split(";", 1)[0].upper() == "ATTENDEE" and len(head) > 1 \
+                and normalize_address(":".join(head[1:])) == who:
+            params = [p for p in _split_unquoted(head[0], ";")[1:]
+                      if p.split("=", 1)[0].upper() not in ("PARTSTAT",
+                                                            "RSVP")]
+            params.insert(0, "PARTSTAT=%s" % partstat)
+            line = "ATTENDEE;%s:%s" % (";".join(params), ":".join(head[1:]))
+            result.append(_fold(line))
+            changed = True
+        else:
+            result.append("\r\n".join(group))
+    return "\r\n".join(result) if changed else None

@@ -28,6 +28,7 @@ class Body:
     def __init__(self, calendar: Component) -> None:
         self.calendar = calendar
         self._text: Optional[str] = None
+        self.facts: Optional[tuple] = None  # set once by the storage side
 
     @property
     def text(self) -> str:

@@ -166,6 +166,19 @@ class Storage(multifilesystem.Storage):
             return unquote(segments[-1])
         return None
 
+    def find_uid_file(self, user: str, uid: str
+                      ) -> Optional[Tuple[Collection, str, str]]:
+        """As find_uid, with the file's text instead of a parsed item."""
+        for collection in self.user_calendars(user):
+            for href in collection.find_uid(uid):
+                try:
+                    with open(os.path.join(collection._filesystem_path, href),
+                              encoding="utf-8", newline="") as f:
+                        return collection, href, f.read()
+                except OSError:
+                    continue
+        return None
+
     def collection(self, path: str) -> Collection:
         return self._collection_class(self, path)
 
@@ -177,7 +190,7 @@ class Storage(multifilesystem.Storage):
             if collection.path == (exclude or "").strip("/"):
                 continue
             for href in collection.find_uid(uid):
-                item = collection._get(href)
+                item = collection._get(href, verify_href=False)
                 if item is not None and item.uid == uid:
                     return collection, href, item
         return None

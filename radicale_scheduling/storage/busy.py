@@ -1,9 +1,9 @@
 """A user's busy time, read from their calendars (RFC 6638 s5, s9.1).
 
 Every opaque calendar of the user counts (``schedule-calendar-transp``);
-Radicale's cached time range of each item rules out, without parsing, the
-items that cannot touch the window, so events outside it cost next to
-nothing.  Dates and floating times are placed in the calendar's
+the collection index (Radicale's time range of each item) rules out,
+without opening them, the items that cannot touch the window, so events
+outside it cost next to nothing.  Dates and floating times are placed in the calendar's
 ``calendar-timezone``, else UTC.
 """
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 #: Floating times and dates may be up to 14 hours from UTC.
 _SLACK = 14 * 3600
 TIMEZONE_KEY = "C:calendar-timezone"
+_BUSY_COMPONENTS = ("VEVENT", "VFREEBUSY")
 #: RFC 7953 s7.2.4, stored as PROPPATCHed on the inbox.
 AVAILABILITY_KEY = "C:calendar-availability"
 
@@ -62,12 +63,9 @@ def busy_time(storage: Storage, user: str, start: datetime.datetime,
         if not is_opaque(collection):
             continue
         tz = calendar_timezone(collection)
-        for item in collection.get_all():
-            if item.component_name not in ("VEVENT", "VFREEBUSY",
-                                           "VAVAILABILITY"):
-                continue
-            item_start, item_end = item.time_range
-            if item_end <= first or item_start >= last:
+        hrefs = collection.index.overlapping(first, last, _BUSY_COMPONENTS)
+        for _href, item in collection.get_multi(hrefs):
+            if item is None:
                 continue
             if skip_uid is not None and item.uid == skip_uid:
                 continue

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, List, Optional
+import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING, Iterable, Iterator, List, Optional, Tuple
 
 from radicale import item as radicale_item
 from radicale import pathutils
+from radicale.item import filter as radicale_filter
 from radicale.storage import multifilesystem
 
 from radicale_scheduling import context
 from radicale_scheduling.storage import paths
-from radicale_scheduling.storage.uid_index import UidIndex
+from radicale_scheduling.storage.index import ItemIndex
 
 if TYPE_CHECKING:
     from radicale_scheduling.storage import Storage
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
 TRANSP_KEY = "C:schedule-calendar-transp"
 #: Meta key of the inbox's CALDAV:schedule-default-calendar-URL: a path.
 DEFAULT_CALENDAR_KEY = "C:schedule-default-calendar-URL"
+#: What Radicale's prefilter says for "no time range".
+_UNBOUNDED = radicale_filter.simplify_prefilters([], "VCALENDAR")[1:3]
 
 
 class Collection(multifilesystem.Collection):
@@ -69,13 +73,40 @@ class Collection(multifilesystem.Collection):
             return getter(self._filesystem_path, ".Radicale.cache", name)
         return os.path.join(self._filesystem_path, ".Radicale.cache", name)
 
+    @property
+    def index(self) -> ItemIndex:
+        return ItemIndex(self)
+
     def find_uid(self, uid: str) -> List[str]:
-        """The hrefs holding ``uid`` (normally one), from the UID index."""
-        return UidIndex(self).find(uid)
+        """The hrefs holding ``uid`` (normally one), from the index."""
+        return self.index.hrefs_with_uid(uid)
 
     def has_uid(self, uid: str) -> bool:
         # Radicale's own check loads every item of the collection.
         return bool(self.find_uid(uid))
+
+    def get_filtered(self, filters: Iterable[ET.Element]
+                     ) -> Iterator[Tuple[radicale_item.Item, bool]]:
+        """Radicale's prefilter, answered from the index: only the items
+        whose time range meets the filter's are loaded."""
+        if not self.tag:
+            return
+        tag, start, end, simple = radicale_filter.simplify_prefilters(
+            filters, self.tag)
+        if start <= _UNBOUNDED[0] and end >= _UNBOUNDED[1]:
+            yield from super().get_filtered(filters)
+            return
+        hrefs = self.index.overlapping(start, end,
+                                       None if tag is None else [tag])
+        for _href, item in self.get_multi(hrefs):
+            if item is None:
+                continue
+            if tag is not None and tag != item.component_name:
+                continue
+            istart, iend = item.time_range
+            if istart >= end or iend <= start:
+                continue
+            yield item, simple and (start <= istart or iend <= end)
 
     # -- writes ----------------------------------------------------------------
 
@@ -83,7 +114,9 @@ class Collection(multifilesystem.Collection):
         """Radicale's own upload, without scheduling (server writes)."""
         return super().upload(href, item)
 
-    def write_delivered(self, href: str, text: str) -> None:
+    def write_delivered(self, href: str, text: str,
+                        indexed: Optional[Tuple[str, str, Tuple[int, int]]]
+                        = None) -> None:
         """A server-made write: the file alone, atomically and synced.
 
         Radicale's item cache and sync history are derived from the files
@@ -96,6 +129,8 @@ class Collection(multifilesystem.Collection):
         path = os.path.join(self._filesystem_path, href)
         with self._atomic_write(path, newline="") as f:
             f.write(text)
+        if indexed is not None:
+            self.index.record(href, *indexed)
 
     def upload(self, href: str, item: radicale_item.Item):
         """A client's write: implicit scheduling (RFC 6638 s3.2.3.1)."""

@@ -1,0 +1,196 @@
+"""A per-collection index: for each item its UID, component and time range.
+
+Radicale answers "is this UID here?" (every PUT), "what overlaps this
+week?" (time-range REPORTs, free-busy) and scheduling's "where is this
+meeting?" by loading every item of the collection.  This index answers
+them from one small file kept as derived data in the collection's cache
+folder; Radicale never reads it, and deleting it is harmless.
+
+Derived data is never trusted on its own: every use lists the collection
+folder and compares each file's inode, size and mtime with the index.
+Radicale writes items by atomic rename, so any rewrite gives the file a new
+inode; a file added, edited or removed by hand, or written while the plugin
+was off, is noticed the same way and only that file is read again, through
+Radicale's own item cache, so time ranges are exactly the ones Radicale
+computes.  A missing, truncated or corrupt index is rebuilt with a log
+line; the file is replaced atomically, so a crash leaves the old one, which
+the next validation corrects.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from typing import TYPE_CHECKING, Dict, Iterable, List, NamedTuple, Optional, Tuple
+
+from radicale import pathutils
+from radicale.log import logger
+
+if TYPE_CHECKING:
+    from radicale_scheduling.storage.collection import Collection
+
+VERSION = 2
+FILE_NAME = "index.json"
+#: Log how long a first build takes from this many items on.
+LOG_BUILD_FROM = 1000
+
+
+class Entry(NamedTuple):
+    ino: int
+    size: int
+    mtime_ns: int
+    uid: str
+    component: str
+    start: int
+    end: int
+
+
+_memory: Dict[str, tuple] = {}  # index file -> (its stamp, entries)
+_memory_lock = threading.Lock()
+
+
+class ItemIndex:
+    def __init__(self, collection: Collection) -> None:
+        self._collection = collection
+        self._folder = collection._filesystem_path
+        self._path = os.path.join(collection.cache_folder("scheduling"),
+                                  FILE_NAME)
+
+    # -- the file ------------------------------------------------------------
+
+    def _file_stamp(self) -> Optional[tuple]:
+        try:
+            st = os.stat(self._path)
+        except OSError:
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def _load(self) -> Dict[str, Entry]:
+        stamp = self._file_stamp()
+        if stamp is None:
+            return {}
+        with _memory_lock:
+            cached = _memory.get(self._path)
+        if cached is not None and cached[0] == stamp:
+            return dict(cached[1])
+        try:
+            with open(self._path, encoding="utf-8") as f:
+                data = json.load(f)
+            if data.get("version") != VERSION:
+                raise ValueError("version %r" % data.get("version"))
+            entries = {href: Entry(*values)
+                       for href, values in data["entries"].items()}
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            logger.warning("Scheduling: rebuilding the index of %r (%s)",
+                           self._collection.path, e)
+            return {}
+        with _memory_lock:
+            _memory[self._path] = (stamp, entries)
+        return dict(entries)
+
+    def _save(self, entries: Dict[str, Entry]) -> None:
+        try:
+            os.makedirs(os.path.dirname(self._path), exist_ok=True)
+            tmp = "%s.%d.%d.tmp" % (self._path, os.getpid(),
+                                    threading.get_ident())
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump({"version": VERSION, "entries": {
+                    href: list(entry) for href, entry in entries.items()}}, f)
+            os.replace(tmp, self._path)
+        except OSError as e:  # derived data: answers stay right without it
+            logger.warning("Scheduling: cannot save the index of %r: %s",
+                           self._collection.path, e)
+            return
+        stamp = self._file_stamp()
+        with _memory_lock:
+            _memory[self._path] = (stamp, dict(entries))
+
+    # -- validation ------------------------------------------------------------
+
+    def entries(self) -> Dict[str, Entry]:
+        """href -> Entry for every item file, checked against the folder."""
+        known = self._load()
+        current: Dict[str, Entry] = {}
+        changed = 0
+        started = time.monotonic()
+        try:
+            listing = os.scandir(self._folder)
+        except FileNotFoundError:
+            return {}
+        with listing:
+            for entry in listing:
+                href = entry.name
+                if href.startswith(".") or \
+                        not pathutils.is_safe_filesystem_path_component(href):
+                    continue
+                try:
+                    if not entry.is_file(follow_symlinks=False):
+                        continue
+                    st = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                old = known.get(href)
+                if old is not None and old.ino == st.st_ino and \
+                        old.size == st.st_size and \
+                        old.mtime_ns == st.st_mtime_ns:
+                    current[href] = old
+                    continue
+                fresh = self._read(href, st)
+                if fresh is not None:
+                    current[href] = fresh
+                    changed += 1
+        if changed or len(current) != len(known):
+            self._save(current)
+            if not known and len(current) >= LOG_BUILD_FROM:
+                logger.info("Scheduling: indexed %d items of %r in %.1f s",
+                            len(current), self._collection.path,
+                            time.monotonic() - started)
+        return current
+
+    def _read(self, href: str, st: os.stat_result) -> Optional[Entry]:
+        try:
+            item = self._collection._get(href, verify_href=False)
+            if item is None:
+                return None
+            start, end = item.time_range
+            return Entry(st.st_ino, st.st_size, st.st_mtime_ns,
+                         item.uid or "", item.component_name or "",
+                         int(start), int(end))
+        except Exception as e:  # a broken item: Radicale skips it too
+            logger.warning("Scheduling: cannot index %r in %r: %s", href,
+                           self._collection.path, e)
+            return None
+
+    def record(self, href: str, uid: str, component: str,
+               time_range: Tuple[int, int]) -> None:
+        """Note an item the server just wrote, so that nobody has to read
+        it back to index it (the folder is still checked on every use)."""
+        path = os.path.join(self._folder, href)
+        try:
+            st = os.stat(path)
+        except OSError:
+            return
+        entries = self._load()
+        entries[href] = Entry(st.st_ino, st.st_size, st.st_mtime_ns, uid,
+                              component, int(time_range[0]),
+                              int(time_range[1]))
+        self._save(entries)
+
+    # -- questions -------------------------------------------------------------
+
+    def hrefs_with_uid(self, uid: str) -> List[str]:
+        return sorted(href for href, entry in self.entries().items()
+                      if entry.uid == uid)
+
+    def overlapping(self, start: float, end: float,
+                    components: Optional[Iterable[str]] = None
+                    ) -> List[str]:
+        """Items whose time range meets [start, end), as Radicale's
+        prefilter decides (``istart >= end or iend <= start`` is out)."""
+        wanted = set(components) if components is not None else None
+        return sorted(
+            href for href, entry in self.entries().items()
+            if (wanted is None or entry.component in wanted)
+            and not (entry.start >= end or entry.end <= start))
