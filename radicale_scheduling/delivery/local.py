@@ -193,7 +193,8 @@ def deliver(storage: Storage, message: Message, user: str,
             text = updated.serialize()
             facts = index_facts(updated)
     if text is not None and message.method == "REQUEST" and \
-            replies is not None:
+            replies is not None and \
+            storage.principal(user).cutype in autoreply.AUTO_TYPES:
         copy = updated if updated is not None else ical.parse(text)
         answers = autoreply.answer(storage, user, message.recipient, copy,
                                    datetime.datetime.now(datetime.timezone.utc))
