@@ -121,3 +121,19 @@ def test_concurrent_puts_never_admit_a_duplicate_uid(cal):
     assert sorted(results) == [201] + [409] * 7
     names = [n for n in os.listdir(folder(cal)) if n.startswith("c")]
     assert len(names) == 1
+
+
+def test_an_index_left_behind_by_a_crash_is_corrected(cal):
+    """A process killed after writing items but before the index: the
+    index on disk is older than the folder, and answers stay right."""
+    week(cal)
+    with open(index_file(cal), "rb") as f:
+        old_index = f.read()
+    assert put(cal, "alice", CAL + "b.ics", event("b")).status == 201
+    os.remove(os.path.join(folder(cal), "a.ics"))
+    week(cal)
+    with open(index_file(cal), "wb") as f:
+        f.write(old_index)  # as if the newer index never reached the disk
+    assert week(cal) == [CAL + "b.ics"]
+    assert put(cal, "alice", CAL + "b2.ics", event("b")).status == 409
+    assert put(cal, "alice", CAL + "a2.ics", event("a")).status == 201
