@@ -107,6 +107,8 @@ def handle_get(request: Request) -> Response:
         return result
     body = result[2]
     if isinstance(body, bytes):
+        if _TAG_BYTES not in body:
+            return result
         body = body.decode("utf-8", "replace")
     tag = schedule_tag_of(body) if isinstance(body, str) else None
     if tag is None:
@@ -114,6 +116,9 @@ def handle_get(request: Request) -> Response:
     headers = compat.headers_dict(result[1])
     headers["Schedule-Tag"] = '"%s"' % tag
     return (result[0], headers) + tuple(result[2:])
+
+
+_TAG_BYTES = ("\n%s:" % ical.SCHEDULE_TAG).encode()
 
 
 def schedule_tag_of(text: str) -> Optional[str]:

@@ -47,7 +47,13 @@ class Entry(NamedTuple):
     end: int
 
 
-_memory: Dict[str, tuple] = {}  # index file -> (its stamp, entries)
+#: Changes kept in memory before the index file is rewritten.  Writing the
+#: whole index for every new item would make a PUT cost O(items) again;
+#: what is not yet on disk is derived again by whoever needs it.
+SAVE_EVERY = 64
+
+# index file -> [stamp of the file as loaded or saved, entries, unsaved]
+_memory: Dict[str, list] = {}
 _memory_lock = threading.Lock()
 
 
@@ -69,12 +75,12 @@ class ItemIndex:
 
     def _load(self) -> Dict[str, Entry]:
         stamp = self._file_stamp()
-        if stamp is None:
-            return {}
         with _memory_lock:
             cached = _memory.get(self._path)
-        if cached is not None and cached[0] == stamp:
-            return dict(cached[1])
+            if cached is not None and cached[0] == stamp:
+                return dict(cached[1])
+        if stamp is None:
+            return {}
         try:
             with open(self._path, encoding="utf-8") as f:
                 data = json.load(f)
@@ -87,8 +93,20 @@ class ItemIndex:
                            self._collection.path, e)
             return {}
         with _memory_lock:
-            _memory[self._path] = (stamp, entries)
+            _memory[self._path] = [stamp, entries, 0]
         return dict(entries)
+
+    def _keep(self, entries: Dict[str, Entry], changes: int) -> None:
+        """Remember validated entries; write the file now and then."""
+        with _memory_lock:
+            cached = _memory.get(self._path)
+            unsaved = (cached[2] if cached is not None and
+                       cached[0] == self._file_stamp() else SAVE_EVERY)
+            unsaved += changes
+            if unsaved < SAVE_EVERY:
+                _memory[self._path] = [cached[0], dict(entries), unsaved]
+                return
+        self._save(entries)
 
     def _save(self, entries: Dict[str, Entry]) -> None:
         try:
@@ -105,7 +123,7 @@ class ItemIndex:
             return
         stamp = self._file_stamp()
         with _memory_lock:
-            _memory[self._path] = (stamp, dict(entries))
+            _memory[self._path] = [stamp, dict(entries), 0]
 
     # -- validation ------------------------------------------------------------
 
@@ -142,7 +160,7 @@ class ItemIndex:
                     current[href] = fresh
                     changed += 1
         if changed or len(current) != len(known):
-            self._save(current)
+            self._keep(current, changed + abs(len(known) - len(current)))
             if not known and len(current) >= LOG_BUILD_FROM:
                 logger.info("Scheduling: indexed %d items of %r in %.1f s",
                             len(current), self._collection.path,
@@ -176,7 +194,7 @@ class ItemIndex:
         entries[href] = Entry(st.st_ino, st.st_size, st.st_mtime_ns, uid,
                               component, int(time_range[0]),
                               int(time_range[1]))
-        self._save(entries)
+        self._keep(entries, 1)
 
     # -- questions -------------------------------------------------------------
 
