@@ -40,6 +40,31 @@ def existing_file(value: str) -> str:
     return path
 
 
+def port(value: str) -> int:
+    """A TCP port, or 0 for the default of the security mode."""
+    number = int(str(value).strip())
+    if not 0 <= number <= 65535:
+        raise ValueError("not a port number")
+    return number
+
+
+def smtp_security(value: str) -> str:
+    """none, starttls or ssl."""
+    value = str(value).strip().lower()
+    if value not in ("none", "starttls", "ssl"):
+        raise ValueError("must be none, starttls or ssl")
+    return value
+
+
+def mail_address(value: str) -> str:
+    """An e-mail address (empty: none)."""
+    value = str(value).strip()
+    if value and (value.count("@") != 1 or any(c in value for c in
+                                               " \t\r\n<>,;:\"")):
+        raise ValueError("not an e-mail address")
+    return value
+
+
 def positive_int(value: str) -> int:
     """A whole number of at least 1."""
     number = int(str(value).strip())
@@ -61,6 +86,64 @@ PLUGIN_CONFIG_SCHEMA: dict[str, dict[str, dict[str, Any]]] = {
             "help": "file giving users extra addresses and a "
                     "calendar-user-type",
             "type": existing_file,
+        },
+        "scheduling_smtp_host": {
+            "value": "",
+            "help": "mail server for invitations to addresses outside the "
+                    "server (iMIP); empty: no e-mail",
+            "type": str,
+        },
+        "scheduling_smtp_port": {
+            "value": "0",
+            "help": "port (0: 25, 587 with starttls, 465 with ssl)",
+            "type": port,
+        },
+        "scheduling_smtp_security": {
+            "value": "starttls",
+            "help": "none, starttls or ssl",
+            "type": smtp_security,
+        },
+        "scheduling_smtp_username": {
+            "value": "",
+            "help": "user name for the mail server (empty: no login)",
+            "type": str,
+        },
+        "scheduling_smtp_password": {
+            "value": "",
+            "help": "password for the mail server",
+            "type": str,
+        },
+        "scheduling_smtp_password_file": {
+            "value": "",
+            "help": "file holding the password (instead of the option)",
+            "type": existing_file,
+        },
+        "scheduling_smtp_from": {
+            "value": "",
+            "help": "sender address of invitation mails",
+            "type": mail_address,
+        },
+        "scheduling_smtp_max_recipients": {
+            "value": "100",
+            "help": "most e-mail recipients one change may send to",
+            "type": positive_int,
+        },
+        "scheduling_smtp_max_per_hour": {
+            "value": "500",
+            "help": "most mails sent per hour for one user",
+            "type": positive_int,
+        },
+        "scheduling_smtp_retry_seconds": {
+            "value": "60",
+            "help": "first wait after a temporary failure (doubles, at "
+                    "most 6 hours; given up after 3 days)",
+            "type": positive_int,
+        },
+        "scheduling_queue_folder": {
+            "value": "",
+            "help": "folder of the mail queue (default: "
+                    "<filesystem_folder>/scheduling-queue)",
+            "type": str,
         },
         "scheduling_freebusy_max_recipients": {
             "value": "50",
@@ -91,6 +174,16 @@ class Settings:
     freebusy_max_recipients: int = 50
     freebusy_max_days: int = 366
     freebusy_max_occurrences: int = 200000
+    smtp_host: str = ""
+    smtp_port: int = 0
+    smtp_security: str = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = ""
+    smtp_max_recipients: int = 100
+    smtp_max_per_hour: int = 500
+    smtp_retry_seconds: int = 60
+    queue_folder: str = ""
 
     @classmethod
     def from_configuration(cls, configuration: Any) -> Settings:
@@ -103,4 +196,33 @@ class Settings:
             freebusy_max_days=configuration.get(
                 "storage", "scheduling_freebusy_max_days"),
             freebusy_max_occurrences=configuration.get(
-                "storage", "scheduling_freebusy_max_occurrences"))
+                "storage", "scheduling_freebusy_max_occurrences"),
+            **_smtp(configuration))
+
+    @property
+    def smtp_enabled(self) -> bool:
+        return bool(self.smtp_host)
+
+
+def _smtp(configuration: Any) -> dict:
+    def get(name: str) -> Any:
+        return configuration.get("storage", "scheduling_" + name)
+    password = get("smtp_password")
+    if get("smtp_password_file"):
+        with open(get("smtp_password_file"), encoding="utf-8") as f:
+            password = f.read().strip()
+    host, sender = get("smtp_host").strip(), get("smtp_from")
+    if host and not sender:
+        raise RuntimeError("[storage] scheduling_smtp_from: required when "
+                           "scheduling_smtp_host is set")
+    folder = get("queue_folder") or os.path.join(
+        configuration.get("storage", "filesystem_folder"),
+        "scheduling-queue")
+    return {"smtp_host": host, "smtp_port": get("smtp_port"),
+            "smtp_security": get("smtp_security"),
+            "smtp_username": get("smtp_username"), "smtp_password": password,
+            "smtp_from": sender,
+            "smtp_max_recipients": get("smtp_max_recipients"),
+            "smtp_max_per_hour": get("smtp_max_per_hour"),
+            "smtp_retry_seconds": get("smtp_retry_seconds"),
+            "queue_folder": os.path.abspath(os.path.expanduser(folder))}

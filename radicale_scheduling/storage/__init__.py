@@ -57,8 +57,22 @@ class Storage(multifilesystem.Storage):
             logger.info("Scheduling: no scheduling_domain; only user names "
                         "that are e-mail addresses and the addresses file "
                         "give users mailto: addresses")
+        from radicale_scheduling.delivery import outbound
         from radicale_scheduling.storage.scheduling import Scheduler
         self.scheduler = Scheduler(self)
+        self.outbound: Optional[outbound.Outbound] = None
+        if self.settings.smtp_enabled:
+            self.outbound = outbound.for_storage(self)
+            if outbound.AUTOSTART:
+                self.outbound.start()
+            logger.info("Scheduling: e-mail (iMIP) through %s as %r, queue "
+                        "in %r", self.settings.smtp_host,
+                        self.settings.smtp_from, self.settings.queue_folder)
+        else:
+            logger.warning(
+                "Scheduling: scheduling_smtp_host is not set, so nobody "
+                "outside this server hears of invitations (clients stop "
+                "mailing them once the server schedules)")
         # Imported here: the HTTP layer imports this module.
         from radicale_scheduling import http
         http.install()
@@ -178,6 +192,36 @@ class Storage(multifilesystem.Storage):
                 except OSError:
                     continue
         return None
+
+    def set_delivery_status(self, owner: str, uid: str, method: str,
+                            recipient: str, status: str) -> None:
+        """Record how a mailed message fared (RFC 6638 s3.2.9): on the
+        attendee in the organizer's copy, or on the ORGANIZER in an
+        attendee's copy for a REPLY.  Not a change by the user: the
+        schedule tag stays."""
+        from radicale_scheduling.itip import calendar as ical
+        with self.acquire_lock("w", owner):
+            found = self.find_uid_file(owner, uid)
+            if found is None:
+                return
+            collection, href, text = found
+            cal = ical.parse(text)
+            changed = False
+            for comp in ical.components(cal):
+                lines = ical.lines(comp, "organizer") if method == "REPLY" \
+                    else [x for x in ical.attendees(comp)
+                          if ical.address(x) == recipient]
+                for line in lines:
+                    if method == "REPLY" and ical.address(line) != recipient:
+                        continue
+                    if ical.param(line, "SCHEDULE-STATUS") != status:
+                        ical.set_param(line, "SCHEDULE-STATUS", status)
+                        changed = True
+            if changed:
+                entry = collection.index.entries().get(href)
+                collection.write_delivered(
+                    href, cal.serialize(), None if entry is None else
+                    (entry.uid, entry.component, (entry.start, entry.end)))
 
     def collection(self, path: str) -> Collection:
         return self._collection_class(self, path)

@@ -123,6 +123,7 @@ class Scheduler:
         else:
             change = organizer_change(old, None, addresses, now)
         self._check_sender(ctx, owner, change.messages)
+        self._check_mail_limit(change.messages)
         replies: List[Message] = []
         statuses = self.send(owner, change.messages, replies)
         if not new_org:
@@ -234,6 +235,22 @@ class Scheduler:
 
     # -- sending -----------------------------------------------------------
 
+    def _check_mail_limit(self, messages: list) -> None:
+        """One change may mail at most scheduling_smtp_max_recipients
+        people: a meeting with 10,000 attendees is no spam relay."""
+        if self.storage.outbound is None:
+            return
+        external = {m.recipient for m in messages
+                    if self.storage.user_for_address(m.recipient) is None
+                    and not self.storage.directory.is_local_domain(
+                        m.recipient)}
+        limit = self.storage.settings.smtp_max_recipients
+        if len(external) > limit:
+            raise SchedulingError(
+                None, "This change would e-mail %d people outside the "
+                "server; at most %d are allowed "
+                "(scheduling_smtp_max_recipients)." % (len(external), limit))
+
     @staticmethod
     def _check_sender(ctx: RequestContext, owner: str, messages: list
                       ) -> None:
@@ -276,6 +293,9 @@ class Scheduler:
             logger.info("Scheduling: %s for %r to unknown local address %r",
                         message.method, message.uid, message.recipient)
             return UNKNOWN_USER
+        if self.storage.outbound is not None and \
+                message.recipient.startswith("mailto:"):
+            return self.storage.outbound.enqueue(message, sender_user)
         logger.info("Scheduling: no route for %s to %r (e-mail delivery "
                     "is not configured)", message.method, message.recipient)
         return NO_ROUTE

@@ -1,0 +1,158 @@
+"""iTIP by e-mail (iMIP, RFC 6047): building the mail, reading one.
+
+An invitation mail is ``multipart/alternative``: a readable text part
+(what, when, where, who organizes) and the ``text/calendar; method=...``
+part mail programs show Accept/Decline buttons for.  The server sends from
+its own address (``scheduling_smtp_from``) on behalf of the calendar user,
+who is the Reply-To, so that it does not forge anyone's domain.  Every
+header value is built by the ``email`` package with newlines removed
+first: no header can be injected through a SUMMARY, a name or an address.
+"""
+
+from __future__ import annotations
+
+import datetime
+import email.policy
+import email.utils
+from email.message import EmailMessage
+from typing import List, Optional, Tuple
+
+from vobject.base import Component
+
+from radicale_scheduling.itip import calendar as ical
+
+_SUBJECTS = {"REQUEST": "Invitation", "CANCEL": "Cancelled", "REPLY": "Reply",
+             "COUNTER": "New time proposed", "DECLINECOUNTER":
+             "Proposal declined", "REFRESH": "Please send again"}
+_ANSWERS = {"ACCEPTED": "accepted", "DECLINED": "declined",
+            "TENTATIVE": "tentatively accepted", "DELEGATED": "delegated",
+            "NEEDS-ACTION": "has not answered yet"}
+
+
+def _clean(value: object, limit: int = 200) -> str:
+    text = " ".join(str(value or "").split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _when(comp: Component) -> str:
+    start = ical.first(comp, "dtstart")
+    if start is None:
+        return ""
+    value = start.value
+    end = ical.first(comp, "dtend")
+    if not isinstance(value, datetime.datetime):
+        text = value.strftime("%A %d %B %Y") + " (all day)"
+        if end is not None and end.value - value > datetime.timedelta(days=1):
+            text += " to " + (end.value - datetime.timedelta(days=1)) \
+                .strftime("%A %d %B %Y")
+        return text
+    zone = ical.param(start, "TZID") or (
+        "UTC" if value.tzinfo is not None else "local time")
+    text = value.strftime("%A %d %B %Y, %H:%M")
+    if end is not None and isinstance(end.value, datetime.datetime):
+        text += "–" + end.value.strftime(
+            "%H:%M" if end.value.date() == value.date() else "%d %B %H:%M")
+    text += " (%s)" % zone
+    if value.tzinfo is not None and zone != "UTC":
+        text += ", %s UTC" % value.astimezone(datetime.timezone.utc).strftime(
+            "%H:%M")
+    if ical.first(comp, "rrule") is not None:
+        text += ", repeating (%s)" % _clean(ical.text(comp, "rrule"), 80)
+    return text
+
+
+def _person(line) -> str:
+    if line is None:
+        return ""
+    name = _clean(ical.param(line, "CN"), 80)
+    address = ical.address(line)[7:] if ical.address(line).startswith(
+        "mailto:") else ical.address(line)
+    return "%s <%s>" % (name, address) if name else address
+
+
+def describe(method: str, cal: Component, sender: str) -> Tuple[str, str]:
+    """Subject and readable text of a message, recipient-neutral."""
+    comps = ical.components(cal)
+    comp = next((c for c in comps if ical.rid(c) is None), comps[0]) \
+        if comps else None
+    summary = _clean(ical.text(comp, "summary") if comp else "", 120) or \
+        "(no title)"
+    organizer = _person(ical.first(comp, "organizer")) if comp else ""
+    lines: List[str] = []
+    if method == "REPLY" and comp is not None:
+        line = ical.attendee(comp, sender)
+        who = _person(line) or sender
+        answer = _ANSWERS.get(ical.partstat(line) if line else "",
+                              "answered")
+        subject = "%s %s: %s" % (_clean(ical.param(line, "CN") if line else
+                                        "", 80) or sender[7:], answer,
+                                 summary)
+        lines.append("%s %s the invitation to %s." % (who, answer, summary))
+    else:
+        subject = "%s: %s" % (_SUBJECTS.get(method, method.title()), summary)
+        if method == "CANCEL":
+            lines.append("This meeting was cancelled: %s" % summary)
+        else:
+            lines.append("You are invited to: %s" % summary)
+    if comp is not None:
+        when = _when(comp)
+        if when:
+            lines.append("When: %s" % when)
+        location = _clean(ical.text(comp, "location"), 200)
+        if location:
+            lines.append("Where: %s" % location)
+        if organizer:
+            lines.append("Organizer: %s" % organizer)
+        if len(comps) > 1 or (comps and ical.rid(comps[0]) is not None):
+            lines.append("(This message concerns %d instance(s) of a "
+                         "repeating meeting.)" % len(
+                             [c for c in comps if ical.rid(c) is not None]))
+    if method in ("REQUEST", "COUNTER"):
+        lines.append("")
+        lines.append("Your calendar program shows buttons to answer; the "
+                     "answer goes back to the organizer.")
+    return _clean(subject, 180), "\n".join(lines) + "\n"
+
+
+def build(method: str, ics: str, sender: str, recipient: str,
+          from_address: str, sender_name: str = "",
+          message_id: Optional[str] = None) -> EmailMessage:
+    """The RFC 6047 message for one recipient."""
+    cal = ical.parse(ics)
+    subject, text = describe(method, cal, sender)
+    message = EmailMessage(policy=email.policy.SMTP)
+    display = _clean(sender_name, 80) or sender[7:]
+    message["From"] = email.utils.formataddr(
+        ("%s (via calendar)" % display, from_address))
+    message["Sender"] = from_address
+    if sender.startswith("mailto:"):
+        message["Reply-To"] = email.utils.formataddr(
+            (_clean(sender_name, 80), sender[7:]))
+    message["To"] = recipient[7:] if recipient.startswith("mailto:") \
+        else recipient
+    message["Subject"] = subject
+    message["Date"] = email.utils.formatdate(usegmt=True)
+    message["Message-ID"] = message_id or email.utils.make_msgid(
+        domain=from_address.rpartition("@")[2] or None)
+    message.set_content(text)
+    message.add_alternative(ics.encode("utf-8"), maintype="text",
+                            subtype="calendar", params={
+                                "method": method, "charset": "UTF-8"},
+                            cte="base64")
+    return message
+
+
+def calendar_part(message) -> Optional[str]:
+    """The iCalendar text of a received mail, if it carries one."""
+    for part in message.walk():
+        kind = part.get_content_type()
+        if kind in ("text/calendar", "application/ics"):
+            payload = part.get_payload(decode=True)
+            if payload is None:
+                continue
+            charset = part.get_content_charset() or "utf-8"
+            try:
+                return payload.decode(charset, "replace")
+            except LookupError:
+                return payload.decode("utf-8", "replace")
+    return None

@@ -1,0 +1,132 @@
+"""Mail that carries iTIP, received for users of this server (RFC 6047).
+
+A mail program's answer to an invitation (a REPLY from an attendee outside
+the server), or an invitation or cancellation from an outside organizer to
+users of this server, is processed exactly like a message from a local
+user: copies updated, the message in the inbox.  The mail's sender must be
+the calendar user the message speaks for (the replying ATTENDEE, or the
+ORGANIZER); anything else is refused, logged and changes nothing.
+
+The result is a sysexits code, so a mail transport can bounce or keep the
+mail: 0 processed, 65 not an iTIP mail or malformed, 67 no such meeting or
+recipient here, 77 the sender may not speak for that calendar user.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import email.utils
+from typing import TYPE_CHECKING, Iterable, List, Tuple
+
+from radicale.log import logger
+
+from radicale_scheduling.delivery import imip, local
+from radicale_scheduling.itip import calendar as ical
+from radicale_scheduling.itip.organizer import Body, Message
+
+if TYPE_CHECKING:
+    from radicale_scheduling.storage import Storage
+
+OK, DATAERR, NOUSER, NOPERM = 0, 65, 67, 77
+
+
+def _addresses(values: Iterable[str]) -> List[str]:
+    return [ical.normalize_address("mailto:" + address)
+            for _name, address in email.utils.getaddresses(list(values))
+            if address]
+
+
+def process(storage: Storage, raw: bytes,
+            recipients: Iterable[str] = ()) -> Tuple[int, str]:
+    """Process one mail; return (exit code, what happened)."""
+    try:
+        mail = email.message_from_bytes(raw, policy=email.policy.default)
+        senders = _addresses([str(mail.get("From", ""))])
+    except Exception as e:  # malformed headers
+        return DATAERR, "unreadable mail: %s" % e
+    if len(senders) != 1:
+        return DATAERR, "the mail has no single sender"
+    sender = senders[0]
+    if storage.user_for_address(sender) is not None:
+        # Mail senders are easily forged; this user answers through the
+        # server, where they are authenticated.
+        return NOPERM, ("%s is a user of this server: their scheduling "
+                        "goes through the server, not by mail" % sender)
+    text = imip.calendar_part(mail)
+    if text is None:
+        return DATAERR, "the mail carries no calendar data"
+    try:
+        cal = ical.parse(text)
+    except ical.InvalidCalendar as e:
+        return DATAERR, str(e)
+    method = (ical.text(cal, "method") or "").upper()
+    comps = ical.components(cal)
+    uids = {ical.text(c, "uid") for c in comps}
+    if not comps or len(uids) != 1 or None in uids:
+        return DATAERR, "the calendar data holds no single meeting"
+    uid = next(iter(uids))
+    organizers = {ical.organizer(c) for c in comps}
+    if len(organizers) != 1 or None in organizers:
+        return DATAERR, "the meeting has no single ORGANIZER"
+    organizer = next(iter(organizers))
+    if method == "REPLY":
+        return _reply(storage, cal, uid, sender, organizer)
+    if method in ("REQUEST", "CANCEL"):
+        wanted = _addresses(list(recipients) or [
+            str(mail.get(h, "")) for h in ("To", "Cc", "Delivered-To")])
+        return _invitation(storage, cal, method, uid, sender, organizer,
+                           wanted)
+    return DATAERR, "iTIP method %r is not handled by mail" % method
+
+
+def _reply(storage: Storage, cal, uid: str, sender: str,
+           organizer: str) -> Tuple[int, str]:
+    answering = {ical.address(line) for c in ical.components(cal)
+                 for line in ical.attendees(c)}
+    if answering != {sender}:
+        return NOPERM, ("a REPLY from %s may only answer for %s, not %s"
+                        % (sender, sender, ", ".join(sorted(answering))))
+    user = storage.user_for_address(organizer)
+    if user is None:
+        return NOUSER, "the organizer %s is no user here" % organizer
+    with storage.acquire_lock("w", user):
+        found = storage.find_uid(user, uid)
+        if found is None:
+            return NOUSER, "%s has no meeting %r" % (user, uid)
+        meeting = found[2].vobject_item
+        if not any(ical.organizer(c) == organizer for c in
+                   ical.components(meeting)):
+            return NOUSER, "%r of %s is not organized by them" % (uid, user)
+        if not any(ical.attendee(c, sender) is not None for c in
+                   ical.components(meeting)):
+            return NOPERM, "%s is not invited to %r" % (sender, uid)
+        local.deliver(storage, Message("REPLY", organizer, sender, Body(cal),
+                                       uid), user)
+    return OK, "REPLY from %s for %r processed for %s" % (sender, uid, user)
+
+
+def _invitation(storage: Storage, cal, method: str, uid: str, sender: str,
+                organizer: str, wanted: List[str]) -> Tuple[int, str]:
+    if organizer != sender:
+        return NOPERM, "a %s from %s names %s as organizer" % (
+            method, sender, organizer)
+    if storage.user_for_address(organizer) is not None:
+        return NOPERM, ("%s is a user of this server and schedules through "
+                        "it, not by mail" % organizer)
+    invited = {ical.address(line) for c in ical.components(cal)
+               for line in ical.attendees(c)}
+    targets = [(address, storage.user_for_address(address))
+               for address in wanted if address in invited]
+    targets = [(a, u) for a, u in targets if u is not None]
+    if not targets:
+        return NOUSER, "none of the mail's recipients is invited here"
+    done = []
+    for address, user in targets:
+        with storage.acquire_lock("w", user):
+            local.deliver(storage, Message(method, address, sender,
+                                           Body(cal), uid), user)
+        done.append(user)
+    logger.info("Scheduling: %s from %s for %r delivered to %s", method,
+                sender, uid, ", ".join(done))
+    return OK, "%s for %r delivered to %s" % (method, uid, ", ".join(done))

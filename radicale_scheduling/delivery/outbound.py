@@ -1,0 +1,299 @@
+"""The mail queue: iTIP messages for addresses outside the server.
+
+A request never waits for the mail server.  Under the storage lock, in
+the same operation as the organizer's copy, each message becomes one file
+in ``<queue>/pending`` (written atomically and synced), and the attendee's
+SCHEDULE-STATUS says 1.0 (pending).  A sender thread delivers what is due:
+1.1 once the mail server accepted it, 5.1 while it retries after a
+temporary failure (the wait doubles, at most 6 hours), 5.2 or 5.3 after a
+permanent one or three days of trying (the file moves to ``failed``).
+
+The same change always makes the same file name, so a retried request does
+not queue a second mail, and a newer message for the same meeting and
+recipient replaces an older one still waiting.  A sender claims a file by
+renaming it into ``sending``; if the process dies right after the mail
+server accepted a mail and before the file is removed, that one mail goes
+out again after a restart: the only case of a second copy.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import re
+import smtplib
+import ssl
+import threading
+import time
+from typing import TYPE_CHECKING, Deque, Dict, List, Optional
+
+from radicale.log import logger
+
+from radicale_scheduling.delivery import imip
+from radicale_scheduling.itip import calendar as ical
+from radicale_scheduling.itip.organizer import Message
+
+if TYPE_CHECKING:
+    from radicale_scheduling.storage import Storage
+
+PENDING, SENDING, FAILED = "pending", "sending", "failed"
+QUEUED, SENT, RETRYING, UNDELIVERABLE, REFUSED = ("1.0", "1.1", "5.1", "5.2",
+                                                  "5.3")
+GIVE_UP_AFTER = 3 * 24 * 3600
+MAX_WAIT = 6 * 3600
+#: Whether a storage starts its sender thread (the command line does not).
+AUTOSTART = True
+#: A claimed message older than this was left by a process that died.
+STALE_CLAIM = 600
+_senders: Dict[str, Outbound] = {}
+_senders_lock = threading.Lock()
+
+
+def for_storage(storage: Storage) -> Outbound:
+    """One queue object per queue folder and process: Radicale may load
+    its storage more than once, and one sender thread is enough."""
+    folder = storage.settings.queue_folder
+    with _senders_lock:
+        existing = _senders.get(folder)
+        if existing is None:
+            existing = _senders[folder] = Outbound(storage)
+        else:
+            existing.storage = storage
+        return existing
+_STAMP_LINE = re.compile(r"^DTSTAMP[:;][^\r\n]*\r?\n", re.MULTILINE)
+
+
+class Outbound:
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self.settings = storage.settings
+        self.folder = self.settings.queue_folder
+        for name in (PENDING, SENDING, FAILED):
+            os.makedirs(os.path.join(self.folder, name), exist_ok=True)
+        self._wake = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._sent: Dict[str, Deque[float]] = collections.defaultdict(
+            collections.deque)
+        self._lock = threading.Lock()
+
+    # -- the queue -------------------------------------------------------------
+
+    def _path(self, state: str, name: str) -> str:
+        return os.path.join(self.folder, state, name)
+
+    def _write(self, state: str, entry: dict) -> None:
+        path = self._path(state, entry["id"] + ".json")
+        tmp = path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(entry, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        directory = os.open(os.path.dirname(path), os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+    def entries(self, state: str = PENDING) -> List[dict]:
+        result = []
+        folder = os.path.join(self.folder, state)
+        for name in sorted(os.listdir(folder)):
+            if not name.endswith(".json"):
+                continue
+            try:
+                with open(os.path.join(folder, name), encoding="utf-8") as f:
+                    result.append(json.load(f))
+            except (OSError, ValueError) as e:
+                logger.warning("Scheduling: unreadable queue file %r: %s",
+                               name, e)
+        return result
+
+    def enqueue(self, message: Message, owner: str) -> str:
+        """Queue ``message`` (caller holds the storage write lock)."""
+        text = message.serialize()
+        key = ical.digest(message.method, message.recipient, message.uid,
+                          _STAMP_LINE.sub("", text))[:32]
+        for old in self.entries(PENDING):
+            if old["uid"] == message.uid and \
+                    old["recipient"] == message.recipient and \
+                    old["id"] != key:
+                # A newer message for the same meeting and recipient.
+                try:
+                    os.remove(self._path(PENDING, old["id"] + ".json"))
+                except FileNotFoundError:
+                    pass
+        now = time.time()
+        self._write(PENDING, {
+            "id": key, "recipient": message.recipient,
+            "sender": message.sender, "owner": owner,
+            "method": message.method, "uid": message.uid, "ics": text,
+            "attempts": 0, "created": now, "next": now, "error": ""})
+        self._wake.set()
+        return QUEUED
+
+    def retry_all(self) -> int:
+        """Send everything waiting now, failed messages included."""
+        count = 0
+        for state in (PENDING, FAILED):
+            for entry in self.entries(state):
+                entry["next"] = time.time()
+                if state == FAILED:
+                    entry["created"], entry["attempts"] = time.time(), 0
+                self._write(PENDING, entry)
+                if state == FAILED:
+                    os.remove(self._path(FAILED, entry["id"] + ".json"))
+                count += 1
+        self._wake.set()
+        return count
+
+    # -- sending ---------------------------------------------------------------
+
+    def _recover_stale_claims(self) -> None:
+        for name in os.listdir(os.path.join(self.folder, SENDING)):
+            path = self._path(SENDING, name)
+            try:
+                if name.endswith(".json") and \
+                        time.time() - os.stat(path).st_mtime > STALE_CLAIM:
+                    # Claimed by a process that died: send again.
+                    os.replace(path, self._path(PENDING, name))
+            except FileNotFoundError:
+                pass
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._loop, daemon=True,
+                                        name="radicale-scheduling-mail")
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                wait = self.run_once()
+            except Exception:  # never let the sender die
+                logger.exception("Scheduling: mail sender failed")
+                wait = 60.0
+            self._wake.wait(timeout=wait)
+            self._wake.clear()
+
+    def run_once(self) -> float:
+        """Send what is due; return seconds until the next is due."""
+        now = time.time()
+        soonest = 300.0
+        self._recover_stale_claims()
+        with self._lock:
+            for entry in sorted(self.entries(PENDING),
+                                key=lambda e: e["next"]):
+                if entry["next"] > now:
+                    soonest = min(soonest, entry["next"] - now)
+                    continue
+                if not self._within_rate(entry["owner"], now):
+                    entry["next"] = now + 60
+                    self._write(PENDING, entry)
+                    soonest = min(soonest, 60.0)
+                    continue
+                self._send_one(entry, now)
+            for entry in self.entries(PENDING):  # retries just scheduled
+                soonest = min(soonest, entry["next"] - time.time())
+        return max(soonest, 0.5)
+
+    def _within_rate(self, owner: str, now: float) -> bool:
+        sent = self._sent[owner]
+        while sent and sent[0] < now - 3600:
+            sent.popleft()
+        return len(sent) < self.settings.smtp_max_per_hour
+
+    def _send_one(self, entry: dict, now: float) -> None:
+        name = entry["id"] + ".json"
+        try:
+            os.replace(self._path(PENDING, name), self._path(SENDING, name))
+        except FileNotFoundError:
+            return  # another process took it
+        try:
+            self._smtp_send(entry)
+        except _Permanent as e:
+            entry["error"] = str(e)
+            self._write(FAILED, entry)
+            os.remove(self._path(SENDING, name))
+            logger.warning("Scheduling: mail for %r to %r refused: %s",
+                           entry["uid"], entry["recipient"], e)
+            self._status(entry, e.status)
+            return
+        except (OSError, smtplib.SMTPException) as e:
+            entry["attempts"] += 1
+            entry["error"] = str(e) or type(e).__name__
+            wait = min(self.settings.smtp_retry_seconds *
+                       2 ** (entry["attempts"] - 1), MAX_WAIT)
+            entry["next"] = now + wait
+            if now - entry["created"] > GIVE_UP_AFTER:
+                self._write(FAILED, entry)
+                os.remove(self._path(SENDING, name))
+                logger.warning("Scheduling: gave up mail for %r to %r: %s",
+                               entry["uid"], entry["recipient"], e)
+                self._status(entry, UNDELIVERABLE)
+                return
+            self._write(PENDING, entry)
+            os.remove(self._path(SENDING, name))
+            logger.info("Scheduling: mail for %r to %r failed (%s), retry "
+                        "in %d s", entry["uid"], entry["recipient"],
+                        entry["error"], wait)
+            if entry["attempts"] == 1:
+                self._status(entry, RETRYING)
+            return
+        os.remove(self._path(SENDING, name))
+        self._sent[entry["owner"]].append(now)
+        logger.info("Scheduling: mailed %s for %r to %r", entry["method"],
+                    entry["uid"], entry["recipient"])
+        self._status(entry, SENT)
+
+    def _smtp_send(self, entry: dict) -> None:
+        s = self.settings
+        port = s.smtp_port or {"ssl": 465, "starttls": 587}.get(
+            s.smtp_security, 25)
+        name = self.storage.principal(entry["owner"]).display_name
+        mail = imip.build(entry["method"], entry["ics"], entry["sender"],
+                          entry["recipient"], s.smtp_from, name,
+                          message_id="<%s@%s>" % (
+                              entry["id"], s.smtp_from.rpartition("@")[2]))
+        context = ssl.create_default_context()
+        if s.smtp_security == "ssl":
+            client = smtplib.SMTP_SSL(s.smtp_host, port, timeout=30,
+                                      context=context)
+        else:
+            client = smtplib.SMTP(s.smtp_host, port, timeout=30)
+        with client:
+            if s.smtp_security == "starttls":
+                client.starttls(context=context)
+            if s.smtp_username:
+                client.login(s.smtp_username, s.smtp_password)
+            try:
+                client.send_message(mail, from_addr=s.smtp_from,
+                                    to_addrs=[mail["To"]])
+            except smtplib.SMTPRecipientsRefused as e:
+                codes = [code for code, _ in e.recipients.values()]
+                if codes and all(500 <= code < 600 for code in codes):
+                    raise _Permanent(str(e.recipients), REFUSED) from e
+                raise
+            except smtplib.SMTPResponseException as e:
+                if 500 <= e.smtp_code < 600:
+                    raise _Permanent("%d %s" % (e.smtp_code, e.smtp_error),
+                                     UNDELIVERABLE) from e
+                raise
+
+    def _status(self, entry: dict, status: str) -> None:
+        try:
+            self.storage.set_delivery_status(
+                entry["owner"], entry["uid"], entry["method"],
+                entry["recipient"], status)
+        except Exception:  # the mail's fate must not depend on this
+            logger.exception("Scheduling: cannot record status %s for %r",
+                             status, entry["uid"])
+
+
+class _Permanent(Exception):
+    def __init__(self, reason: str, status: str) -> None:
+        super().__init__(reason)
+        self.status = status
+

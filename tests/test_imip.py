@@ -1,0 +1,373 @@
+"""E-mail scheduling (iMIP, RFC 6047) against a real SMTP server (aiosmtpd
+on 127.0.0.1): invitations out, answers in."""
+
+import email
+import email.policy
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+from aiosmtpd.controller import Controller
+from test_attendee import answer
+
+from helpers import make_server, write_file
+from radicale_scheduling.delivery import incoming
+from scheduling_helpers import copies, copy, ics, inbox, put, unfold
+
+CAL = "/alice/calendar/"
+GRANDMA = "ATTENDEE;CN=Grandma:mailto:grandma@elsewhere.example\n"
+
+
+class Sink:
+    def __init__(self):
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+    def mails(self):
+        return [email.message_from_bytes(e.content, policy=email.policy.default)
+                for e in self.envelopes]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def smtp_server(port):
+    sink = Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    return sink, controller
+
+
+def wait_for(condition, seconds=15):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def mail_port():
+    return free_port()
+
+
+@pytest.fixture
+def mailing(tmp_path, mail_port):
+    """A server that mails through 127.0.0.1:mail_port, retrying fast."""
+    def start(**extra):
+        server = make_server(
+            str(tmp_path), scheduling_domain="example.org",
+            scheduling_smtp_host="127.0.0.1",
+            scheduling_smtp_port=str(mail_port),
+            scheduling_smtp_security="none",
+            scheduling_smtp_from="calendar@example.org",
+            scheduling_smtp_retry_seconds="1", **extra)
+        for user in ("alice", "bob"):
+            server.propfind("/%s/" % user, "D:resourcetype", user=user)
+        assert server.mkcalendar(CAL).status == 201
+        return server
+    return start
+
+
+def status_of(server, who_line_end):
+    text = unfold(server.request("GET", CAL + "m1.ics", user="alice").text)
+    for line in text.split("\r\n"):
+        if line.startswith("ATTENDEE") and line.endswith(who_line_end):
+            return line.split("SCHEDULE-STATUS=")[1].split(";")[0].split(
+                ":")[0] if "SCHEDULE-STATUS=" in line else None
+    return None
+
+
+def test_an_invitation_is_mailed_as_rfc6047(mailing, mail_port):
+    sink, controller = smtp_server(mail_port)
+    try:
+        server = mailing()
+        response = put(server, "alice", CAL + "m1.ics", ics(
+            "m1", "bob", GRANDMA, summary="Lunch\\nBcc: victim@evil.example",
+            extra="LOCATION:Café du Port\n"))
+        assert response.status == 201
+        assert wait_for(lambda: len(sink.envelopes) == 1)
+        assert wait_for(lambda: status_of(
+            server, "grandma@elsewhere.example") == "1.1")
+    finally:
+        controller.stop()
+    [envelope] = sink.envelopes
+    assert envelope.mail_from == "calendar@example.org"
+    assert envelope.rcpt_tos == ["grandma@elsewhere.example"]
+    [mail] = sink.mails()
+    assert mail.get_content_type() == "multipart/alternative"
+    assert "calendar@example.org" in mail["From"]
+    assert mail["Reply-To"].endswith("alice@example.org")
+    assert mail["Message-ID"] and mail["Date"]
+    assert "Bcc" not in mail and "victim" not in str(mail["To"])
+    assert "\n" not in str(mail["Subject"])
+    parts = {p.get_content_type(): p for p in mail.iter_parts()}
+    text = parts["text/plain"].get_content()
+    assert "Lunch" in text and "Café du Port" in text and "alice" in text
+    calendar = parts["text/calendar"]
+    assert calendar.get_param("method") == "REQUEST"
+    body = calendar.get_content()
+    body = body if isinstance(body, str) else body.decode()
+    assert "METHOD:REQUEST" in body and "UID:m1" in body
+    assert "SCHEDULE-STATUS" not in body
+    # bob, on this server, got no mail: his copy is in his calendar.
+    assert "m1" in copy(server, "bob", "m1")
+
+
+def test_nothing_is_lost_while_the_mail_server_is_down(mailing, mail_port):
+    server = mailing()  # nothing listens on mail_port yet
+    assert put(server, "alice", CAL + "m1.ics",
+               ics("m1", GRANDMA)).status == 201
+    assert wait_for(lambda: status_of(
+        server, "grandma@elsewhere.example") == "5.1")
+    sink, controller = smtp_server(mail_port)
+    try:
+        assert wait_for(lambda: status_of(
+            server, "grandma@elsewhere.example") == "1.1", seconds=20)
+        time.sleep(1.5)  # another retry would have happened by now
+    finally:
+        controller.stop()
+    assert len(sink.envelopes) == 1
+
+
+def test_the_queue_survives_a_restart(mailing, mail_port, tmp_path):
+    from radicale_scheduling.delivery import outbound
+    outbound.AUTOSTART = False
+    try:
+        server = mailing()
+        assert put(server, "alice", CAL + "m1.ics",
+                   ics("m1", GRANDMA)).status == 201
+        assert status_of(server, "grandma@elsewhere.example") == "1.0"
+    finally:
+        outbound.AUTOSTART = True
+    sink, controller = smtp_server(mail_port)
+    try:
+        server2 = make_server(
+            str(tmp_path), scheduling_domain="example.org",
+            scheduling_smtp_host="127.0.0.1",
+            scheduling_smtp_port=str(mail_port),
+            scheduling_smtp_security="none",
+            scheduling_smtp_from="calendar@example.org")
+        assert wait_for(lambda: len(sink.envelopes) == 1)
+        assert wait_for(lambda: status_of(
+            server2, "grandma@elsewhere.example") == "1.1")
+    finally:
+        controller.stop()
+
+
+def test_limits_and_client_scheduled_attendees(mailing, mail_port):
+    sink, controller = smtp_server(mail_port)
+    try:
+        server = mailing(scheduling_smtp_max_recipients="2")
+        many = "".join("ATTENDEE:mailto:guest%d@elsewhere.example\n" % i
+                       for i in range(3))
+        response = put(server, "alice", CAL + "big.ics", ics("big", many))
+        assert response.status == 403
+        assert b"scheduling_smtp_max_recipients" in response.body
+        assert server.request("GET", CAL + "big.ics",
+                              user="alice").status == 404
+        client = "ATTENDEE;SCHEDULE-AGENT=CLIENT:mailto:x@elsewhere.example\n"
+        assert put(server, "alice", CAL + "c.ics", ics("c", client)).status \
+            == 201
+        time.sleep(1)
+        assert sink.envelopes == []
+    finally:
+        controller.stop()
+
+
+THUNDERBIRD_REPLY = """From: Grandma <grandma@elsewhere.example>
+To: alice@example.org
+Subject: Accepted: Planning
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="------------b1"
+
+--------------b1
+Content-Type: text/plain; charset=UTF-8
+Content-Transfer-Encoding: 7bit
+
+Grandma has accepted this invitation.
+--------------b1
+Content-Type: text/calendar; charset=UTF-8; method=REPLY
+Content-Transfer-Encoding: 8bit
+
+BEGIN:VCALENDAR
+PRODID:-//Mozilla.org/NONSGML Mozilla Calendar V1.1//EN
+VERSION:2.0
+METHOD:REPLY
+BEGIN:VEVENT
+CREATED:20260101T000000Z
+LAST-MODIFIED:20260102T000000Z
+DTSTAMP:20260102T000000Z
+UID:m1
+SUMMARY:Planning
+ORGANIZER;CN=alice:mailto:alice@example.org
+ATTENDEE;RSVP=TRUE;CN=Grandma;PARTSTAT=ACCEPTED;ROLE=REQ-PARTICIPANT:mailto:
+ grandma@elsewhere.example
+DTSTART:20260105T100000Z
+DTEND:20260105T110000Z
+SEQUENCE:0
+X-MOZ-GENERATION:1
+END:VEVENT
+END:VCALENDAR
+
+--------------b1--
+"""
+
+GMAIL_REPLY = """From: "Grandma" <Grandma@Elsewhere.Example>
+To: alice@example.org
+Subject: Declined: Planning
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="000a"
+
+--000a
+Content-Type: multipart/alternative; boundary="000b"
+
+--000b
+Content-Type: text/plain; charset="UTF-8"
+
+Grandma has declined this invitation.
+--000b
+Content-Type: text/calendar; charset="UTF-8"; method=REPLY
+Content-Transfer-Encoding: base64
+
+{b64}
+--000b--
+--000a
+Content-Type: application/ics; name="invite.ics"
+Content-Disposition: attachment; filename="invite.ics"
+Content-Transfer-Encoding: base64
+
+{b64}
+--000a--
+"""
+
+
+def gmail_reply():
+    import base64
+    calendar = THUNDERBIRD_REPLY.split("8bit\n\n")[1].split(
+        "\n--------------b1--")[0].replace("PARTSTAT=ACCEPTED",
+                                           "PARTSTAT=DECLINED")
+    b64 = base64.encodebytes(calendar.replace("\n", "\r\n").encode()).decode()
+    return GMAIL_REPLY.format(b64=b64.strip())
+
+
+@pytest.fixture
+def invited_grandma(mailing):
+    server = mailing()
+    assert put(server, "alice", CAL + "m1.ics",
+               ics("m1", "bob", GRANDMA)).status == 201
+    return server
+
+
+def test_mail_replies_update_the_organizer(invited_grandma):
+    server = invited_grandma
+    storage = server.app._storage
+    code, _ = incoming.process(storage, THUNDERBIRD_REPLY.encode())
+    assert code == incoming.OK
+    stored = server.request("GET", CAL + "m1.ics", user="alice").text
+    line = [x for x in unfold(stored).split("\r\n")
+            if "grandma@elsewhere.example" in x][0]
+    assert "PARTSTAT=ACCEPTED" in line and "SCHEDULE-STATUS=2.0" in line
+    assert [m for m, _ in inbox(server, "alice")] == ["REPLY"]
+    assert "PARTSTAT=ACCEPTED" in [
+        x for x in unfold(copy(server, "bob", "m1")).split("\r\n")
+        if "grandma" in x][0]
+    code, _ = incoming.process(storage, gmail_reply().encode())
+    assert code == incoming.OK
+    stored = server.request("GET", CAL + "m1.ics", user="alice").text
+    assert "PARTSTAT=DECLINED" in [x for x in unfold(stored).split("\r\n")
+                                   if "grandma@elsewhere.example" in x][0]
+
+
+@pytest.mark.parametrize("mail, code", [
+    (THUNDERBIRD_REPLY.replace("From: Grandma <grandma@elsewhere.example>",
+                               "From: Mallory <mallory@evil.example>"),
+     incoming.NOPERM),
+    (THUNDERBIRD_REPLY.replace("mailto:\n grandma@elsewhere.example",
+                               "mailto:bob@example.org").replace(
+        "From: Grandma <grandma@elsewhere.example>", "From: bob@example.org"),
+     incoming.NOPERM),
+    (THUNDERBIRD_REPLY.replace("UID:m1", "UID:unknown"), incoming.NOUSER),
+    ("From: x@elsewhere.example\nSubject: hi\n\nJust text.\n",
+     incoming.DATAERR),
+    (THUNDERBIRD_REPLY.replace("BEGIN:VEVENT", "BEGIN:VEVENT\nBROKEN"),
+     incoming.DATAERR),
+    ("not a mail at all \x00\x01", incoming.DATAERR),
+])
+def test_bad_mail_changes_nothing(invited_grandma, mail, code):
+    server = invited_grandma
+    before = server.request("GET", CAL + "m1.ics", user="alice").text
+    result, text = incoming.process(server.app._storage, mail.encode())
+    assert result == code, text
+    if code != incoming.OK:
+        assert server.request("GET", CAL + "m1.ics",
+                              user="alice").text == before
+        assert [m for m, _ in inbox(server, "alice")] == []
+
+
+def test_invitation_from_outside_and_the_answer_by_mail(mailing, mail_port):
+    sink, controller = smtp_server(mail_port)
+    try:
+        server = mailing()
+        request = THUNDERBIRD_REPLY.replace("METHOD:REPLY", "METHOD:REQUEST") \
+            .replace("method=REPLY", "method=REQUEST").replace(
+            "To: alice@example.org", "To: bob@example.org").replace(
+            "ORGANIZER;CN=alice:mailto:alice@example.org",
+            "ORGANIZER;CN=Grandma:mailto:grandma@elsewhere.example").replace(
+            "ATTENDEE;RSVP=TRUE;CN=Grandma;PARTSTAT=ACCEPTED;ROLE="
+            "REQ-PARTICIPANT:mailto:\n grandma@elsewhere.example",
+            "ATTENDEE;RSVP=TRUE;PARTSTAT=NEEDS-ACTION:mailto:bob@example.org")
+        code, text = incoming.process(server.app._storage, request.encode())
+        assert code == incoming.OK, text
+        assert [m for m, _ in inbox(server, "bob")] == ["REQUEST"]
+        [(href, mine)] = copies(server, "bob", "m1")
+        accepted = answer(mine, "bob", "ACCEPTED")
+        assert put(server, "bob", href, accepted).status in (201, 204)
+        assert wait_for(lambda: len(sink.envelopes) == 1)
+    finally:
+        controller.stop()
+    [mail] = sink.mails()
+    assert sink.envelopes[0].rcpt_tos == ["grandma@elsewhere.example"]
+    parts = {p.get_content_type(): p for p in mail.iter_parts()}
+    assert parts["text/calendar"].get_param("method") == "REPLY"
+    assert "bob" in str(mail["Subject"]) and "accepted" in str(mail["Subject"])
+
+
+def test_the_receive_command_for_a_pipe_transport(invited_grandma, tmp_path):
+    config = write_file(str(tmp_path), "config", """\
+        [auth]
+        type = htpasswd
+        htpasswd_filename = {users}
+        htpasswd_encryption = plain
+        [storage]
+        type = radicale_scheduling
+        filesystem_folder = {folder}
+        scheduling_domain = example.org
+        [logging]
+        level = warning
+        """.format(users=os.path.join(str(tmp_path), "users"),
+                   folder=os.path.join(str(tmp_path), "collections")))
+    result = subprocess.run(
+        [sys.executable, "-m", "radicale_scheduling", "--config", config,
+         "receive", "alice@example.org"], input=THUNDERBIRD_REPLY.encode(),
+        capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr.decode()
+    assert "PARTSTAT=ACCEPTED" in unfold(
+        invited_grandma.request("GET", CAL + "m1.ics", user="alice").text)
+    spoofed = THUNDERBIRD_REPLY.replace("grandma@elsewhere.example>",
+                                        "someone@evil.example>")
+    result = subprocess.run(
+        [sys.executable, "-m", "radicale_scheduling", "--config", config,
+         "receive"], input=spoofed.encode(), capture_output=True, timeout=60)
+    assert result.returncode == 77
+    assert b"may only answer" in result.stderr
