@@ -99,7 +99,11 @@ class Outbound:
     def entries(self, state: str = PENDING) -> List[dict]:
         result = []
         folder = os.path.join(self.folder, state)
-        for name in sorted(os.listdir(folder)):
+        try:
+            names = sorted(os.listdir(folder))
+        except FileNotFoundError:  # the queue folder was removed
+            return result
+        for name in names:
             if not name.endswith(".json"):
                 continue
             try:
@@ -151,7 +155,11 @@ class Outbound:
     # -- sending ---------------------------------------------------------------
 
     def _recover_stale_claims(self) -> None:
-        for name in os.listdir(os.path.join(self.folder, SENDING)):
+        try:
+            names = os.listdir(os.path.join(self.folder, SENDING))
+        except FileNotFoundError:
+            return
+        for name in names:
             path = self._path(SENDING, name)
             try:
                 if name.endswith(".json") and \
