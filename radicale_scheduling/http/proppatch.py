@@ -30,6 +30,13 @@ if TYPE_CHECKING:
 _SET = clark("D:set")
 _REMOVE = clark("D:remove")
 _PROP = clark("D:prop")
+#: Properties that only the schedule inbox has, and why.
+_INBOX_ONLY = {
+    properties.AVAILABILITY: "calendar-availability is a property of the "
+    "schedule inbox (RFC 7953 section 7.2.4).",
+    properties.DEFAULT_CALENDAR: "schedule-default-calendar-URL is a "
+    "property of the schedule inbox (RFC 6638 section 9.2).",
+}
 _TRANSP_VALUES = {clark("C:opaque"): "opaque",
                   clark("C:transparent"): "transparent"}
 
@@ -65,6 +72,8 @@ def check_and_rewrite(request: Request) -> Optional[Response]:
     except Exception:
         return None  # Radicale answers malformed XML with its own 400
     schedule = request.schedule
+    on_inbox = schedule is not None and schedule.kind == paths.INBOX and \
+        schedule.href is None
     changed = False
     target_tag: Optional[str] = None
     for is_set, prop in _props(root):
@@ -91,23 +100,15 @@ def check_and_rewrite(request: Request) -> Optional[Response]:
                         "<C:opaque/> or <C:transparent/>.")
                 _set_text(prop, values[0])
                 changed = True
+        elif tag in _INBOX_ONLY and not on_inbox:
+            return compat.forbidden(_INBOX_ONLY[tag])
         elif tag == properties.AVAILABILITY:
-            if schedule is None or schedule.kind != paths.INBOX or \
-                    schedule.href is not None:
-                return compat.forbidden(
-                    "calendar-availability is a property of the schedule "
-                    "inbox (RFC 7953 section 7.2.4).")
             if is_set and not _is_availability(prop.text or ""):
                 return compat.text_error(
                     client.BAD_REQUEST,
                     "calendar-availability must be iCalendar holding "
                     "VAVAILABILITY components (RFC 7953).")
         elif tag == properties.DEFAULT_CALENDAR:
-            if schedule is None or schedule.kind != paths.INBOX or \
-                    schedule.href is not None:
-                return compat.forbidden(
-                    "schedule-default-calendar-URL is a property of the "
-                    "schedule inbox (RFC 6638 section 9.2).")
             if not is_set:
                 return compat.precondition_failed(
                     client.FORBIDDEN, "C:default-calendar-needed",
