@@ -203,3 +203,15 @@ def test_provisioning_survives_a_plain_radicale_in_between(tmp_path):
     assert set(listing.responses()) == {"/alice/", "/alice/calendar/"}
     again = make_server(str(tmp_path), scheduling_domain="example.org")
     assert default_of(again) == "/alice/calendar/"
+
+
+def test_a_calendar_client_discovering_scheduling_gets_a_calendar(server):
+    # An address-book client looking at the principal changes nothing ...
+    server.propfind("/alice/", "D:resourcetype", "D:displayname")
+    home = server.propfind("/alice/", "D:resourcetype", depth="1")
+    assert set(home.responses()) == {"/alice/"}
+    # ... a calendar client asking for the scheduling properties is set up.
+    server.propfind("/alice/", "C:schedule-inbox-URL")
+    home = server.propfind("/alice/", "D:resourcetype", depth="1")
+    assert set(home.responses()) == {"/alice/", "/alice/calendar/"}
+    assert default_of(server) == "/alice/calendar/"

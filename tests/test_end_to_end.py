@@ -38,7 +38,9 @@ def test_inbox_is_not_offered_as_a_calendar(live_server):
         principal.schedule_inbox()
         cal = principal.make_calendar(name="Work", cal_id="work")
         paths = sorted(urlparse(str(c.url)).path for c in principal.calendars())
-        assert paths == ["/bob/work/"]
+        # The default calendar made at discovery, and bob's own; never the
+        # inbox or outbox.
+        assert paths == ["/bob/calendar/", "/bob/work/"]
         cal.save_event(dtstart=datetime.datetime(2026, 1, 5, 10),
                        dtend=datetime.datetime(2026, 1, 5, 11),
                        summary="Ordinary event")

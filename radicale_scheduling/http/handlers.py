@@ -176,9 +176,23 @@ def handle_propfind(request: Request) -> Response:
     if schedule is not None and schedule.kind == paths.INBOX:
         # The inbox shows schedule-default-calendar-URL: choose it now.
         request.storage.ensure_default_calendar(request.user)
+    elif request.user and request.sane_path == request.user and \
+            _asks_scheduling(compat.read_body(request.environ)):
+        # A calendar client discovering scheduling: set the user up now,
+        # so that they have a calendar to receive invitations into (RFC
+        # 6638 s4.3).  Address-book-only clients never ask for these.
+        request.storage.ensure_default_calendar(request.user)
     with properties.answering(request.storage, request.user,
                               request.base_prefix):
         return request.call_next()
+
+
+_DISCOVERY = (b"schedule-inbox-URL", b"schedule-outbox-URL",
+              b"calendar-user-address-set")
+
+
+def _asks_scheduling(body: bytes) -> bool:
+    return any(name in body for name in _DISCOVERY)
 
 
 def handle_proppatch(request: Request) -> Response:
