@@ -101,8 +101,9 @@ def _reply(storage: Storage, cal, uid: str, sender: str,
         if not any(ical.attendee(c, sender) is not None for c in
                    ical.components(meeting)):
             return NOPERM, "%s is not invited to %r" % (sender, uid)
-        local.deliver(storage, Message("REPLY", organizer, sender, Body(cal),
-                                       uid), user)
+        with storage.journal.transaction():
+            local.deliver(storage, Message("REPLY", organizer, sender,
+                                           Body(cal), uid), user)
     return OK, "REPLY from %s for %r processed for %s" % (sender, uid, user)
 
 
@@ -123,7 +124,8 @@ def _invitation(storage: Storage, cal, method: str, uid: str, sender: str,
         return NOUSER, "none of the mail's recipients is invited here"
     done = []
     for address, user in targets:
-        with storage.acquire_lock("w", user):
+        with storage.acquire_lock("w", user), \
+                storage.journal.transaction():
             local.deliver(storage, Message(method, address, sender,
                                            Body(cal), uid), user)
         done.append(user)

@@ -156,10 +156,8 @@ def _tell_other_attendees(storage: Storage, message: Message,
                 updated_text = updated.serialize() if updated else None
             if updated_text is not None and updated_text != text:
                 # Only a PARTSTAT changed: UID and times stay as indexed.
-                entry = collection.index.entries().get(href)
-                collection.write_delivered(
-                    href, updated_text, None if entry is None else
-                    (entry.uid, entry.component, (entry.start, entry.end)))
+                collection.write_delivered(href, updated_text,
+                                           collection.facts(href))
 
 
 def deliver(storage: Storage, message: Message, user: str,

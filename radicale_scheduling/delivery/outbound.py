@@ -19,6 +19,7 @@ out again after a restart: the only case of a second copy.
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import os
 import re
@@ -33,6 +34,7 @@ from radicale.log import logger
 from radicale_scheduling.delivery import imip
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip.organizer import Message
+from radicale_scheduling.storage import journal
 
 if TYPE_CHECKING:
     from radicale_scheduling.storage import Storage
@@ -115,26 +117,40 @@ class Outbound:
         return result
 
     def enqueue(self, message: Message, owner: str) -> str:
-        """Queue ``message`` (caller holds the storage write lock)."""
+        """Queue ``message`` (caller holds the storage write lock).
+
+        Inside a scheduling operation the queue file is one of its staged
+        writes (storage/journal.py): the mail goes out only if the change
+        that sends it is committed.
+        """
         text = message.serialize()
         key = ical.digest(message.method, message.recipient, message.uid,
                           _STAMP_LINE.sub("", text))[:32]
+        txn = journal.current()
         for old in self.entries(PENDING):
             if old["uid"] == message.uid and \
                     old["recipient"] == message.recipient and \
                     old["id"] != key:
                 # A newer message for the same meeting and recipient.
-                try:
-                    os.remove(self._path(PENDING, old["id"] + ".json"))
-                except FileNotFoundError:
-                    pass
+                path = self._path(PENDING, old["id"] + ".json")
+                if txn is not None:
+                    txn.stage(journal.Write(path, None))
+                else:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.remove(path)
         now = time.time()
-        self._write(PENDING, {
+        entry = {
             "id": key, "recipient": message.recipient,
             "sender": message.sender, "owner": owner,
             "method": message.method, "uid": message.uid, "ics": text,
-            "attempts": 0, "created": now, "next": now, "error": ""})
-        self._wake.set()
+            "attempts": 0, "created": now, "next": now, "error": ""}
+        if txn is not None:
+            txn.stage(journal.Write(self._path(PENDING, key + ".json"),
+                                    json.dumps(entry)))
+            txn.after_commit.append(self._wake.set)
+        else:
+            self._write(PENDING, entry)
+            self._wake.set()
         return QUEUED
 
     def retry_all(self) -> int:

@@ -9,6 +9,7 @@ calendar of RFC 6638 section 4.3, and the server's calendar-user addresses.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Iterable, Iterator, Optional, Set, Tuple
 from urllib.parse import unquote, urlparse
@@ -25,6 +26,7 @@ from radicale_scheduling.storage.collection import (
     TRANSP_KEY,
     Collection,
 )
+from radicale_scheduling.storage.journal import Journal
 
 __all__ = ["Collection", "Storage", "DEFAULT_CALENDAR_KEY", "TRANSP_KEY"]
 
@@ -46,6 +48,7 @@ class Storage(multifilesystem.Storage):
         configuration = configuration.copy(options.PLUGIN_CONFIG_SCHEMA)
         super().__init__(configuration)
         self.settings = options.Settings.from_configuration(configuration)
+        self.journal = Journal(self)
         self._htpasswd: Tuple[Optional[Tuple[int, int]], Set[str]] = (None,
                                                                       set())
         self.directory = principals.Directory(
@@ -76,9 +79,21 @@ class Storage(multifilesystem.Storage):
         # Imported here: the HTTP layer imports this module.
         from radicale_scheduling import http
         http.install()
+        if os.path.isdir(self.journal.folder):
+            with self.acquire_lock("w"):
+                pass  # finishes what a crashed process left
         logger.info("Scheduling (RFC 6638) enabled: domain %r, addresses "
                     "file %r", self.settings.domain,
                     self.settings.addresses_file)
+
+    @contextlib.contextmanager
+    def acquire_lock(self, mode: str, *args, **kwargs) -> Iterator[None]:
+        """Radicale's lock; a writer first finishes any scheduling
+        operation a killed process left half done (storage/journal.py)."""
+        with super().acquire_lock(mode, *args, **kwargs):
+            if mode == "w":
+                self.journal.recover()
+            yield
 
     # -- where things are ----------------------------------------------------
 
@@ -185,12 +200,9 @@ class Storage(multifilesystem.Storage):
         """As find_uid, with the file's text instead of a parsed item."""
         for collection in self.user_calendars(user):
             for href in collection.find_uid(uid):
-                try:
-                    with open(os.path.join(collection._filesystem_path, href),
-                              encoding="utf-8", newline="") as f:
-                        return collection, href, f.read()
-                except OSError:
-                    continue
+                text = collection.read_text(href)
+                if text is not None:
+                    return collection, href, text
         return None
 
     def set_delivery_status(self, owner: str, uid: str, method: str,
@@ -218,10 +230,8 @@ class Storage(multifilesystem.Storage):
                         ical.set_param(line, "SCHEDULE-STATUS", status)
                         changed = True
             if changed:
-                entry = collection.index.entries().get(href)
-                collection.write_delivered(
-                    href, cal.serialize(), None if entry is None else
-                    (entry.uid, entry.component, (entry.start, entry.end)))
+                collection.write_delivered(href, cal.serialize(),
+                                           collection.facts(href))
 
     def collection(self, path: str) -> Collection:
         return self._collection_class(self, path)

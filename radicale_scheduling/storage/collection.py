@@ -12,7 +12,7 @@ from radicale.item import filter as radicale_filter
 from radicale.storage import multifilesystem
 
 from radicale_scheduling import context
-from radicale_scheduling.storage import paths
+from radicale_scheduling.storage import journal, paths
 from radicale_scheduling.storage.index import ItemIndex
 
 if TYPE_CHECKING:
@@ -63,7 +63,44 @@ class Collection(multifilesystem.Collection):
         return os.path.isdir(self._filesystem_path)
 
     def exists_href(self, href: str) -> bool:
-        return os.path.isfile(os.path.join(self._filesystem_path, href))
+        path = os.path.join(self._filesystem_path, href)
+        staged = _staged(path)
+        if staged is not None:
+            return staged.text is not None
+        return os.path.isfile(path)
+
+    # -- reads that see the running operation's staged writes --------------
+
+    def _get(self, href: str, verify_href: bool = True
+             ) -> Optional[radicale_item.Item]:
+        staged = _staged(os.path.join(self._filesystem_path, href))
+        if staged is None:
+            return super()._get(href, verify_href)
+        if staged.text is None:
+            return None
+        return radicale_item.Item(collection_path=self.path, href=href,
+                                  text=staged.text)
+
+    def read_text(self, href: str) -> Optional[str]:
+        """The text of the item file ``href``, None if there is none."""
+        path = os.path.join(self._filesystem_path, href)
+        staged = _staged(path)
+        if staged is not None:
+            return staged.text
+        try:
+            with open(path, encoding="utf-8", newline="") as f:
+                return f.read()
+        except OSError:
+            return None
+
+    def facts(self, href: str) -> Optional[journal.Facts]:
+        """(UID, component, time range) of ``href`` as last known."""
+        staged = _staged(os.path.join(self._filesystem_path, href))
+        if staged is not None:
+            return staged.facts
+        entry = self.index.entries().get(href)
+        return None if entry is None else (
+            entry.uid, entry.component, (entry.start, entry.end))
 
     def cache_folder(self, name: str) -> str:
         """A folder for derived data beside Radicale's own cache."""
@@ -79,7 +116,18 @@ class Collection(multifilesystem.Collection):
 
     def find_uid(self, uid: str) -> List[str]:
         """The hrefs holding ``uid`` (normally one), from the index."""
-        return self.index.hrefs_with_uid(uid)
+        hrefs = self.index.hrefs_with_uid(uid)
+        txn = journal.current()
+        if txn is None or not txn.writes:
+            return hrefs
+        staged = txn.in_folder(self._filesystem_path)
+        if not staged:
+            return hrefs
+        result = [h for h in hrefs if h not in staged]
+        for href, write in staged.items():
+            if write.text is not None and _uid_of(write) == uid:
+                result.append(href)
+        return result
 
     def has_uid(self, uid: str) -> bool:
         # Radicale's own check loads every item of the collection.
@@ -115,37 +163,82 @@ class Collection(multifilesystem.Collection):
         return super().upload(href, item)
 
     def write_delivered(self, href: str, text: str,
-                        indexed: Optional[Tuple[str, str, Tuple[int, int]]]
-                        = None) -> None:
+                        indexed: Optional[journal.Facts] = None) -> None:
         """A server-made write: the file alone, atomically and synced.
 
-        Radicale's item cache and sync history are derived from the files
-        and validated against them (content hash or mtime and size), so
-        they catch up on the next read or sync; skipping them here makes a
-        delivery cost one synced write instead of three.
+        Inside a scheduling operation the write is staged and made at its
+        commit (storage/journal.py).  Radicale's item cache and sync
+        history are derived from the files and validated against them
+        (content hash or mtime and size), so they catch up on the next
+        read or sync; skipping them here makes a delivery cost one synced
+        write instead of three.
         """
         if not pathutils.is_safe_filesystem_path_component(href):
             raise pathutils.UnsafePathError(href)
-        path = os.path.join(self._filesystem_path, href)
-        with self._atomic_write(path, newline="") as f:
-            f.write(text)
-        if indexed is not None:
-            self.index.record(href, *indexed)
+        write = journal.Write(os.path.join(self._filesystem_path, href),
+                              text, self, href, indexed)
+        txn = journal.current()
+        if txn is not None:
+            txn.stage(write)
+        else:
+            self.apply_staged(write)
+
+    def apply_staged(self, write: journal.Write) -> None:
+        assert write.href is not None and write.text is not None
+        with self._atomic_write(write.path, newline="") as f:
+            f.write(write.text)
+        if write.facts is not None:
+            self.index.record(write.href, *write.facts)
+
+    def store_last(self, href: str, item: radicale_item.Item):
+        """Store the client's object as the operation's last step, after
+        the messages its change sent (see storage/journal.py)."""
+        txn = journal.current()
+        if txn is None:
+            return self.store(href, item)
+        text = item.serialize()
+        txn.finish_with(
+            {"path": os.path.join(self._filesystem_path, href), "text": text},
+            lambda: self.store(href, item))
+        return None
 
     def upload(self, href: str, item: radicale_item.Item):
         """A client's write: implicit scheduling (RFC 6638 s3.2.3.1)."""
         ctx = context.current()
         if ctx is None or self.schedule_kind or self.tag != "VCALENDAR":
             return super().upload(href, item)
-        return self._storage.scheduler.upload(self, href, item, ctx)
+        if not pathutils.is_safe_filesystem_path_component(href):
+            raise pathutils.UnsafePathError(href)
+        with self._storage.journal.transaction() as txn:
+            self._storage.scheduler.upload(self, href, item, ctx)
+        return txn.result
 
     def delete(self, href: Optional[str] = None) -> None:
         """A client's removal (RFC 6638 s3.2.3.2): every scheduling object
         removed sends what its removal means, then Radicale deletes."""
         ctx = context.current()
-        if ctx is not None and not self.schedule_kind and \
-                self.tag == "VCALENDAR":
-            hrefs = [href] if href is not None else list(self._list())
+        if ctx is None or self.schedule_kind or self.tag != "VCALENDAR":
+            super().delete(href)
+            return
+        hrefs = [href] if href is not None else list(self._list())
+        with self._storage.journal.transaction() as txn:
             for name in hrefs:
                 self._storage.scheduler.delete(self, name, ctx)
-        super().delete(href)
+            record = {"tree": self._filesystem_path} if href is None else {
+                "path": os.path.join(self._filesystem_path, href),
+                "text": None}
+            txn.finish_with(record, lambda: super(Collection, self).delete(
+                href))
+
+
+def _staged(path: str) -> Optional[journal.Write]:
+    txn = journal.current()
+    return None if txn is None or not txn.writes else txn.staged(path)
+
+
+def _uid_of(write: journal.Write) -> Optional[str]:
+    if write.facts is not None:
+        return write.facts[0]
+    from radicale_scheduling.itip import calendar as ical
+    comps = ical.components(ical.parse(write.text or ""))
+    return ical.text(comps[0], "uid") if comps else None

@@ -94,7 +94,7 @@ class Scheduler:
                     "its organizer or attendee since", status=412)
         if not _mentions_organizer(new_text) and \
                 not _mentions_organizer(old_text):
-            return collection.store(href, item)
+            return collection.store_last(href, item)
         new = item.vobject_item
         old = old_item.vobject_item if old_item is not None else None
         check_same_organizer(new)
@@ -127,7 +127,7 @@ class Scheduler:
         replies: List[Message] = []
         statuses = self.send(owner, change.messages, replies)
         if not new_org:
-            return collection.store(href, item)
+            return collection.store_last(href, item)
         stored = change.stored
         assert stored is not None
         set_schedule_status(stored, {who: statuses.get(who, local.DELIVERED)
@@ -152,7 +152,7 @@ class Scheduler:
         stored_item = radicale_item.Item(collection_path=collection.path,
                                         vobject_item=stored)
         stored_item.prepare()
-        result = collection.store(href, stored_item)
+        result = collection.store_last(href, stored_item)
         ctx.schedule_tag, ctx.rewritten = tag, True
         return result
 
@@ -166,7 +166,7 @@ class Scheduler:
         me_new = attendee.my_address(new, addresses)
         if me_old is None:
             if me_new is None:
-                return collection.store(href, item)  # not scheduling at all
+                return collection.store_last(href, item)  # not scheduling at all
             # An invitation the attendee stored themselves (e.g. from a
             # mail): kept as it is, nothing is sent (s3.2.2.2).
             return self._store_scheduling_object(collection, href,

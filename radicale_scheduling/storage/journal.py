@@ -1,0 +1,261 @@
+"""All or nothing across one scheduling operation: a redo journal.
+
+One scheduling operation writes several files: attendees' copies, inbox
+messages, queued mails, and last the organizer's object.  Radicale makes
+each file write atomic; this makes the whole set atomic, so that a process
+killed at any point never leaves an invitation delivered to some attendees
+and not to others, or copies that disagree with the organizer's.
+
+While an operation runs its server-made writes are only staged, in memory,
+where the operation's own later reads see them.  At commit the complete
+list of writes (the organizer's own change included) is made durable as one
+journal file, then applied, then the journal is removed:
+
+- killed before the journal file exists (it appears by an atomic rename):
+  nothing was written, every copy is as before and the client, which got
+  no answer, retries;
+- killed after: the next process to take the storage's write lock (at
+  start or on the next request) applies the journal again.  Every write is
+  a whole file, so applying twice gives the same result as applying once;
+  the journal is removed, durably, before anyone else may write.
+
+Radicale's storage lock is exclusive for writers across threads and
+processes, so whoever takes it sees only journals of dead operations.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterator,
+    List,
+    Optional,
+    Tuple,
+)
+
+from radicale.log import logger
+
+if TYPE_CHECKING:
+    from radicale_scheduling.storage import Storage
+    from radicale_scheduling.storage.collection import Collection
+
+#: Folder, inside Radicale's filesystem_folder, of unfinished operations.
+FOLDER = ".Radicale.scheduling-journal"
+
+Facts = Tuple[str, str, Tuple[int, int]]
+
+
+@dataclass
+class Write:
+    """One staged file write (``text``) or removal (``text is None``)."""
+
+    path: str
+    text: Optional[str]
+    collection: Optional[Collection] = None
+    href: Optional[str] = None
+    facts: Optional[Facts] = None
+
+
+@dataclass
+class Final:
+    """The operation's own change, done by Radicale's code at commit.
+
+    ``record`` is what recovery does instead: write ``text`` to ``path``,
+    remove ``path`` (text None), or remove the folder ``tree``.
+    """
+
+    record: Dict[str, Any]
+    perform: Callable[[], Any]
+
+
+@dataclass
+class Transaction:
+    writes: Dict[str, Write] = field(default_factory=dict)
+    final: Optional[Final] = None
+    after_commit: List[Callable[[], None]] = field(default_factory=list)
+    result: Any = None
+
+    def stage(self, write: Write) -> None:
+        # A later write of the same file replaces the earlier one but
+        # keeps its place: the order of first writes is the order applied.
+        self.writes[write.path] = write
+
+    def staged(self, path: str) -> Optional[Write]:
+        return self.writes.get(path)
+
+    def in_folder(self, folder: str) -> Dict[str, Write]:
+        """The staged writes of the files directly in ``folder``."""
+        return {os.path.basename(path): write
+                for path, write in self.writes.items()
+                if os.path.dirname(path) == folder}
+
+    def finish_with(self, record: Dict[str, Any],
+                    perform: Callable[[], Any]) -> None:
+        """The last step, done after every staged write."""
+        assert self.final is None, "one final step per operation"
+        self.final = Final(record, perform)
+
+
+_current: contextvars.ContextVar[Optional[Transaction]] = \
+    contextvars.ContextVar("radicale_scheduling_transaction", default=None)
+
+
+def current() -> Optional[Transaction]:
+    """The transaction of the operation running in this thread, if any."""
+    return _current.get()
+
+
+class Journal:
+    """The journal of one storage (one collections folder)."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self.folder = os.path.join(
+            os.path.expanduser(storage.configuration.get(
+                "storage", "filesystem_folder")), FOLDER)
+
+    # -- running an operation ---------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """Stage the writes of one operation and commit them at the end.
+
+        Nested use joins the outer operation.  An exception discards
+        everything staged: a refused request changes nothing.
+        """
+        outer = _current.get()
+        if outer is not None:
+            yield outer
+            return
+        txn = Transaction()
+        token = _current.set(txn)
+        try:
+            yield txn
+        finally:
+            _current.reset(token)
+        # Reached only without an exception, and with reads going to the
+        # files again.
+        self._commit(txn)
+
+    def _commit(self, txn: Transaction) -> None:
+        if not txn.writes:
+            if txn.final is not None:
+                txn.result = txn.final.perform()
+            self._after(txn)
+            return
+        records = [{"path": w.path, "text": w.text}
+                   for w in txn.writes.values()]
+        if txn.final is not None:
+            records.append(txn.final.record)
+        name = self._write_journal(records)
+        for write in txn.writes.values():
+            self._apply(write)
+        if txn.final is not None:
+            txn.result = txn.final.perform()
+        self._remove_journal(name)
+        self._after(txn)
+
+    @staticmethod
+    def _after(txn: Transaction) -> None:
+        for callback in txn.after_commit:
+            try:
+                callback()
+            except Exception as e:  # the data is safe; only a wake-up
+                logger.warning("Scheduling: after commit: %s", e)
+
+    def _write_journal(self, records: List[Dict[str, Any]]) -> str:
+        os.makedirs(self.folder, exist_ok=True)
+        name = "%s.json" % uuid.uuid4().hex
+        path = os.path.join(self.folder, name)
+        tmp = path + ".tmp"
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            json.dump({"writes": records}, f)
+            f.flush()
+            self.storage._fsync(f)
+        os.replace(tmp, path)
+        self.storage._sync_directory(self.folder)
+        return name
+
+    def _remove_journal(self, name: str) -> None:
+        os.remove(os.path.join(self.folder, name))
+        # Durably gone before anyone else writes: a journal replayed
+        # after later changes would undo them.
+        self.storage._sync_directory(self.folder)
+
+    def _apply(self, write: Write) -> None:
+        if write.collection is not None and write.href is not None:
+            write.collection.apply_staged(write)
+        else:
+            self.write_file(write.path, write.text)
+
+    def write_file(self, path: str, text: Optional[str]) -> None:
+        """Write or remove one file atomically, synced as configured."""
+        folder = os.path.dirname(path)
+        if text is None:
+            try:
+                os.remove(path)
+            except FileNotFoundError:
+                return
+        else:
+            os.makedirs(folder, exist_ok=True)
+            tmp = os.path.join(folder, ".Radicale.tmp-%s" % uuid.uuid4().hex)
+            with open(tmp, "w", encoding="utf-8", newline="") as f:
+                f.write(text)
+                f.flush()
+                self.storage._fsync(f)
+            os.replace(tmp, path)
+        self.storage._sync_directory(folder)
+
+    # -- after a crash -----------------------------------------------------
+
+    def recover(self) -> int:
+        """Finish the operations a dead process left; caller holds the
+        write lock.  Returns how many were finished."""
+        try:
+            names = sorted(os.listdir(self.folder))
+        except FileNotFoundError:
+            return 0
+        done = 0
+        for name in names:
+            path = os.path.join(self.folder, name)
+            if not name.endswith(".json"):
+                # A journal being written when the process died: its
+                # operation wrote nothing yet.
+                with contextlib.suppress(OSError):
+                    os.remove(path)
+                continue
+            try:
+                with open(path, encoding="utf-8") as f:
+                    records = json.load(f)["writes"]
+            except (OSError, ValueError, KeyError, TypeError) as e:
+                logger.error("Scheduling: unreadable journal %r (%s); moved "
+                             "aside", path, e)
+                os.replace(path, path + ".broken")
+                continue
+            for record in records:
+                self._redo(record)
+            self._remove_journal(name)
+            done += 1
+        if done:
+            logger.warning("Scheduling: finished %d scheduling operation(s) "
+                           "interrupted by a crash", done)
+        return done
+
+    def _redo(self, record: Dict[str, Any]) -> None:
+        tree = record.get("tree")
+        if tree:
+            if os.path.isdir(tree):
+                shutil.rmtree(tree)
+                self.storage._sync_directory(os.path.dirname(tree))
+            return
+        self.write_file(record["path"], record.get("text"))

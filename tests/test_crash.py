@@ -1,0 +1,277 @@
+"""A scheduling operation survives SIGKILL at any point (storage/journal.py).
+
+For each operation (an invitation, an attendee's answer, a cancellation)
+the test first learns how many file changes the operation makes in a real
+``python -m radicale``, then, for every one of them, starts the server on
+a fresh copy of the same data, kills it with SIGKILL just before that
+change (tests/crashpoints/sitecustomize.py), starts Radicale again and
+compares what every user sees with the state before the operation and
+with the state after it done without a crash: it must be one of the two,
+whole.  Then the client's retry must give exactly the state after, with no
+message delivered twice.
+"""
+
+import base64
+import http.client
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from helpers import PASSWORD, make_server, write_file, write_users
+from radicale_scheduling.itip import calendar as ical
+from scheduling_helpers import calendars, hrefs, ics, inbox, put
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+UID = "crash-meeting"
+PEOPLE = ("alice", "bob", "carol", "room-1")
+ADDRESSES = "[room-1]\ntype = ROOM\nname = Meeting room 1\n"
+MEETING = ics(UID, "bob", "carol", "room-1",
+              "ATTENDEE;CN=Erin:mailto:erin@elsewhere.example\n",
+              summary="Budget")
+OPTIONS = dict(scheduling_domain="example.org",
+               scheduling_smtp_host="127.0.0.1",
+               scheduling_smtp_port="9",
+               scheduling_smtp_from="calendar@example.org")
+
+
+def _options(folder):
+    addresses = os.path.join(folder, "addresses")
+    os.makedirs(folder, exist_ok=True)
+    if not os.path.exists(addresses):
+        write_file(folder, "addresses", ADDRESSES)
+    return dict(OPTIONS, scheduling_addresses=addresses,
+                scheduling_queue_folder=os.path.join(folder, "queue"))
+
+
+def _server(folder):
+    from radicale_scheduling.delivery import outbound
+    outbound.AUTOSTART = False
+    try:
+        return make_server(folder, **_options(folder))
+    finally:
+        outbound.AUTOSTART = True
+
+
+# -- what users see ----------------------------------------------------------
+
+def _copies(server, user):
+    """The user's objects of the meeting: (calendar, summary, status,
+    sequence, every attendee's PARTSTAT)."""
+    found = []
+    for calendar in calendars(server, user):
+        for href in hrefs(server, user, calendar):
+            text = server.request("GET", href, user=user).text
+            if "UID:%s" % UID not in text:
+                continue
+            comp = ical.components(ical.parse(text))[0]
+            found.append((calendar, ical.text(comp, "summary"),
+                          ical.text(comp, "status"),
+                          ical.text(comp, "sequence"),
+                          tuple(sorted((ical.address(line),
+                                        ical.partstat(line))
+                                       for line in ical.attendees(comp)))))
+    return sorted(found)
+
+
+def _messages(server, user):
+    result = []
+    for method, text in inbox(server, user):
+        comp = ical.components(ical.parse(text))[0]
+        result.append((method, ical.text(comp, "summary"), tuple(sorted(
+            (ical.address(line), ical.partstat(line))
+            for line in ical.attendees(comp)))))
+    return sorted(result)
+
+
+def snapshot(folder):
+    """Everything a user or the mail server would see of the meeting."""
+    server = _server(folder)  # a start: finishes an interrupted operation
+    state = {user: (_copies(server, user), _messages(server, user))
+             for user in PEOPLE}
+    state["mail"] = sorted((e["recipient"], e["method"]) for e in
+                           server.app._storage.outbound.entries())
+    return state
+
+
+# -- a real Radicale that dies ----------------------------------------------
+
+def _config(folder, port):
+    options = _options(folder)
+    lines = "".join("%s = %s\n" % item for item in options.items())
+    return write_file(folder, "config", f"""\
+[server]
+hosts = 127.0.0.1:{port}
+[auth]
+type = htpasswd
+htpasswd_filename = {write_users(folder)}
+htpasswd_encryption = plain
+delay = 0
+[rights]
+type = owner_only
+[storage]
+type = radicale_scheduling
+filesystem_folder = {folder}/collections
+{lines}[logging]
+level = warning
+""")
+
+
+def run_killed(folder, request, crash_at):
+    """Run ``request`` (method, path, body, user) against a real Radicale
+    that is killed before its ``crash_at``-th file change (0: never).
+    Returns the response status or None, and the changes it logged."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log_path = os.path.join(folder, "changes.log")
+    arm = os.path.join(os.path.dirname(folder), "armed-" +
+                       os.path.basename(folder))
+    env = dict(os.environ,
+               PYTHONPATH=os.pathsep.join(
+                   [os.path.join(HERE, "crashpoints")] +
+                   [p for p in os.environ.get("PYTHONPATH", "").split(
+                       os.pathsep) if p]),
+               RADICALE_TEST_CRASH_ROOT=folder,
+               RADICALE_TEST_CRASH_AT=str(crash_at),
+               RADICALE_TEST_CRASH_LOG=log_path,
+               RADICALE_TEST_CRASH_ARM=arm,
+               RADICALE_TEST_NO_MAIL_SENDER="1")
+    with open(os.path.join(folder, "radicale.log"), "w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "radicale", "--config",
+             _config(folder, port)], stdout=out, stderr=subprocess.STDOUT,
+            env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, open(
+                os.path.join(folder, "radicale.log")).read()
+            try:
+                socket.create_connection(("127.0.0.1", port), 1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "radicale did not start"
+                time.sleep(0.05)
+        open(arm, "w").close()  # count the request's changes only
+        method, path, body, user = request
+        token = base64.b64encode(("%s:%s" % (user, PASSWORD)).encode())
+        connection = http.client.HTTPConnection("127.0.0.1", port,
+                                                timeout=30)
+        status = None
+        try:
+            connection.request(method, path, body, {
+                "Authorization": "Basic " + token.decode(),
+                "Content-Type": "text/calendar"})
+            status = connection.getresponse().status
+        except (ConnectionError, http.client.HTTPException):
+            pass
+        finally:
+            connection.close()
+        if status is None:
+            assert process.wait(timeout=30) == -9
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)
+        if os.path.exists(arm):
+            os.remove(arm)
+    changes = []
+    if os.path.exists(log_path):
+        with open(log_path) as f:
+            changes = f.read().splitlines()
+    return status, changes
+
+
+# -- the operations ----------------------------------------------------------
+
+def _provisioned(folder):
+    server = _server(folder)
+    for user in PEOPLE:
+        assert server.propfind("/%s/" % user, "C:schedule-inbox-URL",
+                               "C:calendar-user-address-set",
+                               user=user).status == 207
+        server.propfind("/%s/.schedule-inbox/" % user,
+                        "C:schedule-default-calendar-URL", user=user)
+    return server
+
+
+def _invited(folder):
+    server = _provisioned(folder)
+    assert put(server, "alice", "/alice/calendar/m.ics",
+               MEETING).status in (201, 204)
+    return server
+
+
+def _bob_accepts(folder):
+    server = _server(folder)
+    path = [h for h in hrefs(server, "bob", "/bob/calendar/")][0]
+    cal = ical.parse(server.request("GET", path, user="bob").text)
+    comp = ical.components(cal)[0]
+    ical.set_param(ical.attendee(comp, "mailto:bob@example.org"),
+                   "PARTSTAT", "ACCEPTED")
+    return ("PUT", path, cal.serialize(), "bob")
+
+
+SCENARIOS = {
+    "invitation": (_provisioned, lambda folder: (
+        "PUT", "/alice/calendar/m.ics", MEETING, "alice")),
+    "answer": (_invited, _bob_accepts),
+    "cancellation": (_invited, lambda folder: (
+        "DELETE", "/alice/calendar/m.ics", "", "alice")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_killed_at_every_change(tmp_path, name):
+    prepare, make_request = SCENARIOS[name]
+    template = str(tmp_path / "template")
+    prepare(template)
+    request = make_request(template)
+
+    def fresh(label):
+        folder = str(tmp_path / label)
+        shutil.copytree(template, folder)
+        return folder
+
+    before = snapshot(fresh("before"))
+    # The operation done whole, in a real Radicale that is not killed.
+    done = fresh("done")
+    status, changes = run_killed(done, request, 0)
+    assert status in (200, 201, 204), open(
+        os.path.join(done, "radicale.log")).read()
+    after = snapshot(done)
+    assert after != before
+    if name != "answer":  # the outside attendee's mail is part of it
+        assert after["mail"][0][0] == "mailto:erin@elsewhere.example"
+        assert after["mail"] != before["mail"]
+    assert len(changes) >= 4, changes
+
+    outcomes = {"before": 0, "after": 0}
+    for crash_at in range(1, len(changes) + 1):
+        folder = fresh("killed-%d" % crash_at)
+        status, _ = run_killed(folder, request, crash_at)
+        assert status is None, "not killed at change %d" % crash_at
+        state = snapshot(folder)
+        if state == before:
+            outcomes["before"] += 1
+        else:
+            assert state == after, (
+                "killed before change %d (%s): a state that is neither "
+                "before nor after the operation" % (crash_at,
+                                                    changes[crash_at - 1]))
+            outcomes["after"] += 1
+        # The client got no answer and tries again.
+        server = _server(folder)
+        method, path, body, user = request
+        retried = server.request(method, path, body, user=user,
+                                 content_type="text/calendar")
+        assert retried.status in (200, 201, 204, 404), retried.text
+        assert snapshot(folder) == after, "retry after change %d" % crash_at
+        shutil.rmtree(folder)
+    # Both sides of the commit point were hit.
+    assert outcomes["before"] and outcomes["after"], outcomes
