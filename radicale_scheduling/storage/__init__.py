@@ -161,6 +161,20 @@ class Storage(multifilesystem.Storage):
                                            user))
                 or user in self._htpasswd_users())
 
+    def known_users(self) -> Set[str]:
+        """Every user name the server knows: principal folders, the htpasswd
+        file and the addresses file (users of other auth backends appear
+        once they have logged in)."""
+        users = self._htpasswd_users() | set(self.directory.configured_users())
+        try:
+            with os.scandir(self._get_collection_root_folder()) as entries:
+                users.update(entry.name for entry in entries
+                             if entry.is_dir())
+        except FileNotFoundError:
+            pass
+        return {user for user in users
+                if pathutils.is_safe_filesystem_path_component(user)}
+
     def principal(self, user: str) -> principals.Principal:
         return self.directory.principal(user)
 
