@@ -195,9 +195,21 @@ class Search:
     apply_to_collection_set: bool = False
 
 
+#: Elements of the search requests themselves (not properties asked for).
+_STRUCTURE = frozenset({_PROP, clark("D:property-search"),
+                        clark("D:apply-to-principal-collection-set"),
+                        clark("CS:search-token"), clark("CS:limit")})
+
+
 def _requested_props(root: ET.Element) -> List[str]:
+    """The properties asked for: DAV:prop's children, and properties put
+    beside it (python-caldav 3.6 sends an empty DAV:prop followed by
+    C:calendar-home-set and D:displayname)."""
     prop = root.find(_PROP)
-    return [] if prop is None else [child.tag for child in prop]
+    tags = [] if prop is None else [child.tag for child in prop]
+    tags.extend(child.tag for child in root if child.tag not in _STRUCTURE
+                and child.tag not in tags)
+    return tags
 
 
 def parse_property_search(root: ET.Element) -> Search:
