@@ -73,6 +73,12 @@ def test_display_name_of_the_principal_first_then_file_then_user_name(
     found = search(server, property_search(("D:displayname", "builder")))
     assert prop(found["/bob/"], "D:displayname").text == "Robert Builder"
     assert list(found) == ["/bob/"]
+    # A new name is found at once.
+    response = server.proppatch(
+        "/bob/", "<D:displayname>Bob the Builder</D:displayname>", user="bob")
+    assert response.status == 207
+    found = search(server, property_search(("D:displayname", "builder")))
+    assert prop(found["/bob/"], "D:displayname").text == "Bob the Builder"
     # Nobody set carol's name: her user name stands in, and is searchable.
     found = search(server, property_search(("D:displayname", "caro")))
     assert prop(found["/carol/"], "D:displayname").text == "carol"

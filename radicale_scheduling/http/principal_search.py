@@ -158,14 +158,10 @@ def candidates(storage: Storage) -> List[Candidate]:
     """Every principal of the server, sorted by display name."""
     found = []
     for user in storage.known_users():
+        name = storage.principal_display_name(user)
+        if name is None:
+            continue  # a calendar or address book, no principal
         principal = storage.principal(user)
-        name = ""
-        collection = storage.collection("/%s/" % user)
-        if collection.exists:
-            meta = collection.get_meta()
-            if meta.get("tag"):
-                continue  # a calendar or address book, no principal
-            name = meta.get("D:displayname") or ""
         found.append(Candidate(principal,
                                name or principal.display_name or user))
     found.sort(key=lambda c: (c.display_name.casefold(), c.user))

@@ -10,7 +10,7 @@ calendar of RFC 6638 section 4.3, and the server's calendar-user addresses.
 from __future__ import annotations
 
 import os
-from typing import Iterable, Iterator, Optional, Set, Tuple
+from typing import Dict, Iterable, Iterator, Optional, Set, Tuple
 from urllib.parse import unquote, urlparse
 
 from radicale import item as radicale_item
@@ -28,6 +28,8 @@ from radicale_scheduling.storage.collection import (
 
 __all__ = ["Collection", "Storage", "DEFAULT_CALENDAR_KEY", "TRANSP_KEY"]
 
+#: Radicale's file of a collection's properties (multifilesystem).
+_PROPS_FILE = ".Radicale.props"
 #: Name and properties of the calendar created for a user who has none.
 DEFAULT_CALENDAR_NAME = "calendar"
 DEFAULT_CALENDAR_PROPS = {
@@ -48,6 +50,8 @@ class Storage(multifilesystem.Storage):
         self.settings = options.Settings.from_configuration(configuration)
         self._htpasswd: Tuple[Optional[Tuple[int, int]], Set[str]] = (None,
                                                                       set())
+        self._principal_names: Dict[str, Tuple[Optional[Tuple[int, int]],
+                                               Optional[str]]] = {}
         self.directory = principals.Directory(
             self.settings.domain, self.settings.addresses_file,
             self.user_exists,
@@ -174,6 +178,26 @@ class Storage(multifilesystem.Storage):
             pass
         return {user for user in users
                 if pathutils.is_safe_filesystem_path_component(user)}
+
+    def principal_display_name(self, user: str) -> Optional[str]:
+        """The DAV:displayname set on the user's principal folder ("" for
+        none), or None when that folder is a calendar or address book, no
+        principal.  Cached per props file (mtime and size), so a principal
+        search over many users reads only what changed."""
+        folder = os.path.join(self._get_collection_root_folder(), user)
+        try:
+            st = os.stat(os.path.join(folder, _PROPS_FILE))
+            stamp: Optional[Tuple[int, int]] = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            stamp = None
+        cached = self._principal_names.get(user)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        meta = self._collection_class(self, "/%s/" % user).get_meta() \
+            if stamp is not None else {}
+        name = None if meta.get("tag") else meta.get("D:displayname") or ""
+        self._principal_names[user] = (stamp, name)
+        return name
 
     def principal(self, user: str) -> principals.Principal:
         return self.directory.principal(user)
