@@ -182,10 +182,14 @@ def test_existing_collections_answer_the_same_after_enabling(tmp_path):
     before = [plain.request(m, p, b, user="alice", **h) for m, p, b, h in reads]
     plugin = make_server(folder, scheduling_domain="example.org")
     after = [plugin.request(m, p, b, user="alice", **h) for m, p, b, h in reads]
-    # The one difference: the principal now has its mailto: address.
-    assert b"<href>mailto:alice@example.org</href>" in after[0].body
-    after[0].body = after[0].body.replace(
-        b"<href>mailto:alice@example.org</href>", b"")
+    # The differences: the principal now has its mailto: address, and
+    # lists Apple's principal search among its reports.
+    apple_search = (b"<supported-report><report>"
+                    b"<CS:calendarserver-principal-search /></report>"
+                    b"</supported-report>")
+    for added in (b"<href>mailto:alice@example.org</href>", apple_search):
+        assert added in after[0].body
+        after[0].body = after[0].body.replace(added, b"")
     for old, new in zip(before, after):
         assert (new.status, normalize(new.body)) == (old.status,
                                                      normalize(old.body))

@@ -17,7 +17,12 @@ from urllib.parse import unquote, urlparse
 from radicale import httputils, pathutils
 
 from radicale_scheduling import context
-from radicale_scheduling.http import compat, properties, proppatch
+from radicale_scheduling.http import (
+    compat,
+    principal_search,
+    properties,
+    proppatch,
+)
 from radicale_scheduling.http.compat import Response
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip.errors import SchedulingError
@@ -91,12 +96,16 @@ def _kind_name(kind: str) -> str:
 
 def handle_report(request: Request) -> Response:
     """REPORT: only the owner reads an inbox or outbox; answers carry
-    CALDAV:schedule-tag when asked."""
+    CALDAV:schedule-tag when asked; principal searches find the server's
+    users (principal_search.py)."""
     refused = guard(request)
     if refused:
         return refused
     with properties.answering(request.storage, request.user,
                               request.base_prefix):
+        search = principal_search.wants(compat.read_body(request.environ))
+        if search is not None:
+            return principal_search.handle(request, search)
         return request.call_next()
 
 
@@ -164,7 +173,9 @@ def handle_options(request: Request) -> Response:
     headers = compat.headers_dict(result[1])
     dav = headers.get("DAV")
     if dav is not None and "calendar-auto-schedule" not in dav:
-        headers["DAV"] = dav + ", calendar-auto-schedule"
+        # calendarserver-principal-search: Apple's attendee lookup.
+        headers["DAV"] = dav + ", calendar-auto-schedule, " \
+            "calendarserver-principal-search"
     return (result[0], headers) + tuple(result[2:])
 
 

@@ -32,6 +32,7 @@ from radicale import storage as radicale_storage
 from radicale import xmlutils
 
 from radicale_scheduling.http.xml import clark, element, href
+from radicale_scheduling.principals import Principal
 from radicale_scheduling.storage import (
     DEFAULT_CALENDAR_KEY,
     TRANSP_KEY,
@@ -51,11 +52,21 @@ CURRENT_PRIVILEGES = clark("D:current-user-privilege-set")
 SUPPORTED_PRIVILEGES = clark("D:supported-privilege-set")
 SCHEDULE_TAG = clark("C:schedule-tag")
 AVAILABILITY = clark("C:calendar-availability")
+SUPPORTED_REPORTS = clark("D:supported-report-set")
+DISPLAYNAME = clark("D:displayname")
+PRINCIPAL_URL = clark("D:principal-URL")
+CALENDAR_HOME = clark("C:calendar-home-set")
+EMAIL_SET = clark("CS:email-address-set")
+RECORD_TYPE = clark("CS:record-type")
+#: Apple's attendee search (http/principal_search.py), which Apple's
+#: clients only use where a principal's supported-report-set lists it.
+CS_SEARCH = clark("CS:calendarserver-principal-search")
 
 #: Properties this module answers for some resources.
 HANDLED = frozenset({INBOX_URL, OUTBOX_URL, ADDRESS_SET, USER_TYPE,
                      DEFAULT_CALENDAR, CALENDAR_TRANSP, RESOURCETYPE,
-                     CURRENT_PRIVILEGES, SUPPORTED_PRIVILEGES, SCHEDULE_TAG})
+                     CURRENT_PRIVILEGES, SUPPORTED_PRIVILEGES, SCHEDULE_TAG,
+                     SUPPORTED_REPORTS})
 #: Properties that belong to scheduling alone (404 wherever not ours).
 OWN = frozenset({INBOX_URL, OUTBOX_URL, DEFAULT_CALENDAR, CALENDAR_TRANSP,
                  SCHEDULE_TAG})
@@ -63,6 +74,16 @@ OWN = frozenset({INBOX_URL, OUTBOX_URL, DEFAULT_CALENDAR, CALENDAR_TRANSP,
 PROTECTED = frozenset({INBOX_URL, OUTBOX_URL, ADDRESS_SET, USER_TYPE,
                        SUPPORTED_PRIVILEGES, CURRENT_PRIVILEGES,
                        clark("C:schedule-tag")})
+
+#: Directory facts: what any logged-in user may learn of any principal in
+#: a principal search (http/principal_search.py), to address invitations.
+#: On Radicale the calendar home is the principal URL, so it tells nothing
+#: more; calendars, inboxes and everything else stay private.
+DIRECTORY = frozenset({DISPLAYNAME, ADDRESS_SET, USER_TYPE, PRINCIPAL_URL,
+                       CALENDAR_HOME, RESOURCETYPE, EMAIL_SET, RECORD_TYPE})
+#: CS:record-type of each calendar-user type, as Apple's server names them.
+_RECORD_TYPES = {"INDIVIDUAL": "users", "GROUP": "groups",
+                 "RESOURCE": "resources", "ROOM": "locations"}
 
 KEEP = object()  # leave Radicale's answer for this property as it is
 Value = Any  # an ET.Element, None (404) or KEEP
@@ -167,7 +188,9 @@ def _principal_values(ctx: Context, collection: Any, tags: Sequence[str]
                 (ADDRESS_SET, USER_TYPE)}
     values: Dict[str, Value] = {}
     if ADDRESS_SET in tags or USER_TYPE in tags:
-        principal = ctx.storage.principal(owner)
+        values.update(directory_values(
+            ctx, ctx.storage.principal(owner),
+            [tag for tag in tags if tag in (ADDRESS_SET, USER_TYPE)]))
     for tag in tags:
         if tag == INBOX_URL:
             values[tag] = element("C:schedule-inbox-URL", None, href(
@@ -175,14 +198,44 @@ def _principal_values(ctx: Context, collection: Any, tags: Sequence[str]
         elif tag == OUTBOX_URL:
             values[tag] = element("C:schedule-outbox-URL", None, href(
                 ctx.url(paths.collection_path(owner, paths.OUTBOX))))
-        elif tag == ADDRESS_SET:
+        elif tag in OWN:
+            values[tag] = None
+    return values
+
+
+def directory_values(ctx: Context, principal: Principal, tags: Sequence[str],
+                     display_name: str = "") -> Dict[str, Value]:
+    """The DIRECTORY properties of any principal, for the tags asked.
+
+    ``display_name`` is needed for DAV:displayname only.
+    """
+    url = ctx.url("/%s/" % principal.user)
+    values: Dict[str, Value] = {}
+    for tag in tags:
+        if tag == ADDRESS_SET:
             hrefs = [href(address) for address in principal.addresses]
-            hrefs.append(href(ctx.url("/%s/" % owner)))
+            hrefs.append(href(url))
             values[tag] = element("C:calendar-user-address-set", None, *hrefs)
         elif tag == USER_TYPE:
             values[tag] = element("C:calendar-user-type", principal.cutype)
-        elif tag in OWN:
-            values[tag] = None
+        elif tag == DISPLAYNAME:
+            values[tag] = element("D:displayname",
+                                  display_name or principal.user)
+        elif tag in (PRINCIPAL_URL, CALENDAR_HOME):
+            values[tag] = ET.Element(tag)
+            values[tag].append(href(url))
+        elif tag == RESOURCETYPE:
+            values[tag] = element("D:resourcetype", None,
+                                  element("D:collection"),
+                                  element("D:principal"))
+        elif tag == EMAIL_SET:
+            values[tag] = element("CS:email-address-set", None, *(
+                element("CS:email-address", address[7:])
+                for address in principal.addresses))
+        elif tag == RECORD_TYPE:
+            record = _RECORD_TYPES.get(principal.cutype)
+            values[tag] = None if record is None else \
+                element("CS:record-type", record)
     return values
 
 
@@ -322,6 +375,21 @@ def apply(response: ET.Element, values: Dict[str, Value]) -> None:
             response.remove(propstat)
 
 
+def _advertise_search(response: ET.Element, item: Any) -> None:
+    """Add Apple's principal search to the reports of the root collection
+    and of principals (Radicale already lists the RFC 3744 ones)."""
+    if not isinstance(item, radicale_storage.BaseCollection) or \
+            (item.path and not item.is_principal):
+        return
+    ok = xmlutils.make_response(200)
+    for propstat in response.findall(clark("D:propstat")):
+        reports = propstat.find("%s/%s" % (clark("D:prop"), SUPPORTED_REPORTS))
+        if reports is not None and propstat.findtext(clark("D:status")) == ok \
+                and reports.find(".//" + CS_SEARCH) is None:
+            reports.append(element("D:supported-report", None, element(
+                "D:report", None, ET.Element(CS_SEARCH))))
+
+
 def complete(ctx: Context, multistatus: ET.Element, items: Sequence[Any],
              requested: Sequence[str], mode: str) -> None:
     """Patch each DAV:response of ``multistatus`` (one per item)."""
@@ -345,6 +413,8 @@ def complete(ctx: Context, multistatus: ET.Element, items: Sequence[Any],
             tags = [tag for tag in requested if tag in HANDLED]
         if tags:
             apply(response, values_for(ctx, item, tags))
+        if SUPPORTED_REPORTS in tags:
+            _advertise_search(response, item)
 
 
 def _request_mode(xml_request: Optional[ET.Element]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Iterable, Iterator, Optional, Set, Tuple
+from typing import Dict, Iterable, Iterator, Optional, Set, Tuple
 from urllib.parse import unquote, urlparse
 
 from radicale import item as radicale_item
@@ -30,6 +30,8 @@ from radicale_scheduling.storage.journal import Journal
 
 __all__ = ["Collection", "Storage", "DEFAULT_CALENDAR_KEY", "TRANSP_KEY"]
 
+#: Radicale's file of a collection's properties (multifilesystem).
+_PROPS_FILE = ".Radicale.props"
 #: Name and properties of the calendar created for a user who has none.
 DEFAULT_CALENDAR_NAME = "calendar"
 DEFAULT_CALENDAR_PROPS = {
@@ -51,6 +53,8 @@ class Storage(multifilesystem.Storage):
         self.journal = Journal(self)
         self._htpasswd: Tuple[Optional[Tuple[int, int]], Set[str]] = (None,
                                                                       set())
+        self._principal_names: Dict[str, Tuple[Optional[Tuple[int, int]],
+                                               Optional[str]]] = {}
         self.directory = principals.Directory(
             self.settings.domain, self.settings.addresses_file,
             self.user_exists,
@@ -175,6 +179,40 @@ class Storage(multifilesystem.Storage):
         return (os.path.isdir(os.path.join(self._get_collection_root_folder(),
                                            user))
                 or user in self._htpasswd_users())
+
+    def known_users(self) -> Set[str]:
+        """Every user name the server knows: principal folders, the htpasswd
+        file and the addresses file (users of other auth backends appear
+        once they have logged in)."""
+        users = self._htpasswd_users() | set(self.directory.configured_users())
+        try:
+            with os.scandir(self._get_collection_root_folder()) as entries:
+                users.update(entry.name for entry in entries
+                             if entry.is_dir())
+        except FileNotFoundError:
+            pass
+        return {user for user in users
+                if pathutils.is_safe_filesystem_path_component(user)}
+
+    def principal_display_name(self, user: str) -> Optional[str]:
+        """The DAV:displayname set on the user's principal folder ("" for
+        none), or None when that folder is a calendar or address book, no
+        principal.  Cached per props file (mtime and size), so a principal
+        search over many users reads only what changed."""
+        folder = os.path.join(self._get_collection_root_folder(), user)
+        try:
+            st = os.stat(os.path.join(folder, _PROPS_FILE))
+            stamp: Optional[Tuple[int, int]] = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            stamp = None
+        cached = self._principal_names.get(user)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        meta = self._collection_class(self, "/%s/" % user).get_meta() \
+            if stamp is not None else {}
+        name = None if meta.get("tag") else meta.get("D:displayname") or ""
+        self._principal_names[user] = (stamp, name)
+        return name
 
     def principal(self, user: str) -> principals.Principal:
         return self.directory.principal(user)
