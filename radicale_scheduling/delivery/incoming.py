@@ -23,6 +23,7 @@ from radicale.log import logger
 
 from radicale_scheduling.delivery import imip, local
 from radicale_scheduling.itip import calendar as ical
+from radicale_scheduling.itip import delegation
 from radicale_scheduling.itip.organizer import Body, Message
 
 if TYPE_CHECKING:
@@ -84,7 +85,9 @@ def _reply(storage: Storage, cal, uid: str, sender: str,
            organizer: str) -> Tuple[int, str]:
     answering = {ical.address(line) for c in ical.components(cal)
                  for line in ical.attendees(c)}
-    if answering != {sender}:
+    # A delegator's REPLY also names their delegate (RFC 5546 s4.2.5).
+    if sender not in answering or \
+            answering - delegation.reply_lines_allowed(cal, sender):
         return NOPERM, ("a REPLY from %s may only answer for %s, not %s"
                         % (sender, sender, ", ".join(sorted(answering))))
     user = storage.user_for_address(organizer)

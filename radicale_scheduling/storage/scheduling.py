@@ -186,8 +186,14 @@ class Scheduler:
         statuses = self.send(collection.owner, change.messages)
         stored = change.stored
         assert stored is not None
-        for status in statuses.values():
-            attendee.set_organizer_status(stored, status)
+        for message in change.messages:
+            status = statuses.get(message.recipient)
+            if status is None:
+                continue
+            if message.method == "REPLY":
+                attendee.set_organizer_status(stored, status)
+            else:  # the REQUEST to a delegate (RFC 5546 s4.2.5)
+                set_schedule_status(stored, {message.recipient: status})
         return self._store_scheduling_object(collection, href, stored, ctx)
 
     def _check_unique(self, collection: Collection, href: str,
