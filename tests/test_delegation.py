@@ -283,3 +283,32 @@ def test_an_external_delegator_by_mail(mailing):
     # organizer): the organizer's server invites carol itself.
     assert methods(server, "carol") == ["REQUEST"]
     assert "DELEGATED-FROM" in line_of(the_copy(server, "carol")[1], CAROL)
+
+
+def test_a_stale_organizer_client_keeps_the_delegate(invited):
+    server = invited
+    response = server.request("GET", CAL + "m1.ics", user="alice")
+    stale, tag = response.text, response.headers["Schedule-Tag"]
+    href, text = the_copy(server, "bob")
+    assert put(server, "bob", href, delegate(text, BOB, CAROL)).status in (
+        201, 204)
+    # alice's client saves what it had, before the delegation; the reply
+    # did not change the tag (RFC 6638 s3.2.10), so the server merges.
+    edited = stale.replace("SUMMARY:Planning", "SUMMARY:Planning again")
+    assert put(server, "alice", CAL + "m1.ics", edited,
+               if_schedule_tag_match=tag).status in (201, 204)
+    mine = organizer_copy(server)
+    assert "DELEGATED-FROM" in line_of(mine, CAROL)
+    assert 'DELEGATED-TO="mailto:carol@example.org"' in line_of(mine, BOB)
+    assert "CANCEL" not in methods(server, "carol")
+    assert "Planning again" in the_copy(server, "carol")[1]
+    # A client that saw the delegate and leaves them out removes them.
+    response = server.request("GET", CAL + "m1.ics", user="alice")
+    without = "\r\n".join(
+        line for line in unfold(response.text).split("\r\n")
+        if line != line_of(response.text, CAROL))
+    assert put(server, "alice", CAL + "m1.ics", without,
+               if_schedule_tag_match=response.headers["Schedule-Tag"]
+               ).status in (201, 204)
+    assert line_of(organizer_copy(server), CAROL) is None
+    assert "CANCEL" in methods(server, "carol")

@@ -223,6 +223,35 @@ def apply_delegation(answer: Component, target: Component,
     return True
 
 
+def merge_delegates(current: Component, new: Component) -> None:
+    """If-Schedule-Tag-Match on the organizer's copy (RFC 6638 s3.2.10):
+    a delegation the server recorded from a REPLY is such a change the
+    client could not know of.  A delegate whose delegator's line in the
+    client's object does not name them is carried over, with the
+    delegator's DELEGATED-TO; a client that knew of the delegate (the
+    delegator's line names them) and left them out removed them."""
+    current_comps = ical.by_rid(current)
+    for key, comp in ical.by_rid(new).items():
+        before = current_comps.get(key) or current_comps.get(None)
+        if before is None:
+            continue
+        for line in ical.attendees(before):
+            sources = delegated_from(line)
+            who = ical.address(line)
+            if not sources or ical.attendee(comp, who) is not None:
+                continue
+            delegator = ical.attendee(comp, sources[0])
+            if delegator is None or who in delegated_to(delegator):
+                continue
+            known = ical.attendee(before, sources[0])
+            if known is not None and "DELEGATED-TO" in known.params:
+                delegator.params["DELEGATED-TO"] = list(
+                    known.params["DELEGATED-TO"])
+            added = comp.add("attendee")
+            added.value = line.value
+            added.params = {k: list(v) for k, v in line.params.items()}
+
+
 def delegators_to_tell(reply: Component, meeting: Component,
                        sender: str) -> Set[str]:
     """Delegators whose delegate ``sender`` just declined: the organizer

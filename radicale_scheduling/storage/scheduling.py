@@ -21,7 +21,7 @@ from vobject.base import Component
 
 from radicale_scheduling.context import RequestContext
 from radicale_scheduling.delivery import local
-from radicale_scheduling.itip import attendee, inbound
+from radicale_scheduling.itip import attendee, delegation, inbound
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.itip.organizer import (
@@ -118,6 +118,7 @@ class Scheduler:
             if ctx.if_schedule_tag_match is not None and old_org:
                 new = ical.clone(new)
                 merge_attendee_states(old, new, addresses)
+                delegation.merge_delegates(old, new)
             change = organizer_change(old if old_org else None, new,
                                       addresses, now)
         else:
