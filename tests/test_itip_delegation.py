@@ -214,3 +214,56 @@ def test_a_delegate_may_delegate_on():
     comp = ical.components(stored)[0]
     assert delegation.delegated_from(ical.attendee(comp, ERIN)) == [DAVE]
     assert delegation.delegated_to(ical.attendee(comp, DAVE)) == [ERIN]
+
+
+def test_the_delegator_may_attend_again_and_drop_delegated_to():
+    stored, copy = bobs_copy()
+    change = attendee.attendee_change(copy, delegate(copy, BOB, DAVE), BOB,
+                                      NOW)
+    mine = change.stored
+    again = ical.clone(mine)
+    line = ical.attendee(ical.components(again)[0], BOB)
+    ical.set_param(line, "PARTSTAT", "ACCEPTED")
+    line.params.pop("DELEGATED-TO")
+    [reply] = attendee.attendee_change(mine, again, BOB, NOW).messages
+    assert ical.partstat(ical.attendee(ical.components(reply.calendar)[0],
+                                       BOB)) == "ACCEPTED"
+    # Naming a delegate without delegating is still refused.
+    other = ical.clone(mine)
+    line = ical.attendee(ical.components(other)[0], BOB)
+    ical.set_param(line, "PARTSTAT", "ACCEPTED")
+    line.params["DELEGATED-TO"] = [ERIN]
+    with pytest.raises(SchedulingError):
+        attendee.attendee_change(mine, other, BOB, NOW)
+
+
+def test_delegating_one_instance_of_a_series():
+    event = organizer_event()
+    master = ical.components(event)[0]
+    master.add("rrule").value = "FREQ=WEEKLY;COUNT=4"
+    change = organizer_change(None, event, frozenset({ALICE}), NOW)
+    [request] = [m for m in change.messages if m.recipient == BOB]
+    copy = inbound.apply("REQUEST", request.calendar, None)
+    instance = datetime.datetime(2026, 1, 12, 10, 0,
+                                 tzinfo=datetime.timezone.utc)
+    new = ical.clone(copy)
+    override = ical.derived_instance(ical.components(new)[0], instance)
+    new.add(override)
+    line = ical.attendee(override, BOB)
+    ical.set_param(line, "PARTSTAT", "DELEGATED")
+    line.params["DELEGATED-TO"] = [DAVE]
+    added = override.add("attendee")
+    added.value = DAVE
+    added.params["DELEGATED-FROM"] = [BOB]
+    reply, to_dave = attendee.attendee_change(copy, new, BOB, NOW).messages
+    [answer] = ical.components(reply.calendar)
+    assert ical.rid(answer) == "20260112T100000Z"
+    assert ical.attendee(answer, DAVE) is not None
+    # dave is invited to that instance only.
+    assert [ical.rid(c) for c in ical.components(to_dave.calendar)] == [
+        "20260112T100000Z"]
+    stored = inbound.apply_reply(reply.calendar, change.stored, BOB)
+    comps = ical.by_rid(stored)
+    assert ical.attendee(comps[None], DAVE) is None
+    assert delegation.delegated_from(
+        ical.attendee(comps["20260112T100000Z"], DAVE)) == [BOB]

@@ -96,7 +96,16 @@ def split_delegation(old: Component, new: Component, me: str
         fresh = [line for line in ical.attendees(comp)
                  if ical.address(line) not in known]
         if mine is None or ical.partstat(mine) != DELEGATED:
-            continue  # any added line is refused by the usual checks
+            # Attending again after delegating may drop DELEGATED-TO; any
+            # added line is refused by the usual checks.
+            old_mine = ical.attendee(before, me) if before is not None \
+                else None
+            if mine is not None and old_mine is not None and \
+                    "DELEGATED-TO" not in mine.params and \
+                    "DELEGATED-TO" in old_mine.params:
+                ical.attendee(norm, me).params["DELEGATED-TO"] = list(
+                    old_mine.params["DELEGATED-TO"])
+            continue
         targets = delegated_to(mine)
         if len(targets) != 1:
             raise _refuse("DELEGATED needs exactly one DELEGATED-TO "
