@@ -312,3 +312,80 @@ def test_a_stale_organizer_client_keeps_the_delegate(invited):
                ).status in (201, 204)
     assert line_of(organizer_copy(server), CAROL) is None
     assert "CANCEL" in methods(server, "carol")
+
+
+def test_delegating_a_meeting_organized_outside(mailing, mail_port):
+    invitation = (
+        "From: Grandma <grandma@elsewhere.example>\nTo: bob@example.org\n"
+        "Subject: Invitation\nMIME-Version: 1.0\n"
+        "Content-Type: text/calendar; method=REQUEST\n\n"
+        "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//t//EN\nMETHOD:REQUEST\n"
+        "BEGIN:VEVENT\nUID:m1\nDTSTAMP:20260102T000000Z\n"
+        "DTSTART:20260105T100000Z\nDTEND:20260105T110000Z\nSUMMARY:Tea\n"
+        "ORGANIZER:%s\nATTENDEE;RSVP=TRUE:%s\nEND:VEVENT\nEND:VCALENDAR\n"
+        % (GRANDMA, BOB))
+    sink, controller = smtp_server(mail_port)
+    try:
+        server = mailing()
+        code, why = incoming.process(server.app._storage,
+                                     invitation.encode())
+        assert code == incoming.OK, why
+        href, text = the_copy(server, "bob")
+        response = put(server, "bob", href, delegate(text, BOB, CAROL))
+        assert response.status in (201, 204), response.text
+        assert wait_for(lambda: len(sink.envelopes) == 1)
+        # carol, on this server, has the meeting; her answer goes to
+        # grandma by mail.
+        assert methods(server, "carol") == ["REQUEST"]
+        href, hers = the_copy(server, "carol")
+        assert put(server, "carol", href, set_partstat(
+            hers, CAROL, "ACCEPTED")).status in (201, 204)
+        assert wait_for(lambda: len(sink.envelopes) == 2)
+    finally:
+        controller.stop()
+    replies = []
+    for mail in sink.mails():
+        part = [p for p in mail.iter_parts()
+                if p.get_content_type() == "text/calendar"][0]
+        body = part.get_content()
+        body = body if isinstance(body, str) else body.decode()
+        replies.append(body.replace("\r\n", "\n").replace("\n", "\r\n"))
+        assert part.get_param("method") == "REPLY"
+    assert [e.rcpt_tos for e in sink.envelopes] == [
+        ["grandma@elsewhere.example"]] * 2
+    delegation_reply = next(r for r in replies if "DELEGATED-TO" in r)
+    assert "PARTSTAT=DELEGATED" in line_of(delegation_reply, BOB)
+    assert "DELEGATED-FROM" in line_of(delegation_reply, CAROL)
+    carol_reply = next(r for r in replies if r is not delegation_reply)
+    assert "PARTSTAT=ACCEPTED" in line_of(carol_reply, CAROL)
+
+
+def test_replies_of_two_attendees_to_an_outside_organizer_both_wait(mailing):
+    from radicale_scheduling.delivery import outbound
+    invitation = (
+        "From: Grandma <grandma@elsewhere.example>\n"
+        "To: bob@example.org, carol@example.org\n"
+        "Subject: Invitation\nMIME-Version: 1.0\n"
+        "Content-Type: text/calendar; method=REQUEST\n\n"
+        "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//t//EN\nMETHOD:REQUEST\n"
+        "BEGIN:VEVENT\nUID:m1\nDTSTAMP:20260102T000000Z\n"
+        "DTSTART:20260105T100000Z\nDTEND:20260105T110000Z\nSUMMARY:Tea\n"
+        "ORGANIZER:%s\nATTENDEE:%s\nATTENDEE:%s\nEND:VEVENT\n"
+        "END:VCALENDAR\n" % (GRANDMA, BOB, CAROL))
+    outbound.AUTOSTART = False
+    try:
+        server = mailing()
+    finally:
+        outbound.AUTOSTART = True
+    code, why = incoming.process(server.app._storage, invitation.encode())
+    assert code == incoming.OK, why
+    href, text = the_copy(server, "bob")
+    assert put(server, "bob", href, delegate(text, BOB, DAVE)).status in (
+        201, 204)
+    server.propfind("/carol/", "D:resourcetype", user="carol")
+    href, text = the_copy(server, "carol")
+    assert put(server, "carol", href, set_partstat(
+        text, CAROL, "ACCEPTED")).status in (201, 204)
+    pending = server.app._storage.outbound.entries()
+    assert sorted((e["method"], e["sender"]) for e in pending) == [
+        ("REPLY", BOB), ("REPLY", CAROL)]

@@ -135,8 +135,11 @@ class Outbound:
             if old["uid"] == message.uid and \
                     old["recipient"] == message.recipient and \
                     old["id"] != key and \
+                    old.get("sender") == message.sender and \
                     _supersedes(message.method, old["method"]):
-                # A newer message for the same meeting and recipient.
+                # A newer message for the same meeting and recipient,
+                # from the same calendar user (two attendees' REPLYs to
+                # one outside organizer are two messages).
                 try:
                     os.remove(self._path(PENDING, old["id"] + ".json"))
                 except FileNotFoundError:
