@@ -90,8 +90,20 @@ def describe(method: str, cal: Component, sender: str) -> Tuple[str, str]:
         lines.append("%s %s the invitation to %s." % (who, answer, summary))
     else:
         subject = "%s: %s" % (_SUBJECTS.get(method, method.title()), summary)
+        asking = _person(ical.attendee(comp, sender)) if comp else ""
+        asking = asking or (sender[7:] if sender.startswith("mailto:")
+                            else sender)
         if method == "CANCEL":
             lines.append("This meeting was cancelled: %s" % summary)
+        elif method == "COUNTER":
+            lines.append("%s proposes a change to: %s" % (asking, summary))
+            lines.append("Proposed:")
+        elif method == "DECLINECOUNTER":
+            lines.append("The organizer declined your proposal for: %s"
+                         % summary)
+        elif method == "REFRESH":
+            lines.append("%s asks for the current version of: %s"
+                         % (asking, summary))
         else:
             lines.append("You are invited to: %s" % summary)
     if comp is not None:
@@ -107,10 +119,14 @@ def describe(method: str, cal: Component, sender: str) -> Tuple[str, str]:
             lines.append("(This message concerns %d instance(s) of a "
                          "repeating meeting.)" % len(
                              [c for c in comps if ical.rid(c) is not None]))
-    if method in ("REQUEST", "COUNTER"):
+    if method == "REQUEST":
         lines.append("")
         lines.append("Your calendar program shows buttons to answer; the "
                      "answer goes back to the organizer.")
+    elif method == "COUNTER":
+        lines.append("")
+        lines.append("To accept, move the meeting to the proposed time; "
+                     "your calendar program may offer to do it.")
     return _clean(subject, 180), "\n".join(lines) + "\n"
 
 

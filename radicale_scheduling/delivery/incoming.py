@@ -1,7 +1,8 @@
 """Mail that carries iTIP, received for users of this server (RFC 6047).
 
 A mail program's answer to an invitation (a REPLY from an attendee outside
-the server), or an invitation or cancellation from an outside organizer to
+the server, or a COUNTER proposing another time, or a REFRESH), or an
+invitation, cancellation or DECLINECOUNTER from an outside organizer to
 users of this server, is processed exactly like a message from a local
 user: copies updated, the message in the inbox.  The mail's sender must be
 the calendar user the message speaks for (the replying ATTENDEE, or the
@@ -21,8 +22,10 @@ from typing import TYPE_CHECKING, Iterable, List, Tuple
 
 from radicale.log import logger
 
-from radicale_scheduling.delivery import imip, local
+from radicale_scheduling.delivery import explicit, imip, local
 from radicale_scheduling.itip import calendar as ical
+from radicale_scheduling.itip import counter, delegation
+from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.itip.organizer import Body, Message
 
 if TYPE_CHECKING:
@@ -72,7 +75,9 @@ def process(storage: Storage, raw: bytes,
     organizer = next(iter(organizers))
     if method == "REPLY":
         return _reply(storage, cal, uid, sender, organizer)
-    if method in ("REQUEST", "CANCEL"):
+    if method in counter.FROM_ATTENDEE:
+        return _from_attendee(storage, cal, sender)
+    if method in ("REQUEST", "CANCEL", counter.DECLINECOUNTER):
         wanted = _addresses(list(recipients) or [
             str(mail.get(h, "")) for h in ("To", "Cc", "Delivered-To")])
         return _invitation(storage, cal, method, uid, sender, organizer,
@@ -84,7 +89,9 @@ def _reply(storage: Storage, cal, uid: str, sender: str,
            organizer: str) -> Tuple[int, str]:
     answering = {ical.address(line) for c in ical.components(cal)
                  for line in ical.attendees(c)}
-    if answering != {sender}:
+    # A delegator's REPLY also names their delegate (RFC 5546 s4.2.5).
+    if sender not in answering or \
+            answering - delegation.reply_lines_allowed(cal, sender):
         return NOPERM, ("a REPLY from %s may only answer for %s, not %s"
                         % (sender, sender, ", ".join(sorted(answering))))
     user = storage.user_for_address(organizer)
@@ -107,6 +114,19 @@ def _reply(storage: Storage, cal, uid: str, sender: str,
     return OK, "REPLY from %s for %r processed for %s" % (sender, uid, user)
 
 
+def _from_attendee(storage: Storage, cal, sender: str) -> Tuple[int, str]:
+    """A COUNTER ("propose new time" in Outlook) or a REFRESH from an
+    attendee outside the server (RFC 5546 s3.2.6, s3.2.7)."""
+    try:
+        message = counter.read(cal)
+    except SchedulingError as e:
+        return DATAERR, e.reason
+    outcome, what = explicit.received(storage, message, sender)
+    logger.info("Scheduling: %s", what)
+    return {explicit.DONE: OK, explicit.UNKNOWN: NOUSER}.get(outcome,
+                                                             NOPERM), what
+
+
 def _invitation(storage: Storage, cal, method: str, uid: str, sender: str,
                 organizer: str, wanted: List[str]) -> Tuple[int, str]:
     if organizer != sender:
@@ -120,6 +140,11 @@ def _invitation(storage: Storage, cal, method: str, uid: str, sender: str,
     targets = [(address, storage.user_for_address(address))
                for address in wanted if address in invited]
     targets = [(a, u) for a, u in targets if u is not None]
+    if method == counter.DECLINECOUNTER:
+        # Only about a meeting they have (RFC 5546 s3.2.8); it changes
+        # no copy, the message just lands in the inbox.
+        targets = [(a, u) for a, u in targets
+                   if storage.find_uid(u, uid) is not None]
     if not targets:
         return NOUSER, "none of the mail's recipients is invited here"
     done = []

@@ -25,7 +25,7 @@ from vobject.base import Component
 
 from radicale_scheduling.delivery import autoreply
 from radicale_scheduling.itip import calendar as ical
-from radicale_scheduling.itip import inbound
+from radicale_scheduling.itip import delegation, inbound
 from radicale_scheduling.itip.organizer import Message
 from radicale_scheduling.storage import paths
 
@@ -115,11 +115,53 @@ def _deliver_reply(storage: Storage, message: Message, user: str) -> str:
     found[0].write_delivered(found[1], updated.serialize(),
                              index_facts(updated))
     _tell_other_attendees(storage, message, user, updated)
+    _tell_delegators(storage, message, user, updated)
+    _invite_local_delegates(storage, message, user, stored, updated)
     inbox = storage.collection(paths.collection_path(user, paths.INBOX))
     inbox.write_delivered(inbox_href(message), message.serialize())
     logger.info("Scheduling: processed REPLY from %r for %r", message.sender,
                 message.uid)
     return DELIVERED
+
+
+def _invite_local_delegates(storage: Storage, message: Message,
+                            organizer_user: str, before: Component,
+                            meeting: Component) -> None:
+    """An attendee outside the server delegated to a user of this
+    server: their REQUEST would come by mail from someone who is not the
+    organizer, which the server does not take.  The organizer's server
+    sends the delegate the meeting itself (RFC 5546 s5.2.2: update the
+    delegate with the correct version)."""
+    if storage.user_for_address(message.sender) is not None:
+        return  # a local delegator's REQUEST was delivered already
+    known = {ical.address(x) for c in ical.components(before)
+             for x in ical.attendees(c)}
+    now = datetime.datetime.now(datetime.timezone.utc)
+    for who in sorted({ical.address(x) for c in ical.components(meeting)
+                       for x in ical.attendees(c)} - known):
+        if storage.user_for_address(who) is None:
+            continue  # the delegator's own mail reaches them
+        request = delegation.request_for(meeting, who, message.recipient,
+                                         now)
+        if request is not None:
+            storage.scheduler.deliver(organizer_user, request)
+
+
+def _tell_delegators(storage: Storage, message: Message,
+                     organizer_user: str, meeting: Component) -> None:
+    """A delegate declined: the organizer sends the delegator the meeting
+    again, so that they may attend or delegate to someone else (RFC 5546
+    s4.2.5 MUST, s4.2.7).  The server does it for a local organizer."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    for who in sorted(delegation.delegators_to_tell(
+            message.calendar, meeting, message.sender)):
+        request = delegation.request_for(meeting, who, message.recipient,
+                                         now)
+        if request is not None:
+            status = storage.scheduler.deliver(organizer_user, request)
+            logger.info("Scheduling: %r declined %r delegated by %r: "
+                        "REQUEST sent again (%s)", message.sender,
+                        message.uid, who, status)
 
 
 def _tell_other_attendees(storage: Storage, message: Message,

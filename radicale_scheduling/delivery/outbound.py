@@ -66,6 +66,18 @@ def for_storage(storage: Storage) -> Outbound:
 _STAMP_LINE = re.compile(r"^DTSTAMP[:;][^\r\n]*\r?\n", re.MULTILINE)
 
 
+#: Methods whose delivery status is recorded in the sender's copy
+#: (RFC 6638 s3.2.9): COUNTER, DECLINECOUNTER and REFRESH change no copy.
+TRACKED = ("REQUEST", "CANCEL", "REPLY", "ADD")
+
+
+def _supersedes(new: str, old: str) -> bool:
+    """A newer message replaces a waiting one only when it says the same
+    kind of thing: an update or cancellation replaces an invitation, a
+    declined proposal does not."""
+    return new == old or (new in TRACKED and old in TRACKED)
+
+
 class Outbound:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
@@ -130,8 +142,12 @@ class Outbound:
         for old in self.entries(PENDING):
             if old["uid"] == message.uid and \
                     old["recipient"] == message.recipient and \
-                    old["id"] != key:
-                # A newer message for the same meeting and recipient.
+                    old["id"] != key and \
+                    old.get("sender") == message.sender and \
+                    _supersedes(message.method, old["method"]):
+                # A newer message for the same meeting and recipient,
+                # from the same calendar user (two attendees' REPLYs to
+                # one outside organizer are two messages).
                 path = self._path(PENDING, old["id"] + ".json")
                 if txn is not None:
                     txn.stage(journal.Write(path, None))
@@ -307,6 +323,8 @@ class Outbound:
                 raise
 
     def _status(self, entry: dict, status: str) -> None:
+        if entry["method"] not in TRACKED:
+            return  # COUNTER and the like: no copy records them
         try:
             self.storage.set_delivery_status(
                 entry["owner"], entry["uid"], entry["method"],

@@ -1,5 +1,6 @@
 """POST to the schedule outbox: free-busy lookups (RFC 6638 s5, s10,
-RFC 5546 s3.3.2).
+RFC 5546 s3.3.2); COUNTER, DECLINECOUNTER and REFRESH go to
+http/explicit.py.
 
 The user asks for the busy time of one or more calendar users; the answer
 is a CALDAV:schedule-response with one CALDAV:response per recipient.
@@ -16,11 +17,11 @@ from typing import TYPE_CHECKING, List, Tuple
 
 from vobject.base import Component
 
-from radicale_scheduling.http import compat
+from radicale_scheduling.http import compat, explicit
 from radicale_scheduling.http.compat import Response
 from radicale_scheduling.http.xml import element, href, to_bytes
 from radicale_scheduling.itip import calendar as ical
-from radicale_scheduling.itip import freebusy
+from radicale_scheduling.itip import counter, freebusy
 from radicale_scheduling.storage import busy
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ def _invalid(reason: str) -> BadRequest:
                       reason)
 
 
-def _parse(request: Request):
+def _read(request: Request) -> Component:
     content_type = request.environ.get("CONTENT_TYPE", "")
     if content_type and "text/calendar" not in content_type.lower():
         raise BadRequest(client.UNSUPPORTED_MEDIA_TYPE,
@@ -53,7 +54,7 @@ def _parse(request: Request):
     if length > MAX_BODY:
         raise BadRequest(client.REQUEST_ENTITY_TOO_LARGE,
                          "C:max-resource-size",
-                         "A free-busy request is at most %d bytes." % MAX_BODY)
+                         "A scheduling message is at most %d bytes." % MAX_BODY)
     body = compat.read_body(request.environ)
     try:
         text = body.decode("utf-8")
@@ -61,14 +62,24 @@ def _parse(request: Request):
     except (UnicodeDecodeError, ical.InvalidCalendar) as e:
         raise BadRequest(client.BAD_REQUEST, "C:valid-calendar-data",
                          "The body is not iCalendar: %s" % e) from e
+    return cal
+
+
+def _freebusy(cal: Component):
     method = (ical.text(cal, "method") or "").upper()
     if method != "REQUEST":
-        raise _invalid("Only METHOD:REQUEST free-busy requests can be "
-                       "posted to the outbox (got %r)." % (method or None))
+        raise _invalid(
+            "The outbox takes free-busy requests (METHOD:REQUEST with a "
+            "VFREEBUSY) and COUNTER, DECLINECOUNTER or REFRESH (got %r). "
+            "Invitations, answers and cancellations are sent by saving "
+            "the event in a calendar (RFC 6638 section 3.2)."
+            % (method or None))
     comps = [c for c in cal.getChildren() if isinstance(c, Component)
              and c.name != "VTIMEZONE"]
     if len(comps) != 1 or comps[0].name != "VFREEBUSY":
-        raise _invalid("The request must hold exactly one VFREEBUSY.")
+        raise _invalid("A free-busy request holds exactly one VFREEBUSY; "
+                       "invitations are sent by saving the event in a "
+                       "calendar (RFC 6638 section 3.2).")
     return comps[0]
 
 
@@ -122,7 +133,10 @@ def _recipient_response(recipient: str, status: str,
 
 def handle_post(request: Request) -> Response:
     try:
-        vfb = _parse(request)
+        cal = _read(request)
+        if (ical.text(cal, "method") or "").upper() in counter.EXPLICIT:
+            return explicit.handle(request, cal)
+        vfb = _freebusy(cal)
         begin, end = _window(request, vfb)
         attendees = _check(request, vfb)
     except BadRequest as e:

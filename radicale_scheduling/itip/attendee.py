@@ -18,6 +18,7 @@ from vobject.base import Component
 from vobject.icalendar import utc
 
 from radicale_scheduling.itip import calendar as ical
+from radicale_scheduling.itip import delegation
 from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.itip.organizer import Body, Message, check_same_organizer
 
@@ -152,7 +153,9 @@ def attendee_change(old: Component, new: Component, me: str,
                     now: datetime.datetime) -> AttendeeChange:
     """An attendee's PUT over their stored copy ``old`` (s3.2.2.3)."""
     check_same_organizer(new)
-    _check_allowed(old, new, me)
+    # Delegation (RFC 5546 s4.2.5) adds a line the usual rules forbid.
+    plain, delegates = delegation.split_delegation(old, new, me)
+    _check_allowed(old, plain, me)
     stamp = ical.utc_now_stamp(now).astimezone(utc)
     old_comps, new_comps = ical.by_rid(old), ical.by_rid(new)
     organizer = next(iter({ical.organizer(c) for c in ical.components(new)}
@@ -163,8 +166,11 @@ def attendee_change(old: Component, new: Component, me: str,
         comp = new_comps[key]
         before = old_comps.get(key) or old_comps.get(None)
         state = _my_partstat(comp, me)
-        if state is not None and state != _my_partstat(before, me):
-            answers.append(_reply_component(comp, me, state, stamp))
+        if state is not None and (state != _my_partstat(before, me) or
+                                  delegation.redelegated(before, comp, me)):
+            answer = _reply_component(comp, me, state, stamp)
+            delegation.add_delegates_to_reply(answer, comp, me)
+            answers.append(answer)
     if new_master is not None:
         old_ex = ical.exdates(old_comps.get(None))
         for key, value in ical.exdates(new_master).items():
@@ -176,6 +182,10 @@ def attendee_change(old: Component, new: Component, me: str,
     change = AttendeeChange(new)
     if answers:
         change.messages.append(_reply(new, me, organizer, answers))
+    for who in sorted(delegates):
+        request = delegation.request_for(new, who, me, now)
+        if request is not None:
+            change.messages.append(request)
     return change
 
 

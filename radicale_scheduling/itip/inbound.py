@@ -14,6 +14,7 @@ from typing import Dict, Optional
 from vobject.base import Component
 
 from radicale_scheduling.itip import calendar as ical
+from radicale_scheduling.itip import delegation
 
 #: What an attendee keeps of their own copy when the organizer updates it.
 PERSONAL = ("valarm",)
@@ -185,6 +186,9 @@ def apply_reply(reply: Component, stored: Optional[Component], sender: str,
         entry = ical.attendee(target, sender)
         if entry is None:
             continue  # nobody can add themselves by replying
+        if record_status and delegation.apply_delegation(answer, target,
+                                                         sender):
+            entry = ical.attendee(target, sender)
         ical.set_param(entry, "PARTSTAT", ical.partstat(line))
         ical.set_param(entry, "RSVP", None)
         if record_status:

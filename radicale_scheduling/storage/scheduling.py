@@ -21,7 +21,7 @@ from vobject.base import Component
 
 from radicale_scheduling.context import RequestContext
 from radicale_scheduling.delivery import local
-from radicale_scheduling.itip import attendee, inbound
+from radicale_scheduling.itip import attendee, delegation, inbound
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.itip.organizer import (
@@ -118,6 +118,7 @@ class Scheduler:
             if ctx.if_schedule_tag_match is not None and old_org:
                 new = ical.clone(new)
                 merge_attendee_states(old, new, addresses)
+                delegation.merge_delegates(old, new)
             change = organizer_change(old if old_org else None, new,
                                       addresses, now)
         else:
@@ -186,8 +187,14 @@ class Scheduler:
         statuses = self.send(collection.owner, change.messages)
         stored = change.stored
         assert stored is not None
-        for status in statuses.values():
-            attendee.set_organizer_status(stored, status)
+        for message in change.messages:
+            status = statuses.get(message.recipient)
+            if status is None:
+                continue
+            if message.method == "REPLY":
+                attendee.set_organizer_status(stored, status)
+            else:  # the REQUEST to a delegate (RFC 5546 s4.2.5)
+                set_schedule_status(stored, {message.recipient: status})
         return self._store_scheduling_object(collection, href, stored, ctx)
 
     def _check_unique(self, collection: Collection, href: str,

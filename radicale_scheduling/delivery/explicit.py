@@ -1,0 +1,185 @@
+"""Sending COUNTER, DECLINECOUNTER and REFRESH (RFC 5546 s3.2.6-s3.2.8).
+
+A COUNTER or DECLINECOUNTER lands in the recipient's schedule inbox (or
+goes out by mail) and changes nobody's copy: the organizer accepts a
+proposal by saving the meeting with the new time, which is an ordinary
+update.  A REFRESH to an organizer of this server is answered at once by
+the server with the organizer's current object, as a REQUEST to the
+attendee who asked (RFC 5546 s3.2.6); a REFRESH to an outside organizer
+goes out by mail.
+
+Only an attendee of the meeting may counter or ask for a refresh, only
+its organizer may decline a proposal, and only to its attendees (RFC 5546
+s6.1.6): a refusal raises SchedulingError before anything is delivered.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING, Iterable, List, Optional, Tuple
+
+from radicale.log import logger
+
+from radicale_scheduling.delivery import local
+from radicale_scheduling.itip import counter
+from radicale_scheduling.itip.counter import Explicit
+from radicale_scheduling.itip.errors import SchedulingError
+from radicale_scheduling.itip.organizer import Message
+
+if TYPE_CHECKING:
+    from radicale_scheduling.storage import Storage
+
+#: REQUEST-STATUS per recipient in the POST's schedule-response, from the
+#: delivery status (RFC 6638 s3.2.9 codes, RFC 5546 s3.6).
+RESPONSES = {"1.2": "2.0;Success", "1.0": "1.0;Pending",
+             "3.7": "3.7;Invalid calendar user",
+             "5.2": "5.1;Could not be delivered",
+             "5.3": "5.1;Could not be delivered"}
+
+
+def _forbidden(reason: str, precondition: str = "D:need-privileges"
+               ) -> SchedulingError:
+    return SchedulingError(precondition, reason, 403)
+
+
+def _meeting(storage: Storage, user: str, uid: str):
+    found = storage.find_uid(user, uid)
+    return found[2].vobject_item if found is not None else None
+
+
+def post(storage: Storage, user: str, message: Explicit,
+         originator: Optional[str] = None,
+         recipients: Iterable[str] = ()) -> List[Tuple[str, str]]:
+    """``user`` sends ``message`` (POST to their outbox); returns
+    (recipient, REQUEST-STATUS) pairs.  Caller holds the write lock."""
+    if message.method in counter.FROM_ATTENDEE:
+        return _from_attendee(storage, user, message, originator,
+                              list(recipients))
+    return _decline(storage, user, message, originator, list(recipients))
+
+
+def _from_attendee(storage: Storage, user: str, message: Explicit,
+                   originator: Optional[str], recipients: List[str]
+                   ) -> List[Tuple[str, str]]:
+    mine = [a for a in message.attendees
+            if storage.user_for_address(a) == user]
+    if originator is not None:
+        if storage.user_for_address(originator) != user:
+            raise _forbidden("Originator %s is not one of your addresses."
+                             % originator)
+        if originator not in message.attendees:
+            raise counter.invalid("The Originator must be the ATTENDEE the "
+                                  "%s is from." % message.method)
+        mine = [originator]
+    if not mine:
+        raise _forbidden("A %s is sent by an attendee: none of its "
+                         "ATTENDEE lines is one of your addresses."
+                         % message.method)
+    if len(mine) > 1:
+        raise counter.invalid("Several ATTENDEE lines are yours; say which "
+                              "one sends with the Originator header.")
+    sender = mine[0]
+    organizer = message.organizer
+    if any(r != organizer for r in recipients):
+        raise counter.invalid("A %s goes to the ORGANIZER only."
+                              % message.method)
+    organizer_user = storage.user_for_address(organizer)
+    if organizer_user == user:
+        raise counter.invalid("You organize this meeting.", 403)
+    # The attendee must be in the meeting: the organizer's copy when the
+    # organizer is here, else the attendee's own copy.
+    meeting = _meeting(storage, organizer_user or user, message.uid)
+    if not counter.organizes(meeting, organizer) or \
+            not counter.is_attendee(meeting, sender):
+        raise _forbidden("%s is not an attendee of a meeting %r organized "
+                         "by %s (RFC 5546 section 6.1.6)." % (
+                             sender, message.uid, organizer),
+                         "C:valid-scheduling-message")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    if message.method == counter.REFRESH and organizer_user is not None:
+        answer = counter.refresh_answer(meeting, sender, organizer, now)
+        if answer is None:
+            raise _forbidden("The server does not schedule %s in this "
+                             "meeting (SCHEDULE-AGENT)." % sender,
+                             "C:valid-scheduling-message")
+        status = storage.scheduler.deliver(organizer_user, answer)
+        logger.info("Scheduling: REFRESH from %r for %r answered (%s)",
+                    sender, message.uid, status)
+        return [(organizer, RESPONSES.get(status, "2.0;Success"))]
+    outgoing = message.message(organizer, sender)
+    storage.scheduler._check_mail_limit([outgoing])
+    status = storage.scheduler.deliver(user, outgoing)
+    logger.info("Scheduling: %s from %r for %r to %r (%s)", message.method,
+                sender, message.uid, organizer, status)
+    return [(organizer, RESPONSES.get(status, status))]
+
+
+def _decline(storage: Storage, user: str, message: Explicit,
+             originator: Optional[str], recipients: List[str]
+             ) -> List[Tuple[str, str]]:
+    organizer = message.organizer
+    if storage.user_for_address(organizer) != user or (
+            originator is not None and originator != organizer):
+        raise SchedulingError(
+            "C:valid-organizer", "A DECLINECOUNTER is sent by the meeting's "
+            "ORGANIZER, one of your addresses.", 403)
+    meeting = _meeting(storage, user, message.uid)
+    if not counter.organizes(meeting, organizer):
+        raise _forbidden("You organize no meeting %r." % message.uid,
+                         "C:valid-scheduling-message")
+    targets = recipients or message.attendees
+    strangers = [t for t in targets if not counter.is_attendee(meeting, t)]
+    if strangers:
+        raise _forbidden("Not attendees of %r: %s." % (
+            message.uid, ", ".join(strangers)), "C:valid-scheduling-message")
+    outgoing: List[Message] = []
+    shared = counter.body(message.calendar)
+    for target in targets:
+        outgoing.append(Message(message.method, target, organizer, shared,
+                                message.uid))
+    storage.scheduler._check_mail_limit(outgoing)
+    result = []
+    for item in outgoing:
+        status = storage.scheduler.deliver(user, item)
+        result.append((item.recipient, RESPONSES.get(status, status)))
+    logger.info("Scheduling: DECLINECOUNTER for %r to %s", message.uid,
+                ", ".join(t for t, _ in result))
+    return result
+
+
+#: Outcomes of ``received``.
+DONE, UNKNOWN, REFUSED = "done", "unknown", "refused"
+
+
+def received(storage: Storage, message: Explicit, sender: str
+             ) -> Tuple[str, str]:
+    """A COUNTER or REFRESH received by mail from ``sender``, an attendee
+    outside the server, for an organizer of this server.  Returns (DONE,
+    UNKNOWN meeting or organizer, or REFUSED; what happened); the caller
+    holds nothing, the lock is taken here."""
+    organizer = message.organizer
+    user = storage.user_for_address(organizer)
+    if user is None:
+        return UNKNOWN, "the organizer %s is no user here" % organizer
+    if message.method == counter.REFRESH and message.attendees != [sender]:
+        return REFUSED, "a REFRESH from %s may only ask for %s" % (
+            sender, sender)
+    with storage.acquire_lock("w", user), storage.journal.transaction():
+        meeting = _meeting(storage, user, message.uid)
+        if not counter.organizes(meeting, organizer):
+            return UNKNOWN, "%s organizes no meeting %r" % (user,
+                                                            message.uid)
+        if not counter.is_attendee(meeting, sender):
+            return REFUSED, "%s is not invited to %r" % (sender,
+                                                         message.uid)
+        if message.method == counter.REFRESH:
+            answer = counter.refresh_answer(
+                meeting, sender, organizer,
+                datetime.datetime.now(datetime.timezone.utc))
+            if answer is None:
+                return REFUSED, "%s is not scheduled by the server" % sender
+            status = storage.scheduler.deliver(user, answer)
+            return DONE, "REFRESH from %s answered (%s)" % (sender, status)
+        local.deliver(storage, message.message(organizer, sender), user)
+    return DONE, "%s from %s for %r delivered to %s" % (
+        message.method, sender, message.uid, user)
