@@ -18,6 +18,7 @@ from vobject.base import Component
 from vobject.icalendar import utc
 
 from radicale_scheduling.itip import calendar as ical
+from radicale_scheduling.itip import tasks
 from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.itip.organizer import Body, Message, check_same_organizer
 
@@ -58,12 +59,14 @@ def _all_cancelled(cal: Optional[Component]) -> bool:
         (ical.text(c, "status") or "").upper() == "CANCELLED" for c in comps)
 
 
-def _comparable(comp: Component, me: str) -> tuple:
+def _comparable(comp: Component, me: str, ignore_status: bool = False
+                ) -> tuple:
     keys = []
     for line in comp.lines():
         name = line.name.upper()
         if name in ATTENDEE_PROPERTIES or name.startswith("X-") or \
-                name in ("EXDATE", "RECURRENCE-ID"):
+                name in ("EXDATE", "RECURRENCE-ID") or \
+                (ignore_status and name == "STATUS"):
             continue
         ignore = ical.SERVER_PARAMS
         if name == "ATTENDEE" and ical.address(line) == me:
@@ -97,7 +100,9 @@ def _check_allowed(old: Component, new: Component, me: str) -> None:
                 raise _refuse("Components cannot be added.")
             before = ical.derived_instance(
                 old_master, ical.first(comp, "recurrence-id").value)
-        if _comparable(before, me) != _comparable(comp, me):
+        ignore_status = tasks.status_change_allowed(before, comp)
+        if _comparable(before, me, ignore_status) != \
+                _comparable(comp, me, ignore_status):
             raise _refuse("The meeting's details (time, place, summary, "
                           "attendees, ...) were changed.")
     for key in old_comps:
@@ -120,6 +125,8 @@ def _reply_component(comp: Component, me: str, partstat: str,
     keep = {"UID", "DTSTAMP", "SEQUENCE", "ORGANIZER", "ATTENDEE",
             "RECURRENCE-ID", "DTSTART", "DTEND", "DURATION", "DUE",
             "SUMMARY", "COMPLETED", "PERCENT-COMPLETE"}
+    if tasks.is_task(comp):
+        keep.add("STATUS")  # the assignee's progress (RFC 5546 s3.4.3)
     for line in list(reply.lines()):
         name = line.name.upper()
         if name not in keep or (name == "ATTENDEE" and
@@ -163,7 +170,13 @@ def attendee_change(old: Component, new: Component, me: str,
         comp = new_comps[key]
         before = old_comps.get(key) or old_comps.get(None)
         state = _my_partstat(comp, me)
-        if state is not None and state != _my_partstat(before, me):
+        moved = tasks.is_task(comp) and \
+            tasks.progress(comp) != tasks.progress(before)
+        if moved and state is not None and state == _my_partstat(before, me):
+            state = tasks.implied_partstat(comp, state)
+            ical.set_param(ical.attendee(comp, me), "PARTSTAT", state)
+        if state is not None and (moved or
+                                  state != _my_partstat(before, me)):
             answers.append(_reply_component(comp, me, state, stamp))
     if new_master is not None:
         old_ex = ical.exdates(old_comps.get(None))
