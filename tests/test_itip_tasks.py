@@ -264,3 +264,11 @@ def test_recurring_task_one_instance_done():
     comps = ical.by_rid(stored)
     assert tasks.status(comps["20260112T100000Z"]) == "COMPLETED"
     assert tasks.status(comps[None]) == ""
+
+
+def test_a_client_raising_sequence_does_not_outrun_the_organizer():
+    copy = todo(BOB, extra="SEQUENCE:2\n")
+    change = attendee_change(copy, edit(copy, BOB, "ACCEPTED",
+                                        sequence="3"), BOB, NOW)
+    assert ical.sequence(ical.components(change.stored)[0]) == 2
+    assert ical.sequence(reply_of(change)) == 2

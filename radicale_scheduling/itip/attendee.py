@@ -164,6 +164,7 @@ def attendee_change(old: Component, new: Component, me: str,
     old_comps, new_comps = ical.by_rid(old), ical.by_rid(new)
     organizer = next(iter({ical.organizer(c) for c in ical.components(new)}
                           - {None}))
+    _keep_sequence(old_comps, new_comps)
     answers: List[Component] = []
     new_master = new_comps.get(None)
     for key in ical.iter_instances_keys(new_comps):
@@ -190,6 +191,23 @@ def attendee_change(old: Component, new: Component, me: str,
     if answers:
         change.messages.append(_reply(new, me, organizer, answers))
     return change
+
+
+def _keep_sequence(old_comps: dict, new_comps: dict) -> None:
+    """SEQUENCE is the organizer's revision (RFC 5546 s2.1.4): clients
+    that raise it on every save (python-caldav does) would make the
+    organizer's next update look outdated, so the copy keeps the
+    organizer's value."""
+    for key, comp in new_comps.items():
+        before = old_comps.get(key) or old_comps.get(None)
+        if before is None or ical.sequence(comp) == ical.sequence(before):
+            continue
+        line = ical.first(before, "sequence")
+        if line is None:
+            for extra in list(ical.lines(comp, "sequence")):
+                comp.remove(extra)
+        else:
+            ical.set_single(comp, "sequence", line.value)
 
 
 def removal(old: Component, me: str, now: datetime.datetime
