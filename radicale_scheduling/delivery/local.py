@@ -5,6 +5,10 @@ in their calendars, else in their default calendar); the message lands in
 their schedule inbox only after that, so a client that sees the message
 also sees its effect.  Runs under the storage's write lock.
 
+A quiet message (an update that only keeps a copy current, see
+itip.organizer.Message) updates an existing copy and leaves no inbox
+message; it makes no copy where there is none.
+
 Work per recipient is kept to what that recipient needs: a new invitation
 becomes their copy by text (the shared message body minus METHOD), only an
 update of an existing copy is merged object by object.

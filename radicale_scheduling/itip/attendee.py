@@ -2,9 +2,12 @@
 their change sends to the organizer (RFC 6638 s3.2.2, RFC 5546 s3.2.3).
 
 ``attendee_change`` compares the stored copy with the one the attendee's
-client wants to store.  Only the changes of RFC 6638 s3.2.2.1 are allowed;
-a change of participation (own PARTSTAT, an instance declined through an
-override or an EXDATE) yields a REPLY with exactly the affected instances.
+client wants to store.  Only the changes of RFC 6638 s3.2.2.1 are allowed
+(plus a task's STATUS, see tasks.status_change_allowed); a change of
+participation (own PARTSTAT, an instance declined through an override or
+an EXDATE, a task's progress) yields a REPLY with exactly the affected
+instances.  Nothing else (alarms, X- properties, an answer saved again)
+sends anything.
 ``removal`` is the REPLY an attendee's deletion sends.  Pure: no I/O.
 """
 

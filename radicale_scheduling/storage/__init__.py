@@ -379,8 +379,7 @@ class Storage(multifilesystem.Storage):
                                                          component))
         return self._create_calendar(user, base, {
             "tag": "VCALENDAR", "D:displayname": name,
-            "C:supported-calendar-component-set": component},
-            "%s" % name.lower())
+            "C:supported-calendar-component-set": component}, name.lower())
 
     def default_calendar(self, user: str) -> Optional[str]:
         """The path of the user's schedule-default-calendar-URL, if valid."""
