@@ -220,3 +220,24 @@ def test_a_retried_put_sends_nothing_new(invited):
                              MAIL: ["REQUEST"]}
     save(server, moved)
     assert counter.new() == {}
+
+
+def test_task_progress_is_news_for_the_organizer_only(office):
+    from test_tasks import todo, work
+    save(office, todo("t1", "bob", "carol"), path=CAL + "t1.ics")
+    counter = Counter(office)
+    href, text = copies(office, "bob", "t1")[0]
+    save(office, work(text, "bob", "IN-PROCESS", percent_complete="50"),
+         user="bob", path=href)
+    assert counter.new() == {"alice": ["REPLY"]}
+    # The same progress saved again, or with an alarm: nothing.
+    text = office.request("GET", href, user="bob").text
+    save(office, text, user="bob", path=href)
+    save(office, unfold(text).replace("END:VTODO", (ALARM % 5).replace(
+        "\n", "\r\n") + "END:VTODO"), user="bob", path=href)
+    assert counter.new() == {}
+    # alice's client saves back what it read (the server's record of
+    # bob's progress): nothing either.
+    mine = office.request("GET", CAL + "t1.ics", user="alice").text
+    save(office, mine, path=CAL + "t1.ics")
+    assert counter.new() == {}

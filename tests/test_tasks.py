@@ -148,6 +148,30 @@ def test_progress_and_completion_flow_back(team):
         team.request("GET", href, user="bob").text, "bob")
 
 
+@pytest.mark.parametrize("partstat, status", [
+    ("ACCEPTED", None), ("TENTATIVE", None), ("DECLINED", None),
+    ("IN-PROCESS", "IN-PROCESS"), ("COMPLETED", "COMPLETED")])
+def test_every_task_answer_reaches_the_organizer(team, partstat, status):
+    assign(team, "bob")
+    href, text = copies(team, "bob", "t1")[0]
+    assert put(team, "bob", href, work(text, "bob", partstat)).status in (
+        201, 204)
+    mine = organizer_copy(team)
+    assert "PARTSTAT=%s" % partstat in attendee_line(mine, "bob")
+    assert prop_value(mine, "STATUS") == status
+    [(method, reply)] = inbox(team, "alice")
+    assert method == "REPLY" and "PARTSTAT=%s" % partstat in unfold(reply)
+    # ...and back to NEEDS-ACTION ("not yet answered") is an answer too.
+    text = team.request("GET", href, user="bob").text
+    assert put(team, "bob", href, work(text, "bob", "NEEDS-ACTION",
+                                       status=None, completed=None,
+                                       percent_complete=None)).status \
+        in (201, 204)
+    mine = organizer_copy(team)
+    assert "PARTSTAT=NEEDS-ACTION" in attendee_line(mine, "bob")
+    assert prop_value(mine, "STATUS") in (None, "NEEDS-ACTION")
+
+
 def test_several_assignees_show_who_finished_what(team):
     assign(team, "bob", "carol")
     for who in ("bob", "carol"):
