@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, List, Optional, Tuple
 
 from vobject.base import Component
 
-from radicale_scheduling.itip import attendee, freebusy
+from radicale_scheduling.itip import attendee, freebusy, tasks
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip.organizer import Message
 from radicale_scheduling.storage import busy
@@ -23,7 +23,9 @@ from radicale_scheduling.storage import busy
 if TYPE_CHECKING:
     from radicale_scheduling.storage import Storage
 
-AUTO_TYPES = ("ROOM", "RESOURCE")
+AUTO_TYPES = tasks.NOT_ASSIGNABLE
+#: Delivery status of a message handled (RFC 6638 s3.2.9).
+DELIVERED = "1.2"
 #: How far ahead the instances of an open-ended series are checked.
 HORIZON = datetime.timedelta(days=366)
 Instance = Tuple[Optional[str], object, datetime.datetime, datetime.datetime]
@@ -55,6 +57,21 @@ def _instances(copy: Component, now: datetime.datetime,
         begin = freebusy.to_utc(ical.first(comp, "dtstart").value, utc)
         result.append((key, None, begin, begin + freebusy.duration(comp)))
     return result
+
+
+def is_task(message: Message) -> bool:
+    return any(tasks.is_task(c) for c in ical.components(message.calendar))
+
+
+def refuse_task(message: Message, replies: Optional[List[Message]]) -> str:
+    """A room or resource does no work: a task assigned to it is declined
+    at once (RFC 5546 s3.4.3), and nothing lands in its calendar or inbox;
+    other task messages (updates, cancellations) are dropped."""
+    if message.method == "REQUEST" and replies is not None:
+        replies.extend(attendee.removal(
+            message.calendar, message.recipient,
+            datetime.datetime.now(datetime.timezone.utc)))
+    return DELIVERED
 
 
 def answer(storage: Storage, user: str, me: str, copy: Component,

@@ -5,6 +5,10 @@ in their calendars, else in their default calendar); the message lands in
 their schedule inbox only after that, so a client that sees the message
 also sees its effect.  Runs under the storage's write lock.
 
+A quiet message (an update that only keeps a copy current, see
+itip.organizer.Message) updates an existing copy and leaves no inbox
+message; it makes no copy where there is none.
+
 Work per recipient is kept to what that recipient needs: a new invitation
 becomes their copy by text (the shared message body minus METHOD), only an
 update of an existing copy is merged object by object.
@@ -213,7 +217,12 @@ def deliver(storage: Storage, message: Message, user: str,
     storage.provision_locked(user)
     if message.method == "REPLY":
         return _deliver_reply(storage, message, user)
+    if storage.principal(user).cutype in autoreply.AUTO_TYPES and \
+            autoreply.is_task(message):
+        return autoreply.refuse_task(message, replies)
     found = storage.find_uid(user, message.uid)
+    if message.quiet and found is None:
+        return DELIVERED  # nothing to keep current: no copy is made
     text: Optional[str] = None
     updated: Optional[Component] = None
     facts = None
@@ -227,7 +236,8 @@ def deliver(storage: Storage, message: Message, user: str,
         facts = _message_facts(message)
     elif found is not None:
         stored = found[2].vobject_item
-        updated = inbound.apply(message.method, message.calendar, stored)
+        updated = inbound.apply(message.method, message.calendar, stored,
+                                message.recipient)
         if updated is not None:
             ical.set_schedule_tag(updated, tag_after_update(stored, updated))
             text = updated.serialize()
@@ -247,10 +257,14 @@ def deliver(storage: Storage, message: Message, user: str,
             collection, href = found[0], found[1]
         else:
             collection = storage.collection(
-                storage.ensure_default_calendar_locked(user))
+                storage.delivery_calendar_locked(user, facts[1]))
             href = new_href(collection, message.uid)
         collection.write_delivered(href, text, facts)
     # The inbox message comes last: it appears once processing is done.
+    if message.quiet:
+        logger.info("Scheduling: kept the copy of %r of %r current (no "
+                    "inbox message)", message.uid, user)
+        return DELIVERED
     if _storable(message.calendar):
         inbox = storage.collection(paths.collection_path(user, paths.INBOX))
         inbox.write_delivered(inbox_href(message), message.serialize())

@@ -2,9 +2,12 @@
 their change sends to the organizer (RFC 6638 s3.2.2, RFC 5546 s3.2.3).
 
 ``attendee_change`` compares the stored copy with the one the attendee's
-client wants to store.  Only the changes of RFC 6638 s3.2.2.1 are allowed;
-a change of participation (own PARTSTAT, an instance declined through an
-override or an EXDATE) yields a REPLY with exactly the affected instances.
+client wants to store.  Only the changes of RFC 6638 s3.2.2.1 are allowed
+(plus a task's STATUS, see tasks.status_change_allowed); a change of
+participation (own PARTSTAT, an instance declined through an override or
+an EXDATE, a task's progress) yields a REPLY with exactly the affected
+instances.  Nothing else (alarms, X- properties, an answer saved again)
+sends anything.
 ``removal`` is the REPLY an attendee's deletion sends.  Pure: no I/O.
 """
 
@@ -18,7 +21,7 @@ from vobject.base import Component
 from vobject.icalendar import utc
 
 from radicale_scheduling.itip import calendar as ical
-from radicale_scheduling.itip import delegation
+from radicale_scheduling.itip import delegation, tasks
 from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.itip.organizer import Body, Message, check_same_organizer
 
@@ -59,12 +62,14 @@ def _all_cancelled(cal: Optional[Component]) -> bool:
         (ical.text(c, "status") or "").upper() == "CANCELLED" for c in comps)
 
 
-def _comparable(comp: Component, me: str) -> tuple:
+def _comparable(comp: Component, me: str, ignore_status: bool = False
+                ) -> tuple:
     keys = []
     for line in comp.lines():
         name = line.name.upper()
         if name in ATTENDEE_PROPERTIES or name.startswith("X-") or \
-                name in ("EXDATE", "RECURRENCE-ID"):
+                name in ("EXDATE", "RECURRENCE-ID") or \
+                (ignore_status and name == "STATUS"):
             continue
         ignore = ical.SERVER_PARAMS
         if name == "ATTENDEE" and ical.address(line) == me:
@@ -98,7 +103,9 @@ def _check_allowed(old: Component, new: Component, me: str) -> None:
                 raise _refuse("Components cannot be added.")
             before = ical.derived_instance(
                 old_master, ical.first(comp, "recurrence-id").value)
-        if _comparable(before, me) != _comparable(comp, me):
+        ignore_status = tasks.status_change_allowed(before, comp)
+        if _comparable(before, me, ignore_status) != \
+                _comparable(comp, me, ignore_status):
             raise _refuse("The meeting's details (time, place, summary, "
                           "attendees, ...) were changed.")
     for key in old_comps:
@@ -121,6 +128,8 @@ def _reply_component(comp: Component, me: str, partstat: str,
     keep = {"UID", "DTSTAMP", "SEQUENCE", "ORGANIZER", "ATTENDEE",
             "RECURRENCE-ID", "DTSTART", "DTEND", "DURATION", "DUE",
             "SUMMARY", "COMPLETED", "PERCENT-COMPLETE"}
+    if tasks.is_task(comp):
+        keep.add("STATUS")  # the assignee's progress (RFC 5546 s3.4.3)
     for line in list(reply.lines()):
         name = line.name.upper()
         if name not in keep or (name == "ATTENDEE" and
@@ -160,13 +169,20 @@ def attendee_change(old: Component, new: Component, me: str,
     old_comps, new_comps = ical.by_rid(old), ical.by_rid(new)
     organizer = next(iter({ical.organizer(c) for c in ical.components(new)}
                           - {None}))
+    _keep_sequence(old_comps, new_comps)
     answers: List[Component] = []
     new_master = new_comps.get(None)
     for key in ical.iter_instances_keys(new_comps):
         comp = new_comps[key]
         before = old_comps.get(key) or old_comps.get(None)
         state = _my_partstat(comp, me)
-        if state is not None and (state != _my_partstat(before, me) or
+        moved = tasks.is_task(comp) and \
+            tasks.progress(comp) != tasks.progress(before)
+        if moved and state is not None and state == _my_partstat(before, me):
+            state = tasks.implied_partstat(comp, state)
+            ical.set_param(ical.attendee(comp, me), "PARTSTAT", state)
+        if state is not None and (moved or
+                                  state != _my_partstat(before, me) or
                                   delegation.redelegated(before, comp, me)):
             answer = _reply_component(comp, me, state, stamp)
             delegation.add_delegates_to_reply(answer, comp, me)
@@ -187,6 +203,23 @@ def attendee_change(old: Component, new: Component, me: str,
         if request is not None:
             change.messages.append(request)
     return change
+
+
+def _keep_sequence(old_comps: dict, new_comps: dict) -> None:
+    """SEQUENCE is the organizer's revision (RFC 5546 s2.1.4): clients
+    that raise it on every save (python-caldav does) would make the
+    organizer's next update look outdated, so the copy keeps the
+    organizer's value."""
+    for key, comp in new_comps.items():
+        before = old_comps.get(key) or old_comps.get(None)
+        if before is None or ical.sequence(comp) == ical.sequence(before):
+            continue
+        line = ical.first(before, "sequence")
+        if line is None:
+            for extra in list(ical.lines(comp, "sequence")):
+                comp.remove(extra)
+        else:
+            ical.set_single(comp, "sequence", line.value)
 
 
 def removal(old: Component, me: str, now: datetime.datetime

@@ -14,18 +14,20 @@ from typing import Dict, Optional
 from vobject.base import Component
 
 from radicale_scheduling.itip import calendar as ical
-from radicale_scheduling.itip import delegation
+from radicale_scheduling.itip import delegation, tasks
 
 #: What an attendee keeps of their own copy when the organizer updates it.
 PERSONAL = ("valarm",)
 PERSONAL_PROPERTIES = ("transp",)
 
 
-def apply(method: str, message: Component, stored: Optional[Component]
-          ) -> Optional[Component]:
+def apply(method: str, message: Component, stored: Optional[Component],
+          recipient: Optional[str] = None) -> Optional[Component]:
+    """``recipient``: the attendee whose copy ``stored`` is, when known
+    (their own progress on a to-do is kept, see tasks)."""
     method = method.upper()
     if method == "REQUEST":
-        return _apply_request(message, stored)
+        return _apply_request(message, stored, recipient)
     if method == "CANCEL":
         return _apply_cancel(message, stored)
     return None
@@ -51,9 +53,11 @@ def _as_stored(message: Component) -> Component:
     return cal
 
 
-def _keep_personal(comp: Component, before: Optional[Component]) -> None:
+def _keep_personal(comp: Component, before: Optional[Component],
+                   recipient: Optional[str] = None) -> None:
     if before is None:
         return
+    tasks.keep_assignee_progress(comp, before, recipient)
     for name in PERSONAL:
         for child in before.contents.get(name, []):
             comp.add(child.duplicate(child))
@@ -63,8 +67,8 @@ def _keep_personal(comp: Component, before: Optional[Component]) -> None:
             ical.set_single(comp, name, line.value)
 
 
-def _apply_request(message: Component, stored: Optional[Component]
-                   ) -> Optional[Component]:
+def _apply_request(message: Component, stored: Optional[Component],
+                   recipient: Optional[str] = None) -> Optional[Component]:
     incoming = ical.by_rid(message)
     if not incoming:
         return None
@@ -83,7 +87,7 @@ def _apply_request(message: Component, stored: Optional[Component]
                 result.remove(comp)
                 result.add(known[key].duplicate(known[key]))
             else:
-                _keep_personal(comp, known.get(key))
+                _keep_personal(comp, known.get(key), recipient)
         return result
     # Only some instances: replace or add those overrides.
     result = ical.clone(stored)
@@ -92,7 +96,7 @@ def _apply_request(message: Component, stored: Optional[Component]
         if key in current:
             result.remove(current[key])
         copy = ical.add_component(result, comp)
-        _keep_personal(copy, known.get(key))
+        _keep_personal(copy, known.get(key), recipient)
     _add_timezones(result, message)
     return result
 
@@ -164,7 +168,8 @@ def apply_reply(reply: Component, stored: Optional[Component], sender: str,
 
     Only the sender's own ATTENDEE entry changes, per instance where the
     reply is per instance; SCHEDULE-STATUS records the REQUEST-STATUS
-    (2.0 when absent).  A reply to a meeting the organizer no longer has,
+    (2.0 when absent); a to-do's own progress follows its assignees
+    (tasks.follow_assignees).  A reply to a meeting the organizer no longer has,
     or about a version older than the stored one, changes nothing.  With
     ``record_status`` False (another attendee's copy) only PARTSTAT moves.
     """
@@ -192,6 +197,7 @@ def apply_reply(reply: Component, stored: Optional[Component], sender: str,
         ical.set_param(entry, "PARTSTAT", ical.partstat(line))
         ical.set_param(entry, "RSVP", None)
         if record_status:
+            tasks.follow_assignees(target, answer)
             codes = [str(x.value).split(";", 1)[0] for x in
                      ical.lines(answer, "request-status")]
             ical.set_param(entry, "SCHEDULE-STATUS",

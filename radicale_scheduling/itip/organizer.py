@@ -17,6 +17,7 @@ from vobject.base import Component
 from vobject.icalendar import utc
 
 from radicale_scheduling.itip import calendar as ical
+from radicale_scheduling.itip import tasks
 from radicale_scheduling.itip.errors import SchedulingError
 
 
@@ -47,6 +48,10 @@ class Message:
     sender: str  # the address it is sent as (ORGANIZER, or the attendee)
     body: Body
     uid: str
+    #: An update that only keeps the recipient's copy current (someone
+    #: else was added or removed): their copy changes, but no inbox
+    #: message and no mail tell them (see ``_messages_for``).
+    quiet: bool = False
 
     @property
     def calendar(self) -> Component:
@@ -217,9 +222,10 @@ def organizer_change(old: Optional[Component], new: Optional[Component],
     for who in sorted(recipients):
         old_view = view(old, who)
         new_view = view(new, who) if new is not None else {}
-        change.messages.extend(_messages_for(
-            who, organizer, old_view, new_view, bodies, who in forced))
-        if new_view:
+        messages = _messages_for(who, organizer, old_view, new_view, bodies,
+                                 who in forced)
+        change.messages.extend(messages)
+        if new_view and any(not m.quiet for m in messages):
             change.attempted.add(who)
     # Attendees who got nothing this time keep the status they had.
     if new is not None and old is not None:
@@ -282,7 +288,11 @@ def _messages_for(who: str, organizer: str,
     if forced or not old_view or \
             _view_signature(expected, who) != _view_signature(new_view, who):
         comps = [new_view[key] for key in ical.iter_instances_keys(new_view)]
-        messages.append(bodies.message("REQUEST", who, organizer, comps))
+        request = bodies.message("REQUEST", who, organizer, comps)
+        request.quiet = not forced and bool(old_view) and \
+            _view_signature(expected, who, others=False) == \
+            _view_signature(new_view, who, others=False)
+        messages.append(request)
     return messages
 
 
@@ -309,11 +319,26 @@ def _without_cancelled(old_view: Dict[Optional[str], Component],
     return result
 
 
-def _view_signature(comps: Dict[Optional[str], Component], who: str) -> tuple:
-    # The attendee's own participation matters to them (a reset asks them
-    # again); the others' participation alone is no reason to re-send.
-    return tuple((key, ical.signature(comps[key], ignore_partstat_of="*"),
-                  _own_partstat(comps[key], who))
+def _view_signature(comps: Dict[Optional[str], Component], who: str,
+                    others: bool = True) -> tuple:
+    """What ``who`` sees of the meeting, for comparing two versions.
+
+    The attendee's own participation matters to them (a reset asks them
+    again); the others' participation alone is no reason to re-send.
+    ``others`` False leaves the other attendees out altogether: a change
+    that only adds or removes someone else is, for ``who``, no news.
+    RFC 5546 s2.1.4 leaves it to the organizer whom an update goes to;
+    like SabreDAV (whose broker marks it not significant, and mails
+    nothing), such an update only refreshes their copy: the list of
+    attendees stays right, and their inbox and mailbox stay quiet.
+    """
+    def sig(comp: Component) -> tuple:
+        keys = ical.signature(comp, ignore_partstat_of="*")
+        if not others:
+            keys = tuple(k for k in keys if k[0] != "ATTENDEE" or
+                         ical.normalize_address(k[2]) == who)
+        return keys
+    return tuple((key, sig(comps[key]), _own_partstat(comps[key], who))
                  for key in ical.iter_instances_keys(comps))
 
 
@@ -397,7 +422,8 @@ def _reset_partstat_on_reschedule(old: Optional[Component], new: Component,
             continue
         for line in ical.attendees(comp):
             if ical.address(line) in organizer_addresses or \
-                    ical.agent(line) != "SERVER":
+                    ical.agent(line) != "SERVER" or \
+                    tasks.keeps_partstat_on_reschedule(comp, line):
                 continue
             ical.set_param(line, "PARTSTAT", "NEEDS-ACTION")
             ical.set_param(line, "RSVP", "TRUE")

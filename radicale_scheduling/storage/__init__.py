@@ -39,6 +39,10 @@ DEFAULT_CALENDAR_PROPS = {
     "D:displayname": "Calendar",
     "C:supported-calendar-component-set": "VEVENT,VTODO,VJOURNAL",
 }
+#: Folder and display name of a calendar made for a component the user's
+#: calendars do not take.
+COMPONENT_CALENDARS = {"VTODO": ("tasks", "Tasks"),
+                       "VJOURNAL": ("journal", "Journal")}
 
 
 class Storage(multifilesystem.Storage):
@@ -386,7 +390,13 @@ class Storage(multifilesystem.Storage):
         for collection in self.user_calendars(user):
             if collection.accepts_events:
                 return pathutils.unstrip_path(collection.path, True)
-        name = DEFAULT_CALENDAR_NAME
+        return self._create_calendar(user, DEFAULT_CALENDAR_NAME,
+                                     DEFAULT_CALENDAR_PROPS, "default")
+
+    def _create_calendar(self, user: str, base: str, props: dict,
+                         what: str) -> str:
+        """A new calendar of ``user`` under the first free name."""
+        name = base
         taken = set()
         folder = os.path.join(self._get_collection_root_folder(), user)
         if os.path.isdir(folder):
@@ -394,12 +404,30 @@ class Storage(multifilesystem.Storage):
         counter = 1
         while name in taken:
             counter += 1
-            name = "%s-%d" % (DEFAULT_CALENDAR_NAME, counter)
+            name = "%s-%d" % (base, counter)
         path = "/%s/%s/" % (user, name)
-        super().create_collection(path, props=dict(DEFAULT_CALENDAR_PROPS))
-        logger.info("Scheduling: created default calendar %r of %r", path,
+        super().create_collection(path, props=dict(props))
+        logger.info("Scheduling: created %s calendar %r of %r", what, path,
                     user)
         return path
+
+    def delivery_calendar_locked(self, user: str, component: str) -> str:
+        """Where a new invitation with a ``component`` goes (RFC 6638
+        s4.3): the default calendar if it takes that component, else the
+        user's first calendar (by name) that does, else a new one made
+        for it (a "tasks" calendar for to-dos, as Apple's and Cyrus'
+        servers do).  Caller holds the write lock."""
+        default = self.ensure_default_calendar_locked(user)
+        if self.collection(default).accepts(component):
+            return default
+        for collection in self.user_calendars(user):
+            if collection.accepts(component):
+                return pathutils.unstrip_path(collection.path, True)
+        base, name = COMPONENT_CALENDARS.get(component, (component.lower(),
+                                                         component))
+        return self._create_calendar(user, base, {
+            "tag": "VCALENDAR", "D:displayname": name,
+            "C:supported-calendar-component-set": component}, name.lower())
 
     def default_calendar(self, user: str) -> Optional[str]:
         """The path of the user's schedule-default-calendar-URL, if valid."""

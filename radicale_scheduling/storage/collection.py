@@ -53,10 +53,15 @@ class Collection(multifilesystem.Collection):
     @property
     def accepts_events(self) -> bool:
         """A calendar that can hold VEVENTs (RFC 6638 section 4.3)."""
-        if self.tag != "VCALENDAR":
+        return self.accepts("VEVENT")
+
+    def accepts(self, component: str) -> bool:
+        """A calendar whose supported-calendar-component-set (RFC 4791
+        s5.2.3; all components when unset) has ``component``."""
+        if self.tag != "VCALENDAR" or self.schedule_kind:
             return False
         components = self.get_meta("C:supported-calendar-component-set")
-        return not components or "VEVENT" in components.split(",")
+        return not components or component in components.split(",")
 
     @property
     def exists(self) -> bool:

@@ -247,8 +247,8 @@ class Scheduler:
         people: a meeting with 10,000 attendees is no spam relay."""
         if self.storage.outbound is None:
             return
-        external = {m.recipient for m in messages
-                    if self.storage.user_for_address(m.recipient) is None
+        external = {m.recipient for m in messages if not m.quiet
+                    and self.storage.user_for_address(m.recipient) is None
                     and not self.storage.directory.is_local_domain(
                         m.recipient)}
         limit = self.storage.settings.smtp_max_recipients
@@ -300,6 +300,8 @@ class Scheduler:
             logger.info("Scheduling: %s for %r to unknown local address %r",
                         message.method, message.uid, message.recipient)
             return UNKNOWN_USER
+        if message.quiet:
+            return NO_ROUTE  # only refreshes a copy: no mail for that
         if self.storage.outbound is not None and \
                 message.recipient.startswith("mailto:"):
             return self.storage.outbound.enqueue(message, sender_user)
