@@ -289,6 +289,27 @@ def test_mail_replies_update_the_organizer(invited_grandma):
                                    if "grandma@elsewhere.example" in x][0]
 
 
+def test_a_late_retry_status_does_not_hide_an_answer(mailing):
+    """The sender thread may record a retry after the attendee's mailed
+    answer was processed: the answer (2.0) stays."""
+    from radicale_scheduling.delivery import outbound
+    outbound.AUTOSTART = False
+    try:
+        server = mailing()  # nothing listens on the mail port
+    finally:
+        outbound.AUTOSTART = True
+    assert put(server, "alice", CAL + "m1.ics",
+               ics("m1", "bob", GRANDMA)).status == 201
+    assert status_of(server, "grandma@elsewhere.example") == "1.0"
+    storage = server.app._storage
+    assert incoming.process(storage, THUNDERBIRD_REPLY.encode())[0] == \
+        incoming.OK
+    assert status_of(server, "grandma@elsewhere.example") == "2.0"
+    storage.outbound.run_once()  # the invitation's attempt fails: 5.1
+    assert storage.outbound.entries()[0]["attempts"] == 1
+    assert status_of(server, "grandma@elsewhere.example") == "2.0"
+
+
 @pytest.mark.parametrize("mail, code", [
     (THUNDERBIRD_REPLY.replace("From: Grandma <grandma@elsewhere.example>",
                                "From: Mallory <mallory@evil.example>"),

@@ -32,6 +32,10 @@ __all__ = ["Collection", "Storage", "DEFAULT_CALENDAR_KEY", "TRANSP_KEY"]
 
 #: Radicale's file of a collection's properties (multifilesystem).
 _PROPS_FILE = ".Radicale.props"
+#: Mail delivery statuses that say nothing final (RFC 6638 s3.2.9):
+#: queued, sent, retrying.
+TRANSIENT = ("1.0", "1.1", "5.1")
+
 #: Name and properties of the calendar created for a user who has none.
 DEFAULT_CALENDAR_NAME = "calendar"
 DEFAULT_CALENDAR_PROPS = {
@@ -268,7 +272,12 @@ class Storage(multifilesystem.Storage):
                 for line in lines:
                     if method == "REPLY" and ical.address(line) != recipient:
                         continue
-                    if ical.param(line, "SCHEDULE-STATUS") != status:
+                    current = ical.param(line, "SCHEDULE-STATUS") or ""
+                    if current.startswith("2.") and status in TRANSIENT:
+                        # They answered: proof enough that it arrived; a
+                        # retry's status arriving late must not hide it.
+                        continue
+                    if current != status:
                         ical.set_param(line, "SCHEDULE-STATUS", status)
                         changed = True
             if changed:
