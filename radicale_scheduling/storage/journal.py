@@ -84,20 +84,21 @@ class Transaction:
     final: Optional[Final] = None
     after_commit: List[Callable[[], None]] = field(default_factory=list)
     result: Any = None
+    _folders: Dict[str, Dict[str, Write]] = field(default_factory=dict)
 
     def stage(self, write: Write) -> None:
         # A later write of the same file replaces the earlier one but
         # keeps its place: the order of first writes is the order applied.
         self.writes[write.path] = write
+        folder, name = os.path.split(write.path)
+        self._folders.setdefault(folder, {})[name] = write
 
     def staged(self, path: str) -> Optional[Write]:
         return self.writes.get(path)
 
     def in_folder(self, folder: str) -> Dict[str, Write]:
         """The staged writes of the files directly in ``folder``."""
-        return {os.path.basename(path): write
-                for path, write in self.writes.items()
-                if os.path.dirname(path) == folder}
+        return self._folders.get(folder, {})
 
     def finish_with(self, record: Dict[str, Any],
                     perform: Callable[[], Any]) -> None:
