@@ -218,6 +218,6 @@ def merge_other_attendees(current: Component, new: Component,
             known = ical.attendee(before, who)
             if who == me or known is None:
                 continue
-            for name in ("PARTSTAT", "SCHEDULE-STATUS"):
+            for name in ical.PARTICIPATION_PARAMS:
                 ical.set_param(line, name, ical.param(known, name))
 

@@ -459,7 +459,7 @@ def merge_attendee_states(current: Component, new: Component,
 
     The client's object was based on the current schedule tag, so the only
     changes since are replies the server processed: carry every other
-    attendee's PARTSTAT and SCHEDULE-STATUS into the new object.
+    attendee's PARTSTAT, RSVP and SCHEDULE-STATUS into the new object.
     """
     current_comps = ical.by_rid(current)
     for key, comp in ical.by_rid(new).items():
@@ -473,5 +473,5 @@ def merge_attendee_states(current: Component, new: Component,
             known = ical.attendee(before, who)
             if known is None:
                 continue
-            for name in ("PARTSTAT", "SCHEDULE-STATUS"):
+            for name in ical.PARTICIPATION_PARAMS:
                 ical.set_param(line, name, ical.param(known, name))
