@@ -21,7 +21,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from test_attendee import answer
 
-from scheduling_helpers import attendee_line, copies, ics, put
+from scheduling_helpers import attendee_line, copies, ics, methods, put
 
 #: Wall time of the load itself; setup and checks come on top.
 LOAD_SECONDS = 15
@@ -110,7 +110,7 @@ def test_many_clients_on_two_processes_lose_nothing(tmp_path, smtp):
         assert stats.unexpected == []
         assert wait_for(lambda: queue_empty(collections), 20)
         problems = loadmix.verify(scenario)
-        assert problems == []
+        assert problems == [], "\n".join(problems)
         # Enough happened for the checks to mean something.
         assert sum(len(m.saved) for m in scenario.meetings) > 20
         assert len(scenario.answers) == sum(len(m.attendees)
@@ -202,3 +202,64 @@ def test_a_tag_matched_organizer_save_keeps_what_answers_recorded(invited):
     bob = attendee_line(stored, "bob")
     assert "PARTSTAT=ACCEPTED" in bob and "RSVP" not in bob
     assert "RSVP=TRUE" in attendee_line(stored, "carol")
+
+
+def test_a_new_revision_reaches_the_attendees_so_their_answers_count(
+        invited):
+    """A client that raises SEQUENCE on every save makes a new revision
+    (RFC 5546 s2.1.4).  Nothing was sent for it, so the attendees' copies
+    kept the old SEQUENCE and every answer after it looked like one to an
+    older revision: bob got 204 and alice never saw his answer."""
+    [(href, text)] = copies(invited, "bob", "m1")
+    tag = invited.request("GET", href, user="bob").headers["Schedule-Tag"]
+    assert put(invited, "alice", CAL + "m1.ics", ics(
+        "m1", RSVP.format("bob"), RSVP.format("carol"),
+        extra="SEQUENCE:1\n")).status == 204
+    fresh = invited.request("GET", href, user="bob")
+    assert "SEQUENCE:1\r\n" in fresh.text
+    assert fresh.headers["Schedule-Tag"] != tag  # RFC 6638 s3.2.10
+    assert methods(invited, "bob") == ["REQUEST", "REQUEST"]
+    # From the copy read before: 412, as for any revision.
+    assert put(invited, "bob", href, answer(text, "bob", "ACCEPTED"),
+               if_schedule_tag_match=tag).status == 412
+    assert put(invited, "bob", href, answer(fresh.text, "bob", "ACCEPTED"),
+               if_schedule_tag_match=fresh.headers["Schedule-Tag"]
+               ).status == 204
+    organizer = invited.request("GET", CAL + "m1.ics", user="alice").text
+    assert "PARTSTAT=ACCEPTED" in attendee_line(organizer, "bob")
+    assert methods(invited, "alice") == ["REPLY"]
+
+
+def test_an_answer_from_an_older_body_still_counts(invited):
+    """An answer PUT without a condition from a body read before the
+    latest revision (the PARTSTAT is all that differs otherwise): the
+    attendee cannot take SEQUENCE back, and the answer counts."""
+    [(href, text)] = copies(invited, "bob", "m1")
+    assert put(invited, "alice", CAL + "m1.ics", ics(
+        "m1", RSVP.format("bob"), RSVP.format("carol"),
+        extra="SEQUENCE:2\n")).status == 204
+    assert put(invited, "bob", href, answer(text, "bob", "TENTATIVE")
+               ).status == 204
+    assert "SEQUENCE:2\r\n" in invited.request("GET", href, user="bob").text
+    organizer = invited.request("GET", CAL + "m1.ics", user="alice").text
+    assert "PARTSTAT=TENTATIVE" in attendee_line(organizer, "bob")
+
+
+def test_an_answer_after_a_cancelled_instance_counts(invited):
+    """Taking one instance out raises the series' SEQUENCE; the CANCEL
+    must carry that into the attendee's copy, or the next answer looks
+    like one to the older revision and is dropped."""
+    weekly = "RRULE:FREQ=WEEKLY;COUNT=4\n"
+    assert put(invited, "alice", CAL + "m1.ics", ics(
+        "m1", RSVP.format("bob"), extra=weekly)).status == 204
+    assert put(invited, "alice", CAL + "m1.ics", ics(
+        "m1", RSVP.format("bob"),
+        extra=weekly + "EXDATE:20260112T100000Z\n")).status == 204
+    assert methods(invited, "bob").count("CANCEL") == 1
+    [(href, text)] = copies(invited, "bob", "m1")
+    revision = invited.request("GET", CAL + "m1.ics", user="alice").text
+    assert "SEQUENCE:2\r\n" in revision and "SEQUENCE:2\r\n" in text
+    assert put(invited, "bob", href, answer(text, "bob", "ACCEPTED")
+               ).status == 204
+    organizer = invited.request("GET", CAL + "m1.ics", user="alice").text
+    assert "PARTSTAT=ACCEPTED" in attendee_line(organizer, "bob")

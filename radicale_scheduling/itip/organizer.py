@@ -299,6 +299,8 @@ def _without_cancelled(old_view: Dict[Optional[str], Component],
         for line in ical.lines(new_master, "exdate"):
             master.add("exdate").value = list(line.value) \
                 if isinstance(line.value, list) else [line.value]
+        # The CANCEL carries the new revision; applying it takes that too.
+        ical.set_single(master, "sequence", str(ical.sequence(new_master)))
         result[None] = master
     for key in list(result):
         if key is not None and key not in new_view:
@@ -311,9 +313,11 @@ def _without_cancelled(old_view: Dict[Optional[str], Component],
 
 def _view_signature(comps: Dict[Optional[str], Component], who: str) -> tuple:
     # The attendee's own participation matters to them (a reset asks them
-    # again); the others' participation alone is no reason to re-send.
+    # again); the others' participation alone is no reason to re-send.  A
+    # higher SEQUENCE is a new revision (RFC 5546 s2.1.4): attendees must
+    # have it, or their answers look like answers to an older one (s2.1.5).
     return tuple((key, ical.signature(comps[key], ignore_partstat_of="*"),
-                  _own_partstat(comps[key], who))
+                  _own_partstat(comps[key], who), ical.sequence(comps[key]))
                  for key in ical.iter_instances_keys(comps))
 
 
