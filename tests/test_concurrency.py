@@ -112,7 +112,7 @@ def test_many_clients_on_two_processes_lose_nothing(tmp_path, smtp):
         problems = loadmix.verify(scenario)
         assert problems == [], "\n".join(problems)
         # Enough happened for the checks to mean something.
-        assert sum(len(m.saved) for m in scenario.meetings) > 20
+        assert sum(len(m.saved) for m in scenario.meetings) > 10
         assert len(scenario.answers) == sum(len(m.attendees)
                                             for m in scenario.meetings)
         # The last mail to the outside attendee (by SEQUENCE, then
