@@ -263,6 +263,12 @@ class Scenario:
         return Client(self.urls, user, self.stats, random.Random(seed))
 
 
+DISCOVERY = ('<?xml version="1.0"?><D:propfind xmlns:D="DAV:" '
+             'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop>'
+             '<C:schedule-inbox-URL/><C:calendar-user-address-set/>'
+             '</D:prop></D:propfind>')
+
+
 def build(urls: List[str], stats: Stats, meetings_per_organizer: int = 2,
           mailing: bool = False) -> Scenario:
     """Users set up by their clients, meetings sent, copies found."""
@@ -276,26 +282,45 @@ def build(urls: List[str], stats: Stats, meetings_per_organizer: int = 2,
             meetings.append(Meeting("load-%s-%d" % (organizer, m), organizer,
                                     chosen, external=mailing and m == 0))
     scenario = Scenario(urls, stats, meetings, mailing)
-    discovery = ('<?xml version="1.0"?><D:propfind xmlns:D="DAV:" '
-                 'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop>'
-                 '<C:schedule-inbox-URL/><C:calendar-user-address-set/>'
-                 '</D:prop></D:propfind>')
-    for i, user in enumerate(USERS):
-        reply = scenario.client(user, i).request(
-            "setup", "PROPFIND", "/%s/" % user, discovery, Depth="0")
+    errors: List[str] = []
+
+    def discover(user: str, seed: int) -> None:
+        reply = scenario.client(user, seed).request(
+            "setup", "PROPFIND", "/%s/" % user, DISCOVERY, Depth="0")
         if reply.status != 207:
-            raise AssertionError("discovery of %s: %d" % (user, reply.status))
-    for day, meeting in enumerate(meetings, start=2):
-        client = scenario.client(meeting.organizer, day)
-        href = "/%s/calendar/%s.ics" % (meeting.organizer, meeting.uid)
-        reply = client.request("setup", "PUT", href, meeting_text(
-            meeting.uid, meeting.organizer, meeting.attendees, day,
-            meeting.external), Content_Type="text/calendar")
-        if reply.status != 201:
-            raise AssertionError("invitation %s: %d %s" % (
-                meeting.uid, reply.status, reply.text))
-        meeting.saved.append(0)
-        scenario.hrefs[(meeting.organizer, meeting.uid)] = href
+            errors.append("discovery of %s: %d" % (user, reply.status))
+
+    def organize(organizer: str, seed: int) -> None:
+        discover(organizer, seed)
+        for day, meeting in enumerate(meetings, start=2):
+            if meeting.organizer != organizer:
+                continue
+            href = "/%s/calendar/%s.ics" % (organizer, meeting.uid)
+            reply = scenario.client(organizer, seed + day).request(
+                "setup", "PUT", href, meeting_text(
+                    meeting.uid, organizer, meeting.attendees, day,
+                    meeting.external), Content_Type="text/calendar")
+            if reply.status != 201:
+                errors.append("invitation %s: %d %s" % (
+                    meeting.uid, reply.status, reply.text))
+                continue
+            meeting.saved.append(0)
+            scenario.hrefs[(organizer, meeting.uid)] = href
+
+    # First use happens all at once, on every server: each attendee's
+    # client sets up (twice, as two devices would) while invitations are
+    # delivered to them, so inbox, outbox and default calendar are made
+    # by whichever request and process comes first.
+    threads = [threading.Thread(target=organize, args=(o, 10 * i))
+               for i, o in enumerate(ORGANIZERS)]
+    threads += [threading.Thread(target=discover, args=(user, 100 + i))
+                for i, user in enumerate(ATTENDEES * 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(REQUEST_TIMEOUT * 4)
+    if errors or any(thread.is_alive() for thread in threads):
+        raise AssertionError("setup failed: %s" % errors)
     for i, user in enumerate(ATTENDEES):
         for href, text in objects(scenario.client(user, 100 + i), user):
             uid = str(vevent(parse(text)).uid.value)
