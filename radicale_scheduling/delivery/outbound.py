@@ -199,13 +199,38 @@ class Outbound:
                     continue
                 if not self._within_rate(entry["owner"], now):
                     entry["next"] = now + 60
-                    self._write(PENDING, entry)
+                    self._requeue(entry, PENDING)
                     soonest = min(soonest, 60.0)
                     continue
                 self._send_one(entry, now)
             for entry in self.entries(PENDING):  # retries just scheduled
                 soonest = min(soonest, entry["next"] - time.time())
         return max(soonest, 0.5)
+
+    def _superseded(self, entry: dict) -> bool:
+        """A newer message for the same meeting and recipient is waiting
+        (enqueue removes older waiting ones, so any other is newer)."""
+        return any(other["uid"] == entry["uid"] and
+                   other["recipient"] == entry["recipient"] and
+                   other["id"] != entry["id"]
+                   for other in self.entries(PENDING))
+
+    def _requeue(self, entry: dict, state: str) -> None:
+        """Put a message back to wait, unless a newer one replaced it
+        meanwhile: sent later, the older mail would arrive last.  Under
+        the storage lock, as enqueue is, so that neither misses the other
+        (in any process)."""
+        name = entry["id"] + ".json"
+        with self.storage.acquire_lock("w", entry["owner"]):
+            if not os.path.exists(self._path(state, name)):
+                return  # replaced (and removed) by a newer message
+            if self._superseded(entry):
+                logger.info("Scheduling: mail for %r to %r replaced by a "
+                            "newer one", entry["uid"], entry["recipient"])
+            else:
+                self._write(PENDING, entry)
+            if state != PENDING:
+                os.remove(self._path(state, name))
 
     def _within_rate(self, owner: str, now: float) -> bool:
         sent = self._sent[owner]
@@ -242,8 +267,7 @@ class Outbound:
                                entry["uid"], entry["recipient"], e)
                 self._status(entry, UNDELIVERABLE)
                 return
-            self._write(PENDING, entry)
-            os.remove(self._path(SENDING, name))
+            self._requeue(entry, SENDING)
             logger.info("Scheduling: mail for %r to %r failed (%s), retry "
                         "in %d s", entry["uid"], entry["recipient"],
                         entry["error"], wait)
@@ -294,7 +318,8 @@ class Outbound:
         try:
             self.storage.set_delivery_status(
                 entry["owner"], entry["uid"], entry["method"],
-                entry["recipient"], status)
+                entry["recipient"], status,
+                superseded=lambda: self._superseded(entry))
         except Exception:  # the mail's fate must not depend on this
             logger.exception("Scheduling: cannot record status %s for %r",
                              status, entry["uid"])

@@ -10,7 +10,7 @@ calendar of RFC 6638 section 4.3, and the server's calendar-user addresses.
 from __future__ import annotations
 
 import os
-from typing import Iterable, Iterator, Optional, Set, Tuple
+from typing import Callable, Iterable, Iterator, Optional, Set, Tuple
 from urllib.parse import unquote, urlparse
 
 from radicale import item as radicale_item
@@ -194,13 +194,22 @@ class Storage(multifilesystem.Storage):
         return None
 
     def set_delivery_status(self, owner: str, uid: str, method: str,
-                            recipient: str, status: str) -> None:
+                            recipient: str, status: str,
+                            superseded: Callable[[], bool] = lambda: False
+                            ) -> None:
         """Record how a mailed message fared (RFC 6638 s3.2.9): on the
         attendee in the organizer's copy, or on the ORGANIZER in an
         attendee's copy for a REPLY.  Not a change by the user: the
-        schedule tag stays."""
+        schedule tag stays.
+
+        The mail sender runs beside requests: a message ``superseded`` by
+        a newer one (whose status the request set) says nothing, and an
+        answer the recipient sent meanwhile (2.x) says more than how an
+        earlier mail fared."""
         from radicale_scheduling.itip import calendar as ical
         with self.acquire_lock("w", owner):
+            if superseded():
+                return
             found = self.find_uid_file(owner, uid)
             if found is None:
                 return
@@ -214,7 +223,10 @@ class Storage(multifilesystem.Storage):
                 for line in lines:
                     if method == "REPLY" and ical.address(line) != recipient:
                         continue
-                    if ical.param(line, "SCHEDULE-STATUS") != status:
+                    current = ical.param(line, "SCHEDULE-STATUS") or ""
+                    if method != "REPLY" and current.startswith("2."):
+                        continue  # answered since this mail was queued
+                    if current != status:
                         ical.set_param(line, "SCHEDULE-STATUS", status)
                         changed = True
             if changed:
