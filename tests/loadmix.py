@@ -79,6 +79,8 @@ class Stats:
     lock: threading.Lock = field(default_factory=threading.Lock)
     started: float = field(default_factory=time.monotonic)
     stopped: Optional[float] = None
+    #: Seconds of load over several runs into the same Stats (0: one run).
+    accumulated: float = 0.0
 
     def record(self, kind: str, status: int, seconds: float) -> None:
         with self.lock:
@@ -103,9 +105,14 @@ class Stats:
         return sum(n for (_, status), n in self.statuses.items()
                    if status >= 500)
 
+    @property
+    def elapsed(self) -> float:
+        return self.accumulated or \
+            (self.stopped or time.monotonic()) - self.started
+
     def summary(self) -> List[str]:
         """Lines: per request kind, count, rate, latency percentiles."""
-        elapsed = (self.stopped or time.monotonic()) - self.started
+        elapsed = self.elapsed
         lines = ["%-22s %7s %7s %8s %8s %8s %8s  %s" % (
             "request", "count", "req/s", "p50 ms", "p90 ms", "p99 ms",
             "max ms", "statuses")]
@@ -582,6 +589,90 @@ def inbox_problem(text: str, known_uids) -> Optional[str]:
     if "organizer" not in events[0].contents:
         return "no ORGANIZER"
     return None
+
+
+EVENT = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//load//EN\r\n"
+         "BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20260101T000000Z\r\n"
+         "DTSTART:202603{day:02d}T{hour:02d}0000Z\r\n"
+         "DTEND:202603{day:02d}T{hour:02d}3000Z\r\nSUMMARY:{summary}\r\n"
+         "END:VEVENT\r\nEND:VCALENDAR\r\n")
+
+
+def event_text(uid: str, n: int, summary: str = "") -> str:
+    return EVENT.format(uid=uid, day=1 + n % 28, hour=8 + n % 10,
+                        summary=summary or uid)
+
+
+def seed_calendars(urls: List[str], stats: Stats, users: Sequence[str],
+                   events: int) -> None:
+    """An ordinary calendar with ``events`` events per user, made with
+    MKCALENDAR and PUT as any client (plain Radicale or the plugin)."""
+    body = ('<?xml version="1.0"?><C:mkcalendar xmlns:D="DAV:" '
+            'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop>'
+            '<D:displayname>Calendar</D:displayname></D:prop></D:set>'
+            '</C:mkcalendar>')
+    for i, user in enumerate(users):
+        client = Client(urls, user, stats, random.Random(i))
+        reply = client.request("setup", "MKCALENDAR", "/%s/plain/" % user,
+                               body)
+        if reply.status != 201:
+            raise AssertionError("MKCALENDAR for %s: %d" % (user,
+                                                            reply.status))
+        for n in range(events):
+            uid = "seed-%s-%d" % (user, n)
+            client.request("setup", "PUT", "/%s/plain/%s.ics" % (user, uid),
+                           event_text(uid, n), Content_Type="text/calendar")
+
+
+def ordinary_device(urls: List[str], stats: Stats, user: str, seed: int,
+                    until: float, operations: int) -> None:
+    """Plain CalDAV, the part plain Radicale can do too: a client saving
+    events (new and changed) and synchronising its calendar."""
+    client = Client(urls, user, stats, random.Random(seed))
+    calendar = "/%s/plain/" % user
+    for n in range(operations):
+        if time.monotonic() > until:
+            return
+        step = n % 4
+        uid = "dev%d-%d" % (seed, n // 8)  # each event saved twice
+        if step == 0:
+            reply = client.request("PUT", "PUT", calendar + uid + ".ics",
+                                   event_text(uid, n, "%s v%d" % (uid, n)),
+                                   Content_Type="text/calendar")
+            expected: Tuple[int, ...] = (201, 204)
+        elif step == 1:
+            reply = client.request("GET", "GET", calendar + uid + ".ics")
+            expected = (200,)
+        elif step == 2:
+            reply = client.request("PROPFIND", "PROPFIND", calendar,
+                                   PROPFIND_TYPES, Depth="1")
+            expected = (207,)
+        else:
+            reply = client.request("REPORT", "REPORT", calendar,
+                                   WEEK_QUERY, Depth="1")
+            expected = (207,)
+        if reply.status not in expected and reply.status < 500:
+            stats.wrong("%s %s as %s: %d" % (step, calendar, user,
+                                             reply.status))
+
+
+def run_ordinary(urls: List[str], stats: Stats, users: Sequence[str],
+                 clients: int, seconds: float, operations: int
+                 ) -> List[threading.Thread]:
+    until = time.monotonic() + seconds
+    threads = [threading.Thread(
+        target=ordinary_device, args=(urls, stats, users[i % len(users)],
+                                      i, until, operations), daemon=True)
+        for i in range(clients)]
+    stats.started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    grace = until + REQUEST_TIMEOUT + 10
+    for thread in threads:
+        thread.join(max(0.0, grace - time.monotonic()))
+    stats.stopped = time.monotonic()
+    stats.accumulated += stats.stopped - stats.started
+    return [thread for thread in threads if thread.is_alive()]
 
 
 #: Clients of each role for the default mix (12 threads).
