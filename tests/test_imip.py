@@ -465,3 +465,42 @@ def test_a_change_while_the_older_mail_is_being_sent(mailing, mail_port,
     assert len(gate.accepted) == (2 if first_answer.startswith("250")
                                   else 1)
     assert status_of(server, "grandma@elsewhere.example") == "1.1"
+
+
+def test_a_second_process_does_not_take_a_mail_being_sent(mailing,
+                                                          mail_port):
+    """Two processes share one queue.  A message that waited long (retries
+    back off to hours) is being sent by one; the other took its claim
+    for one left by a dead process and sent the mail a second time."""
+    import threading
+
+    from radicale_scheduling.delivery import outbound
+    gate = Gate()
+    controller = Controller(gate, hostname="127.0.0.1", port=mail_port)
+    controller.start()
+    outbound.AUTOSTART = False
+    try:
+        server = mailing()
+        first = server.app._storage.outbound
+        other = outbound.Outbound(server.app._storage)  # the other process
+        assert put(server, "alice", CAL + "m1.ics",
+                   ics("m1", GRANDMA)).status == 201
+        [waiting] = first.entries()
+        queued_long_ago = time.time() - 2 * outbound.STALE_CLAIM
+        os.utime(os.path.join(first.folder, "pending",
+                              waiting["id"] + ".json"),
+                 (queued_long_ago, queued_long_ago))
+        sending = threading.Thread(target=first.run_once)
+        sending.start()
+        assert wait_for(lambda: len(gate.arrived) == 1)
+        opener = threading.Timer(1.0, lambda: [gate.release.release()
+                                               for _ in range(3)])
+        opener.start()
+        other.run_once()
+        sending.join(20)
+        opener.join()
+    finally:
+        outbound.AUTOSTART = True
+        controller.stop()
+    assert len(gate.accepted) == 1
+    assert status_of(server, "grandma@elsewhere.example") == "1.1"

@@ -241,6 +241,11 @@ class Outbound:
     def _send_one(self, entry: dict, now: float) -> None:
         name = entry["id"] + ".json"
         try:
+            # A claim is stale by its file's age (STALE_CLAIM), and a
+            # rename keeps the age of the queued file, which may have
+            # waited for hours: touched first, another process sharing
+            # the queue does not take a mail being sent and send it again.
+            os.utime(self._path(PENDING, name))
             os.replace(self._path(PENDING, name), self._path(SENDING, name))
         except FileNotFoundError:
             return  # another process took it
