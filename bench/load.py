@@ -36,8 +36,12 @@ import loadmix  # noqa: E402
 def start(folder: str, name: str, processes: int, storage_type: str
           ) -> List[live.LiveServer]:
     users = live.write_users(folder, loadmix.USERS, loadmix.PASSWORD)
+    addresses = os.path.join(folder, "addresses")
+    with open(addresses, "w") as f:
+        f.write(loadmix.ADDRESSES)
     collections = os.path.join(folder, name)
-    storage = {"scheduling_domain": loadmix.DOMAIN} \
+    storage = {"scheduling_domain": loadmix.DOMAIN,
+               "scheduling_addresses": addresses} \
         if storage_type == "radicale_scheduling" else {}
     return [live.start(folder, "%s-%d" % (name, i), collections, users,
                        storage_type=storage_type, storage=storage)

@@ -40,7 +40,10 @@ PASSWORD = "radicale"
 DOMAIN = "example.org"
 ORGANIZERS = ("alice", "carol")
 ATTENDEES = ("bob", "dave", "erin", "frank")
-USERS = ORGANIZERS + ATTENDEES
+ROOM = "room-1"
+USERS = ORGANIZERS + ATTENDEES + (ROOM,)
+#: The scheduling_addresses file: room-1 answers invitations on its own.
+ADDRESSES = "[room-1]\ntype = ROOM\nname = Meeting room 1\n"
 EXTERNAL = "mailto:grandma@elsewhere.example"
 ANSWERS = ("ACCEPTED", "DECLINED", "TENTATIVE")
 NS = {"D": "DAV:", "C": "urn:ietf:params:xml:ns:caldav"}
@@ -190,7 +193,8 @@ class Client:
 # -- iCalendar -----------------------------------------------------------------
 
 def meeting_text(uid: str, organizer: str, attendees: Sequence[str],
-                 day: int, external: bool = False) -> str:
+                 day: int, external: bool = False, room: bool = False
+                 ) -> str:
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//load//EN",
              "BEGIN:VEVENT", "UID:%s" % uid, "DTSTAMP:20260101T000000Z",
              "DTSTART:202603%02dT090000Z" % day,
@@ -205,6 +209,9 @@ def meeting_text(uid: str, organizer: str, attendees: Sequence[str],
     if external:
         lines.append("ATTENDEE;CN=Grandma;PARTSTAT=NEEDS-ACTION:%s"
                      % EXTERNAL)
+    if room:
+        lines.append("ATTENDEE;CUTYPE=ROOM;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:%s"
+                     % address(ROOM))
     lines += ["END:VEVENT", "END:VCALENDAR", ""]
     return "\r\n".join(lines)
 
@@ -251,6 +258,7 @@ class Meeting:
     organizer: str
     attendees: Tuple[str, ...]
     external: bool = False
+    room: bool = False
     saved: List[int] = field(default_factory=list)  # successful counters
 
 
@@ -287,7 +295,8 @@ def build(urls: List[str], stats: Stats, meetings_per_organizer: int = 2,
             chosen = tuple(a for i, a in enumerate(ATTENDEES)
                            if (i + m) % 4 != 3)
             meetings.append(Meeting("load-%s-%d" % (organizer, m), organizer,
-                                    chosen, external=mailing and m == 0))
+                                    chosen, external=mailing and m == 0,
+                                    room=m == 1))
     scenario = Scenario(urls, stats, meetings, mailing)
     errors: List[str] = []
 
@@ -306,7 +315,8 @@ def build(urls: List[str], stats: Stats, meetings_per_organizer: int = 2,
             reply = scenario.client(organizer, seed + day).request(
                 "setup", "PUT", href, meeting_text(
                     meeting.uid, organizer, meeting.attendees, day,
-                    meeting.external), Content_Type="text/calendar")
+                    meeting.external, meeting.room),
+                Content_Type="text/calendar")
             if reply.status != 201:
                 errors.append("invitation %s: %d %s" % (
                     meeting.uid, reply.status, reply.text))
@@ -691,7 +701,8 @@ def run(scenario: Scenario, seconds: float, operations: int,
         "organizer": (organizer_device, itertools.cycle(ORGANIZERS[:1] +
                                                         ORGANIZERS)),
         "attendee": (attendee_device, itertools.cycle(ATTENDEES)),
-        "free-busy": (freebusy_device, itertools.cycle(USERS)),
+        "free-busy": (freebusy_device, itertools.cycle(ORGANIZERS +
+                                                      ATTENDEES)),
         "reader": (reader_device, itertools.cycle(ATTENDEES + ORGANIZERS)),
         "inbox": (inbox_device, itertools.cycle(ORGANIZERS[:1] + ATTENDEES)),
     }
@@ -739,7 +750,8 @@ def verify(scenario: Scenario) -> List[str]:
         copies[user] = by_uid
     for meeting in scenario.meetings:
         expected_summary = "%s #%d" % (meeting.uid, max(meeting.saved))
-        for user in (meeting.organizer,) + meeting.attendees:
+        room = (ROOM,) if meeting.room else ()
+        for user in (meeting.organizer,) + meeting.attendees + room:
             found = copies[user].get(meeting.uid, [])
             if len(found) != 1:
                 problems.append("%s has %d copies of %s: %s" % (
@@ -753,6 +765,9 @@ def verify(scenario: Scenario) -> List[str]:
                                 "last saved %r" % (user, meeting.uid,
                                                    summary, expected_summary))
             states = partstats(event)
+            if meeting.room and states.get(address(ROOM)) != "ACCEPTED":
+                problems.append("%s's copy of %s shows the room %s" % (
+                    user, meeting.uid, states.get(address(ROOM))))
             for attendee in meeting.attendees:
                 answer = scenario.answers.get((attendee, meeting.uid))
                 if answer is None:

@@ -60,8 +60,12 @@ def smtp():
 
 def start_servers(folder, count, **storage):
     users = live.write_users(folder, loadmix.USERS, loadmix.PASSWORD)
+    addresses = os.path.join(folder, "addresses")
+    with open(addresses, "w") as f:
+        f.write(loadmix.ADDRESSES)
     collections = os.path.join(folder, "collections")
-    options = {"scheduling_domain": loadmix.DOMAIN, **storage}
+    options = {"scheduling_domain": loadmix.DOMAIN,
+               "scheduling_addresses": addresses, **storage}
     servers = []
     try:
         for i in range(count):
