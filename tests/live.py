@@ -15,6 +15,8 @@ import sys
 import time
 from typing import Dict, Iterable, Optional
 
+CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -62,9 +64,13 @@ class LiveServer:
             f.write(config)
         self.log_path = os.path.join(folder, name + ".log")
         self._log = open(self.log_path, "w")
+        # The plugin of this checkout, whatever the environment installed.
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (CHECKOUT, env.get("PYTHONPATH")) if p)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "radicale", "--config", self.config_path],
-            stdout=self._log, stderr=subprocess.STDOUT)
+            stdout=self._log, stderr=subprocess.STDOUT, env=env)
 
     def wait_listening(self, seconds: float = 30) -> None:
         deadline = time.monotonic() + seconds
