@@ -114,6 +114,8 @@ def ordinary(folder: str, args: argparse.Namespace) -> int:
     for name, stats in results.items():
         print("-- %s" % name)
         print(loadmix.report(stats))
+        for line in (stats.failures + stats.unexpected)[:5]:
+            print("  " + line)
     print("\n%-10s %11s %11s %6s %11s %11s %6s %11s %11s %6s" % (
         "request", "plain r/s", "plugin r/s", "ratio", "plain p50",
         "plugin p50", "ratio", "plain p90", "plugin p90", "ratio"))

@@ -49,6 +49,8 @@ ANSWERS = ("ACCEPTED", "DECLINED", "TENTATIVE")
 NS = {"D": "DAV:", "C": "urn:ietf:params:xml:ns:caldav"}
 #: Seconds a request may take before the client gives up (a deadlock).
 REQUEST_TIMEOUT = 30.0
+#: Connections tried per request when the server resets them unanswered.
+CONNECT_ATTEMPTS = 3
 
 
 def address(user: str) -> str:
@@ -78,6 +80,7 @@ class Stats:
     latencies: Dict[str, List[float]] = field(default_factory=dict)
     statuses: Dict[Tuple[str, int], int] = field(default_factory=dict)
     failures: List[str] = field(default_factory=list)  # 5xx, timeouts
+    resets: int = 0  # connections reset before an answer, then retried
     unexpected: List[str] = field(default_factory=list)  # wrong answers
     lock: threading.Lock = field(default_factory=threading.Lock)
     started: float = field(default_factory=time.monotonic)
@@ -90,6 +93,10 @@ class Stats:
             self.latencies.setdefault(kind, []).append(seconds)
             key = (kind, status)
             self.statuses[key] = self.statuses.get(key, 0) + 1
+
+    def reset(self) -> None:
+        with self.lock:
+            self.resets += 1
 
     def fail(self, message: str) -> None:
         with self.lock:
@@ -163,26 +170,39 @@ class Client:
 
     def request(self, kind: str, method: str, path: str, body: str = "",
                 **headers: str) -> Reply:
-        host, port = self.rng.choice(self.targets)
         send = {"Authorization": self.auth,
                 **{k.replace("_", "-"): v for k, v in headers.items()}}
         data = body.encode("utf-8")
         started = time.monotonic()
-        connection = http.client.HTTPConnection(host, port,
-                                                timeout=REQUEST_TIMEOUT)
-        try:
-            connection.request(method, path, data, send)
-            response = connection.getresponse()
-            reply = Reply(response.status, {k.lower(): v for k, v in
-                                            response.getheaders()},
-                          response.read())
-        except OSError as e:  # includes socket.timeout: a hung request
+        for attempt in range(CONNECT_ATTEMPTS):
+            host, port = self.rng.choice(self.targets)
+            connection = http.client.HTTPConnection(host, port,
+                                                    timeout=REQUEST_TIMEOUT)
+            try:
+                connection.request(method, path, data, send)
+                response = connection.getresponse()
+                reply = Reply(response.status, {k.lower(): v for k, v in
+                                                response.getheaders()},
+                              response.read())
+                break
+            except (ConnectionResetError, ConnectionRefusedError,
+                    BrokenPipeError) as e:
+                # Radicale's server (plain Radicale too) accepts one
+                # connection at a time into a queue of 5; in a burst the
+                # kernel resets what does not fit.  Clients connect again.
+                self.stats.reset()
+                if attempt + 1 < CONNECT_ATTEMPTS:
+                    time.sleep(0.05 * (attempt + 1))
+                    continue
+                error: OSError = e
+            except OSError as e:  # includes socket.timeout: a hung request
+                error = e
+            finally:
+                connection.close()
             self.stats.record(kind, 599, time.monotonic() - started)
             self.stats.fail("%s %s %s as %s: %s" % (kind, method, path,
-                                                    self.user, e))
+                                                    self.user, error))
             return Reply(599, {}, b"")
-        finally:
-            connection.close()
         self.stats.record(kind, reply.status, time.monotonic() - started)
         if reply.status >= 500:
             self.stats.fail("%s %s %s as %s: %d %s" % (
@@ -792,8 +812,9 @@ def verify(scenario: Scenario) -> List[str]:
 
 def report(stats: Stats) -> str:
     lines = stats.summary()
-    lines.append("server errors (5xx) or hung requests: %d; wrong answers: %d"
-                 % (len(stats.failures), len(stats.unexpected)))
+    lines.append("server errors (5xx) or hung requests: %d; wrong answers: "
+                 "%d; connections reset unanswered and tried again: %d"
+                 % (len(stats.failures), len(stats.unexpected), stats.resets))
     return "\n".join(lines)
 
 
