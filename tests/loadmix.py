@@ -9,14 +9,17 @@ connection, the way the standard library's http.client does:
   with If-Schedule-Tag-Match or If-Match, retrying on 412 as clients do;
   now and then only SEQUENCE moves, as clients that bump it on every save
   do;
-- attendees answer with alternating PARTSTATs, also retrying on 412;
+- attendees answer with alternating PARTSTATs, also retrying on 412; a
+  room answers on its own, an outside attendee is mailed (when the
+  servers have SMTP);
 - free-busy POSTs to outboxes, ordinary GET / PROPFIND / REPORT, inbox
   reading and clean-up.
 
 ``verify`` then checks, over HTTP, that no update was lost: every
 attendee's last successful answer is on the organizer's copy (and on the
 other attendees' copies), every attendee's copy shows the organizer's last
-saved SUMMARY, one object per UID and user, well-formed inbox messages.
+saved SUMMARY, the room accepted, one object per UID and user,
+well-formed inbox messages.
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ import http.client
 import itertools
 import random
 import re
-import statistics
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -816,7 +818,3 @@ def report(stats: Stats) -> str:
                  "%d; connections reset unanswered and tried again: %d"
                  % (len(stats.failures), len(stats.unexpected), stats.resets))
     return "\n".join(lines)
-
-
-def median(values: Sequence[float]) -> float:
-    return statistics.median(values) if values else 0.0
