@@ -504,3 +504,35 @@ def test_a_second_process_does_not_take_a_mail_being_sent(mailing,
         controller.stop()
     assert len(gate.accepted) == 1
     assert status_of(server, "grandma@elsewhere.example") == "1.1"
+
+
+def test_retrying_the_queue_does_not_send_a_replaced_message(mailing,
+                                                             mail_port):
+    """``queue retry`` beside a newer message for the same meeting and
+    recipient: the failed older one is dropped, not mailed after it."""
+    from radicale_scheduling.delivery import outbound
+    gate = Gate(["550 5.1.1 No such user here"])
+    for _ in range(5):
+        gate.release.release()
+    controller = Controller(gate, hostname="127.0.0.1", port=mail_port)
+    controller.start()
+    outbound.AUTOSTART = False
+    try:
+        server = mailing()
+        queue = server.app._storage.outbound
+        assert put(server, "alice", CAL + "m1.ics",
+                   ics("m1", GRANDMA, summary="Lunch")).status == 201
+        queue.run_once()
+        assert status_of(server, "grandma@elsewhere.example") == "5.2"
+        assert len(queue.entries("failed")) == 1
+        assert put(server, "alice", CAL + "m1.ics",
+                   ics("m1", GRANDMA, summary="Dinner")).status in (201, 204)
+        assert queue.retry_all() == 1
+        assert queue.entries("failed") == []
+        queue.run_once()
+    finally:
+        outbound.AUTOSTART = True
+        controller.stop()
+    assert len(gate.accepted) == 1
+    assert "Dinner" in gate.accepted[0].content.decode()
+    assert status_of(server, "grandma@elsewhere.example") == "1.1"

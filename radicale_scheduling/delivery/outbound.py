@@ -28,6 +28,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Deque, Dict, List, Optional
 
+from radicale import pathutils
 from radicale.log import logger
 
 from radicale_scheduling.delivery import imip
@@ -138,19 +139,42 @@ class Outbound:
         return QUEUED
 
     def retry_all(self) -> int:
-        """Send everything waiting now, failed messages included."""
+        """Send everything waiting now, failed messages included.
+
+        Run by the ``queue retry`` command beside running servers: under
+        the storage lock (no enqueue replaces a message meanwhile) and the
+        claim lock (no sender takes one meanwhile), so that no message is
+        brought back that was just sent or replaced.  A failed message
+        that a newer one for the same meeting and recipient replaced is
+        dropped, not sent after it."""
         count = 0
-        for state in (PENDING, FAILED):
-            for entry in self.entries(state):
-                entry["next"] = time.time()
-                if state == FAILED:
-                    entry["created"], entry["attempts"] = time.time(), 0
-                self._write(PENDING, entry)
-                if state == FAILED:
-                    os.remove(self._path(FAILED, entry["id"] + ".json"))
-                count += 1
+        with self.storage.acquire_lock("w"), self._claim_lock():
+            waiting = {(e["uid"], e["recipient"])
+                       for e in self.entries(PENDING)}
+            for state in (PENDING, FAILED):
+                for entry in self.entries(state):
+                    path = self._path(state, entry["id"] + ".json")
+                    if state == FAILED and \
+                            (entry["uid"], entry["recipient"]) in waiting:
+                        os.remove(path)
+                        continue
+                    if not os.path.exists(path):
+                        continue
+                    entry["next"] = time.time()
+                    if state == FAILED:
+                        entry["created"], entry["attempts"] = time.time(), 0
+                    self._write(PENDING, entry)
+                    if state == FAILED:
+                        os.remove(path)
+                    count += 1
         self._wake.set()
         return count
+
+    def _claim_lock(self):
+        """Taking a message to send, across the processes sharing the
+        queue (Radicale's file lock)."""
+        return pathutils.RwLock(os.path.join(self.folder, ".lock")).acquire(
+            "w")
 
     # -- sending ---------------------------------------------------------------
 
@@ -245,8 +269,10 @@ class Outbound:
             # rename keeps the age of the queued file, which may have
             # waited for hours: touched first, another process sharing
             # the queue does not take a mail being sent and send it again.
-            os.utime(self._path(PENDING, name))
-            os.replace(self._path(PENDING, name), self._path(SENDING, name))
+            with self._claim_lock():
+                os.utime(self._path(PENDING, name))
+                os.replace(self._path(PENDING, name),
+                           self._path(SENDING, name))
         except FileNotFoundError:
             return  # another process took it
         try:
