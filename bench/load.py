@@ -64,8 +64,7 @@ def scheduling(folder: str, args: argparse.Namespace) -> int:
     try:
         stats = loadmix.Stats()
         scenario = loadmix.build([s.url for s in servers], stats)
-        mix = {role: max(1, round(n * args.clients / 12))
-               for role, n in loadmix.DEFAULT_MIX.items()}
+        mix = loadmix.scaled_mix(args.clients)
         print("Scheduling mix, plugin, %d process(es) on one folder, %d "
               "clients %s, %.0f s" % (args.processes, sum(mix.values()),
                                       mix, args.duration))

@@ -712,12 +712,24 @@ DEFAULT_MIX = {"organizer": 3, "attendee": 4, "free-busy": 2, "reader": 2,
                "inbox": 1}
 
 
+def scaled_mix(clients: int) -> Dict[str, int]:
+    """The default mix for about ``clients`` threads.  One device per
+    attendee: two devices answering the same meeting could not tell
+    which answer the server took last."""
+    mix = {role: max(1, round(n * clients / sum(DEFAULT_MIX.values())))
+           for role, n in DEFAULT_MIX.items()}
+    mix["attendee"] = min(mix["attendee"], len(ATTENDEES))
+    return mix
+
+
 def run(scenario: Scenario, seconds: float, operations: int,
         mix: Optional[Dict[str, int]] = None) -> List[threading.Thread]:
     """Run the mix until ``seconds`` pass or each client did ``operations``;
     return the threads still alive after the deadline plus a grace
     (hung requests: a deadlock)."""
     mix = mix or DEFAULT_MIX
+    if mix.get("attendee", 0) > len(ATTENDEES):
+        raise ValueError("at most one device per attendee")
     until = time.monotonic() + seconds
     roles = {
         "organizer": (organizer_device, itertools.cycle(ORGANIZERS[:1] +
