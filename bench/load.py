@@ -7,7 +7,7 @@
    collections folder; then the same checks as tests/test_concurrency.py
    (nothing lost, no duplicates).
 2. The part plain Radicale can do too (PUT, GET, PROPFIND depth 1,
-   calendar-query REPORT on ordinary calendars of 50 events) with the
+   calendar-query REPORT on ordinary calendars of 20 events) with the
    same clients, against plain Radicale and then the plugin: ratio
    plugin / plain of requests per second and latencies.
 
@@ -147,8 +147,8 @@ def main() -> int:
     parser.add_argument("--processes", type=int, default=2,
                         help="radicale processes sharing the folder in the "
                         "scheduling mix (default 2)")
-    parser.add_argument("--events", type=int, default=50,
-                        help="events per ordinary calendar (default 50)")
+    parser.add_argument("--events", type=int, default=20,
+                        help="events per ordinary calendar (default 20)")
     args = parser.parse_args()
     print("Machine: %s, %d CPUs, Python %s, Radicale %s" % (
         platform.machine(), os.cpu_count() or 0, platform.python_version(),
