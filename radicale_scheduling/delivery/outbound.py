@@ -251,8 +251,9 @@ class Outbound:
             if self._superseded(entry):
                 logger.info("Scheduling: mail for %r to %r replaced by a "
                             "newer one", entry["uid"], entry["recipient"])
-            else:
-                self._write(PENDING, entry)
+                os.remove(self._path(state, name))
+                return
+            self._write(PENDING, entry)
             if state != PENDING:
                 os.remove(self._path(state, name))
 
