@@ -75,7 +75,8 @@ def _comparable(comp: Component, me: str) -> tuple:
 def _refuse(reason: str) -> SchedulingError:
     return SchedulingError("C:allowed-attendee-scheduling-object-change",
                            reason + " Only the organizer can change that "
-                           "(RFC 6638 section 3.2.2.1).")
+                           "(RFC 6638 section 3.2.2.1); if this copy is "
+                           "older than the stored one, read it again.")
 
 
 def _check_allowed(old: Component, new: Component, me: str) -> None:

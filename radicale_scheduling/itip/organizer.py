@@ -351,8 +351,10 @@ def _check_organizer_changes(old: Optional[Component], new: Component,
             raise SchedulingError(
                 "C:allowed-organizer-scheduling-object-change",
                 "The organizer cannot set the participation of %s to %s; "
-                "only the attendee can answer (RFC 6638 section 3.2.1)."
-                % (str(line.value), state))
+                "only the attendee can answer (RFC 6638 section 3.2.1). If "
+                "this copy was read before their answer, read it again, or "
+                "save with If-Schedule-Tag-Match to keep the answers "
+                "(section 3.2.10)." % (str(line.value), state))
 
 
 def _take_force_send(new: Component) -> Set[str]:
