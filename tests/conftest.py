@@ -36,57 +36,18 @@ def open_server(tmp_path):
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
     """A real ``python -m radicale`` on 127.0.0.1, as a user would run it."""
-    import socket
-    import subprocess
-    import time
+    import live
 
     from helpers import PASSWORD, write_users
 
     folder = str(tmp_path_factory.mktemp("live"))
     addresses = write_file(folder, "addresses", ADDRESSES)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = write_file(folder, "config", f"""\
-        [server]
-        hosts = 127.0.0.1:{port}
-        [auth]
-        type = htpasswd
-        htpasswd_filename = {write_users(folder)}
-        htpasswd_encryption = plain
-        delay = 0
-        [rights]
-        type = owner_only
-        [storage]
-        type = radicale_scheduling
-        filesystem_folder = {folder}/collections
-        scheduling_domain = example.org
-        scheduling_addresses = {addresses}
-        [logging]
-        level = warning
-        """)
-    log = open(os.path.join(folder, "radicale.log"), "w")
-    process = subprocess.Popen([sys.executable, "-m", "radicale", "--config", config],
-                               stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while True:
-        if process.poll() is not None:
-            log.close()
-            with open(os.path.join(folder, "radicale.log")) as f:
-                pytest.fail("radicale did not start:\n" + f.read())
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                process.kill()
-                pytest.fail("radicale did not listen within 30 s")
-            time.sleep(0.1)
-    yield {"url": f"http://127.0.0.1:{port}/", "password": PASSWORD,
-           "folder": folder}
-    process.terminate()
     try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+        server = live.start(folder, "radicale", folder + "/collections",
+                            write_users(folder), storage={
+                                "scheduling_domain": "example.org",
+                                "scheduling_addresses": addresses})
+    except RuntimeError as e:
+        pytest.fail(str(e))
+    yield {"url": server.url, "password": PASSWORD, "folder": folder}
+    server.stop()

@@ -392,3 +392,168 @@ def test_the_receive_command_for_a_pipe_transport(invited_grandma, tmp_path):
          "receive"], input=spoofed.encode(), capture_output=True, timeout=60)
     assert result.returncode == 77
     assert b"may only answer" in result.stderr
+
+
+# -- the sender thread beside requests (issue 7) ------------------------------
+
+def test_an_answer_is_not_overwritten_by_a_late_mail_status(mailing,
+                                                            mail_port):
+    """grandma's answer arrived (2.0) while the invitation mail was still
+    being retried: how that mail fares says less than her answer (the
+    sender thread wrote 5.1 over it)."""
+    from radicale_scheduling.delivery import outbound
+    outbound.AUTOSTART = False
+    try:
+        server = mailing()
+    finally:
+        outbound.AUTOSTART = True
+    queue = server.app._storage.outbound
+    assert put(server, "alice", CAL + "m1.ics",
+               ics("m1", "bob", GRANDMA)).status == 201
+    code, _ = incoming.process(server.app._storage, THUNDERBIRD_REPLY.encode())
+    assert code == incoming.OK
+    assert status_of(server, "grandma@elsewhere.example") == "2.0"
+    queue.run_once()  # nothing listens: a temporary failure
+    assert status_of(server, "grandma@elsewhere.example") == "2.0"
+    [waiting] = queue.entries()
+    assert waiting["attempts"] == 1
+    sink, controller = smtp_server(mail_port)
+    try:
+        time.sleep(1.1)  # scheduling_smtp_retry_seconds = 1
+        queue.run_once()
+        assert len(sink.envelopes) == 1
+    finally:
+        controller.stop()
+    assert status_of(server, "grandma@elsewhere.example") == "2.0"
+
+
+class Gate:
+    """An SMTP server that holds each mail until released, then answers
+    with the next of ``answers`` (250 when none are left)."""
+
+    def __init__(self, answers=()):
+        import threading
+        self.answers = list(answers)
+        self.arrived = []
+        self.accepted = []
+        self.release = threading.Semaphore(0)
+
+    async def handle_DATA(self, server, session, envelope):
+        import asyncio
+        self.arrived.append(envelope)
+        while not self.release.acquire(blocking=False):
+            await asyncio.sleep(0.01)
+        answer = self.answers.pop(0) if self.answers else "250 OK"
+        if answer.startswith("250"):
+            self.accepted.append(envelope)
+        return answer
+
+
+@pytest.mark.parametrize("first_answer", ["250 OK", "451 4.3.0 Try later"])
+def test_a_change_while_the_older_mail_is_being_sent(mailing, mail_port,
+                                                     first_answer):
+    """alice changes the meeting while the sender thread is handing the
+    previous version to the mail server.  Its status must not cover the
+    newer one's (1.0 until that is sent), and after a temporary failure
+    the older mail must not be queued again beside the newer one: it
+    would arrive last."""
+    gate = Gate([first_answer])
+    controller = Controller(gate, hostname="127.0.0.1", port=mail_port)
+    controller.start()
+    try:
+        server = mailing()
+        assert put(server, "alice", CAL + "m1.ics",
+                   ics("m1", GRANDMA, summary="Lunch")).status == 201
+        assert wait_for(lambda: len(gate.arrived) == 1)
+        assert put(server, "alice", CAL + "m1.ics",
+                   ics("m1", GRANDMA, summary="Dinner")).status in (201, 204)
+        assert status_of(server, "grandma@elsewhere.example") == "1.0"
+        gate.release.release()  # the first mail's answer
+        assert wait_for(lambda: len(gate.arrived) == 2)
+        assert status_of(server, "grandma@elsewhere.example") == "1.0"
+        gate.release.release()
+        assert wait_for(lambda: status_of(
+            server, "grandma@elsewhere.example") == "1.1")
+        time.sleep(1.5)  # a retry of the first would have come by now
+        for _ in range(3):
+            gate.release.release()
+        time.sleep(0.5)
+    finally:
+        controller.stop()
+    summaries = [e.content.decode().count("Dinner") > 0
+                 for e in gate.accepted]
+    assert summaries[-1] is True  # the last mail is the newest version
+    assert len(gate.accepted) == (2 if first_answer.startswith("250")
+                                  else 1)
+    assert status_of(server, "grandma@elsewhere.example") == "1.1"
+
+
+def test_a_second_process_does_not_take_a_mail_being_sent(mailing,
+                                                          mail_port):
+    """Two processes share one queue.  A message that waited long (retries
+    back off to hours) is being sent by one; the other took its claim
+    for one left by a dead process and sent the mail a second time."""
+    import threading
+
+    from radicale_scheduling.delivery import outbound
+    gate = Gate()
+    controller = Controller(gate, hostname="127.0.0.1", port=mail_port)
+    controller.start()
+    outbound.AUTOSTART = False
+    try:
+        server = mailing()
+        first = server.app._storage.outbound
+        other = outbound.Outbound(server.app._storage)  # the other process
+        assert put(server, "alice", CAL + "m1.ics",
+                   ics("m1", GRANDMA)).status == 201
+        [waiting] = first.entries()
+        queued_long_ago = time.time() - 2 * outbound.STALE_CLAIM
+        os.utime(os.path.join(first.folder, "pending",
+                              waiting["id"] + ".json"),
+                 (queued_long_ago, queued_long_ago))
+        sending = threading.Thread(target=first.run_once)
+        sending.start()
+        assert wait_for(lambda: len(gate.arrived) == 1)
+        opener = threading.Timer(1.0, lambda: [gate.release.release()
+                                               for _ in range(3)])
+        opener.start()
+        other.run_once()
+        sending.join(20)
+        opener.join()
+    finally:
+        outbound.AUTOSTART = True
+        controller.stop()
+    assert len(gate.accepted) == 1
+    assert status_of(server, "grandma@elsewhere.example") == "1.1"
+
+
+def test_retrying_the_queue_does_not_send_a_replaced_message(mailing,
+                                                             mail_port):
+    """``queue retry`` beside a newer message for the same meeting and
+    recipient: the failed older one is dropped, not mailed after it."""
+    from radicale_scheduling.delivery import outbound
+    gate = Gate(["550 5.1.1 No such user here"])
+    for _ in range(5):
+        gate.release.release()
+    controller = Controller(gate, hostname="127.0.0.1", port=mail_port)
+    controller.start()
+    outbound.AUTOSTART = False
+    try:
+        server = mailing()
+        queue = server.app._storage.outbound
+        assert put(server, "alice", CAL + "m1.ics",
+                   ics("m1", GRANDMA, summary="Lunch")).status == 201
+        queue.run_once()
+        assert status_of(server, "grandma@elsewhere.example") == "5.2"
+        assert len(queue.entries("failed")) == 1
+        assert put(server, "alice", CAL + "m1.ics",
+                   ics("m1", GRANDMA, summary="Dinner")).status in (201, 204)
+        assert queue.retry_all() == 1
+        assert queue.entries("failed") == []
+        queue.run_once()
+    finally:
+        outbound.AUTOSTART = True
+        controller.stop()
+    assert len(gate.accepted) == 1
+    assert "Dinner" in gate.accepted[0].content.decode()
+    assert status_of(server, "grandma@elsewhere.example") == "1.1"

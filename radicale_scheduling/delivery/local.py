@@ -69,11 +69,14 @@ def inbox_href(message: Message) -> str:
 
 def tag_after_update(old: Optional[Component], new: Component) -> str:
     """RFC 6638 s3.2.10: an attendee's schedule tag changes with the
-    organizer's real changes, not with others' participation."""
+    organizer's real changes (a new revision included), not with others'
+    participation."""
     old_tag = ical.schedule_tag(old)
     if old is not None and old_tag:
-        old_sig = [ical.signature(c) for c in ical.components(old)]
-        new_sig = [ical.signature(c) for c in ical.components(new)]
+        old_sig = [(ical.signature(c), ical.sequence(c))
+                   for c in ical.components(old)]
+        new_sig = [(ical.signature(c), ical.sequence(c))
+                   for c in ical.components(new)]
         if sorted(old_sig) == sorted(new_sig):
             return old_tag
     return uuid.uuid4().hex

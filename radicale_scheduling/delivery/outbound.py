@@ -29,6 +29,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Deque, Dict, List, Optional
 
+from radicale import pathutils
 from radicale.log import logger
 
 from radicale_scheduling.delivery import imip
@@ -170,19 +171,42 @@ class Outbound:
         return QUEUED
 
     def retry_all(self) -> int:
-        """Send everything waiting now, failed messages included."""
+        """Send everything waiting now, failed messages included.
+
+        Run by the ``queue retry`` command beside running servers: under
+        the storage lock (no enqueue replaces a message meanwhile) and the
+        claim lock (no sender takes one meanwhile), so that no message is
+        brought back that was just sent or replaced.  A failed message
+        that a newer one for the same meeting and recipient replaced is
+        dropped, not sent after it."""
         count = 0
-        for state in (PENDING, FAILED):
-            for entry in self.entries(state):
-                entry["next"] = time.time()
-                if state == FAILED:
-                    entry["created"], entry["attempts"] = time.time(), 0
-                self._write(PENDING, entry)
-                if state == FAILED:
-                    os.remove(self._path(FAILED, entry["id"] + ".json"))
-                count += 1
+        with self.storage.acquire_lock("w"), self._claim_lock():
+            waiting = {(e["uid"], e["recipient"])
+                       for e in self.entries(PENDING)}
+            for state in (PENDING, FAILED):
+                for entry in self.entries(state):
+                    path = self._path(state, entry["id"] + ".json")
+                    if state == FAILED and \
+                            (entry["uid"], entry["recipient"]) in waiting:
+                        os.remove(path)
+                        continue
+                    if not os.path.exists(path):
+                        continue
+                    entry["next"] = time.time()
+                    if state == FAILED:
+                        entry["created"], entry["attempts"] = time.time(), 0
+                    self._write(PENDING, entry)
+                    if state == FAILED:
+                        os.remove(path)
+                    count += 1
         self._wake.set()
         return count
+
+    def _claim_lock(self):
+        """Taking a message to send, across the processes sharing the
+        queue (Radicale's file lock)."""
+        return pathutils.RwLock(os.path.join(self.folder, ".lock")).acquire(
+            "w")
 
     # -- sending ---------------------------------------------------------------
 
@@ -231,13 +255,39 @@ class Outbound:
                     continue
                 if not self._within_rate(entry["owner"], now):
                     entry["next"] = now + 60
-                    self._write(PENDING, entry)
+                    self._requeue(entry, PENDING)
                     soonest = min(soonest, 60.0)
                     continue
                 self._send_one(entry, now)
             for entry in self.entries(PENDING):  # retries just scheduled
                 soonest = min(soonest, entry["next"] - time.time())
         return max(soonest, 0.5)
+
+    def _superseded(self, entry: dict) -> bool:
+        """A newer message for the same meeting and recipient is waiting
+        (enqueue removes older waiting ones, so any other is newer)."""
+        return any(other["uid"] == entry["uid"] and
+                   other["recipient"] == entry["recipient"] and
+                   other["id"] != entry["id"]
+                   for other in self.entries(PENDING))
+
+    def _requeue(self, entry: dict, state: str) -> None:
+        """Put a message back to wait, unless a newer one replaced it
+        meanwhile: sent later, the older mail would arrive last.  Under
+        the storage lock, as enqueue is, so that neither misses the other
+        (in any process)."""
+        name = entry["id"] + ".json"
+        with self.storage.acquire_lock("w", entry["owner"]):
+            if not os.path.exists(self._path(state, name)):
+                return  # replaced (and removed) by a newer message
+            if self._superseded(entry):
+                logger.info("Scheduling: mail for %r to %r replaced by a "
+                            "newer one", entry["uid"], entry["recipient"])
+                os.remove(self._path(state, name))
+                return
+            self._write(PENDING, entry)
+            if state != PENDING:
+                os.remove(self._path(state, name))
 
     def _within_rate(self, owner: str, now: float) -> bool:
         sent = self._sent[owner]
@@ -248,7 +298,14 @@ class Outbound:
     def _send_one(self, entry: dict, now: float) -> None:
         name = entry["id"] + ".json"
         try:
-            os.replace(self._path(PENDING, name), self._path(SENDING, name))
+            # A claim is stale by its file's age (STALE_CLAIM), and a
+            # rename keeps the age of the queued file, which may have
+            # waited for hours: touched first, another process sharing
+            # the queue does not take a mail being sent and send it again.
+            with self._claim_lock():
+                os.utime(self._path(PENDING, name))
+                os.replace(self._path(PENDING, name),
+                           self._path(SENDING, name))
         except FileNotFoundError:
             return  # another process took it
         try:
@@ -274,8 +331,7 @@ class Outbound:
                                entry["uid"], entry["recipient"], e)
                 self._status(entry, UNDELIVERABLE)
                 return
-            self._write(PENDING, entry)
-            os.remove(self._path(SENDING, name))
+            self._requeue(entry, SENDING)
             logger.info("Scheduling: mail for %r to %r failed (%s), retry "
                         "in %d s", entry["uid"], entry["recipient"],
                         entry["error"], wait)
@@ -328,7 +384,8 @@ class Outbound:
         try:
             self.storage.set_delivery_status(
                 entry["owner"], entry["uid"], entry["method"],
-                entry["recipient"], status)
+                entry["recipient"], status,
+                superseded=lambda: self._superseded(entry))
         except Exception:  # the mail's fate must not depend on this
             logger.exception("Scheduling: cannot record status %s for %r",
                              status, entry["uid"])

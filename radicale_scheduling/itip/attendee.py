@@ -81,7 +81,8 @@ def _comparable(comp: Component, me: str, ignore_status: bool = False
 def _refuse(reason: str) -> SchedulingError:
     return SchedulingError("C:allowed-attendee-scheduling-object-change",
                            reason + " Only the organizer can change that "
-                           "(RFC 6638 section 3.2.2.1).")
+                           "(RFC 6638 section 3.2.2.1); if this copy is "
+                           "older than the stored one, read it again.")
 
 
 def _check_allowed(old: Component, new: Component, me: str) -> None:
@@ -158,6 +159,16 @@ def _reply(source: Component, me: str, organizer: str,
                    ical.text(comps[0], "uid") or "")
 
 
+def _keep_revision(old_comps: dict, new_comps: dict) -> None:
+    """SEQUENCE is the organizer's (RFC 5546 s2.1.4): a client's body read
+    before the latest revision cannot take it back, or the REPLY would
+    answer an older revision and be discarded (s2.1.5)."""
+    for key, comp in new_comps.items():
+        before = old_comps.get(key) or old_comps.get(None)
+        if before is not None and ical.sequence(comp) < ical.sequence(before):
+            ical.set_single(comp, "sequence", str(ical.sequence(before)))
+
+
 def attendee_change(old: Component, new: Component, me: str,
                     now: datetime.datetime) -> AttendeeChange:
     """An attendee's PUT over their stored copy ``old`` (s3.2.2.3)."""
@@ -167,6 +178,7 @@ def attendee_change(old: Component, new: Component, me: str,
     _check_allowed(old, plain, me)
     stamp = ical.utc_now_stamp(now).astimezone(utc)
     old_comps, new_comps = ical.by_rid(old), ical.by_rid(new)
+    _keep_revision(old_comps, new_comps)
     organizer = next(iter({ical.organizer(c) for c in ical.components(new)}
                           - {None}))
     _keep_sequence(old_comps, new_comps)
@@ -261,6 +273,6 @@ def merge_other_attendees(current: Component, new: Component,
             known = ical.attendee(before, who)
             if who == me or known is None:
                 continue
-            for name in ("PARTSTAT", "SCHEDULE-STATUS"):
+            for name in ical.PARTICIPATION_PARAMS:
                 ical.set_param(line, name, ical.param(known, name))
 

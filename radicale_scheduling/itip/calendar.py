@@ -18,6 +18,9 @@ SCHEDULABLE = ("VEVENT", "VTODO", "VJOURNAL")
 #: Parameters that belong to CalDAV scheduling and never travel in iTIP
 #: messages (RFC 6638 s7).
 SERVER_PARAMS = ("SCHEDULE-AGENT", "SCHEDULE-STATUS", "SCHEDULE-FORCE-SEND")
+#: An attendee's participation as the server recorded it from their answers:
+#: what a tag-matched PUT (RFC 6638 s3.2.10.1) takes from the stored copy.
+PARTICIPATION_PARAMS = ("PARTSTAT", "RSVP", "SCHEDULE-STATUS")
 #: Property holding the CalDAV schedule tag (RFC 6638 s3.2.10) in the
 #: stored object, so that it changes atomically with the object.
 SCHEDULE_TAG = "X-RADICALE-SCHEDULE-TAG"

@@ -138,6 +138,12 @@ def _apply_cancel(message: Component, stored: Optional[Component]
                 result.remove(override)
             if key not in ical.exdates(master):
                 master.add("exdate").value = [instance]
+            # The series' new revision (RFC 5546 s2.1.4: EXDATE raises
+            # SEQUENCE), so that later answers are not taken as answers
+            # to the older one.
+            if ical.sequence(cancel) > ical.sequence(master):
+                ical.set_single(master, "sequence",
+                                str(ical.sequence(cancel)))
             changed = True
         elif override is not None:
             ical.set_single(override, "status", "CANCELLED")

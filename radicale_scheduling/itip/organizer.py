@@ -309,6 +309,8 @@ def _without_cancelled(old_view: Dict[Optional[str], Component],
         for line in ical.lines(new_master, "exdate"):
             master.add("exdate").value = list(line.value) \
                 if isinstance(line.value, list) else [line.value]
+        # The CANCEL carries the new revision; applying it takes that too.
+        ical.set_single(master, "sequence", str(ical.sequence(new_master)))
         result[None] = master
     for key in list(result):
         if key is not None and key not in new_view:
@@ -330,7 +332,9 @@ def _view_signature(comps: Dict[Optional[str], Component], who: str,
     RFC 5546 s2.1.4 leaves it to the organizer whom an update goes to;
     like SabreDAV (whose broker marks it not significant, and mails
     nothing), such an update only refreshes their copy: the list of
-    attendees stays right, and their inbox and mailbox stay quiet.
+    attendees stays right, and their inbox and mailbox stay quiet.  A
+    higher SEQUENCE is a new revision (s2.1.4): attendees must have it, or
+    their answers look like answers to an older one (s2.1.5).
     """
     def sig(comp: Component) -> tuple:
         keys = ical.signature(comp, ignore_partstat_of="*")
@@ -338,7 +342,8 @@ def _view_signature(comps: Dict[Optional[str], Component], who: str,
             keys = tuple(k for k in keys if k[0] != "ATTENDEE" or
                          ical.normalize_address(k[2]) == who)
         return keys
-    return tuple((key, sig(comps[key]), _own_partstat(comps[key], who))
+    return tuple((key, sig(comps[key]), _own_partstat(comps[key], who),
+                  ical.sequence(comps[key]))
                  for key in ical.iter_instances_keys(comps))
 
 
@@ -372,8 +377,10 @@ def _check_organizer_changes(old: Optional[Component], new: Component,
             raise SchedulingError(
                 "C:allowed-organizer-scheduling-object-change",
                 "The organizer cannot set the participation of %s to %s; "
-                "only the attendee can answer (RFC 6638 section 3.2.1)."
-                % (str(line.value), state))
+                "only the attendee can answer (RFC 6638 section 3.2.1). If "
+                "this copy was read before their answer, read it again, or "
+                "save with If-Schedule-Tag-Match to keep the answers "
+                "(section 3.2.10)." % (str(line.value), state))
 
 
 def _take_force_send(new: Component) -> Set[str]:
@@ -485,7 +492,7 @@ def merge_attendee_states(current: Component, new: Component,
 
     The client's object was based on the current schedule tag, so the only
     changes since are replies the server processed: carry every other
-    attendee's PARTSTAT and SCHEDULE-STATUS into the new object.
+    attendee's PARTSTAT, RSVP and SCHEDULE-STATUS into the new object.
     """
     current_comps = ical.by_rid(current)
     for key, comp in ical.by_rid(new).items():
@@ -499,5 +506,5 @@ def merge_attendee_states(current: Component, new: Component,
             known = ical.attendee(before, who)
             if known is None:
                 continue
-            for name in ("PARTSTAT", "SCHEDULE-STATUS"):
+            for name in ical.PARTICIPATION_PARAMS:
                 ical.set_param(line, name, ical.param(known, name))

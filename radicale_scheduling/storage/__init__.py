@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Dict, Iterable, Iterator, Optional, Set, Tuple
+from typing import Callable, Dict, Iterable, Iterator, Optional, Set, Tuple
 from urllib.parse import unquote, urlparse
 
 from radicale import item as radicale_item
@@ -32,10 +32,6 @@ __all__ = ["Collection", "Storage", "DEFAULT_CALENDAR_KEY", "TRANSP_KEY"]
 
 #: Radicale's file of a collection's properties (multifilesystem).
 _PROPS_FILE = ".Radicale.props"
-#: Mail delivery statuses that say nothing final (RFC 6638 s3.2.9):
-#: queued, sent, retrying.
-TRANSIENT = ("1.0", "1.1", "5.1")
-
 #: Name and properties of the calendar created for a user who has none.
 DEFAULT_CALENDAR_NAME = "calendar"
 DEFAULT_CALENDAR_PROPS = {
@@ -252,13 +248,22 @@ class Storage(multifilesystem.Storage):
         return None
 
     def set_delivery_status(self, owner: str, uid: str, method: str,
-                            recipient: str, status: str) -> None:
+                            recipient: str, status: str,
+                            superseded: Callable[[], bool] = lambda: False
+                            ) -> None:
         """Record how a mailed message fared (RFC 6638 s3.2.9): on the
         attendee in the organizer's copy, or on the ORGANIZER in an
         attendee's copy for a REPLY.  Not a change by the user: the
-        schedule tag stays."""
+        schedule tag stays.
+
+        The mail sender runs beside requests: a message ``superseded`` by
+        a newer one (whose status the request set) says nothing, and an
+        answer the recipient sent meanwhile (2.x) says more than how an
+        earlier mail fared."""
         from radicale_scheduling.itip import calendar as ical
         with self.acquire_lock("w", owner):
+            if superseded():
+                return
             found = self.find_uid_file(owner, uid)
             if found is None:
                 return
@@ -273,10 +278,8 @@ class Storage(multifilesystem.Storage):
                     if method == "REPLY" and ical.address(line) != recipient:
                         continue
                     current = ical.param(line, "SCHEDULE-STATUS") or ""
-                    if current.startswith("2.") and status in TRANSIENT:
-                        # They answered: proof enough that it arrived; a
-                        # retry's status arriving late must not hide it.
-                        continue
+                    if method != "REPLY" and current.startswith("2."):
+                        continue  # answered since this mail was queued
                     if current != status:
                         ical.set_param(line, "SCHEDULE-STATUS", status)
                         changed = True

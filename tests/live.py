@@ -1,0 +1,115 @@
+"""Real ``python -m radicale`` processes on 127.0.0.1, as a user runs them.
+
+Used by the end-to-end tests (conftest.live_server), the concurrency test
+and bench/load.py.  Several processes may share one collections folder:
+Radicale's file lock makes that safe for plain Radicale, and the plugin
+must keep it so.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from typing import Dict, Iterable, Optional
+
+CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_users(folder: str, users: Iterable[str], password: str) -> str:
+    path = os.path.join(folder, "users")
+    with open(path, "w") as f:
+        for user in users:
+            f.write("%s:%s\n" % (user, password))
+    return path
+
+
+def config_text(port: int, collections: str, users_file: str,
+                storage_type: str = "radicale_scheduling",
+                storage: Optional[Dict[str, str]] = None,
+                server: Optional[Dict[str, str]] = None,
+                level: str = "warning") -> str:
+    """A Radicale configuration; ``storage`` adds [storage] options."""
+    sections = {
+        "server": {"hosts": "127.0.0.1:%d" % port, **(server or {})},
+        "auth": {"type": "htpasswd", "htpasswd_filename": users_file,
+                 "htpasswd_encryption": "plain", "delay": "0"},
+        "rights": {"type": "owner_only"},
+        "storage": {"type": storage_type, "filesystem_folder": collections,
+                    **(storage or {})},
+        "logging": {"level": level},
+    }
+    return "".join("[%s]\n%s" % (name, "".join(
+        "%s = %s\n" % item for item in values.items()))
+        for name, values in sections.items())
+
+
+class LiveServer:
+    """One ``python -m radicale`` subprocess and its log file."""
+
+    def __init__(self, folder: str, name: str, config: str, port: int
+                 ) -> None:
+        self.port = port
+        self.url = "http://127.0.0.1:%d/" % port
+        self.config_path = os.path.join(folder, name + ".config")
+        with open(self.config_path, "w") as f:
+            f.write(config)
+        self.log_path = os.path.join(folder, name + ".log")
+        self._log = open(self.log_path, "w")
+        # The plugin of this checkout, whatever the environment installed.
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (CHECKOUT, env.get("PYTHONPATH")) if p)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "radicale", "--config", self.config_path],
+            stdout=self._log, stderr=subprocess.STDOUT, env=env)
+
+    def wait_listening(self, seconds: float = 30) -> None:
+        deadline = time.monotonic() + seconds
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError("radicale did not start:\n" + self.log())
+            try:
+                socket.create_connection(("127.0.0.1", self.port),
+                                         timeout=1).close()
+                return
+            except OSError as e:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("radicale did not listen within %d s"
+                                       % seconds) from e
+                time.sleep(0.1)
+
+    def log(self) -> str:
+        if not self._log.closed:
+            self._log.flush()
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+def start(folder: str, name: str, collections: str, users_file: str,
+          **options) -> LiveServer:
+    """Start one server on a free port and wait until it listens."""
+    port = free_port()
+    server = LiveServer(folder, name, config_text(
+        port, collections, users_file, **options), port)
+    server.wait_listening()
+    return server
