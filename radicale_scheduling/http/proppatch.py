@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlparse
 import defusedxml.ElementTree as DefusedET
 from radicale import pathutils
 
-from radicale_scheduling.http import compat, properties
+from radicale_scheduling.http import compat, properties, xml
 from radicale_scheduling.http.compat import Response
 from radicale_scheduling.http.xml import clark, to_bytes
 from radicale_scheduling.itip import calendar as ical
@@ -70,7 +70,9 @@ def check_and_rewrite(request: Request) -> Optional[Response]:
     try:
         root = DefusedET.fromstring(body)
     except Exception:
-        return None  # Radicale answers malformed XML with its own 400
+        return None  # Radicale refuses malformed or hostile XML (400)
+    if xml.too_deep(root):
+        return None  # refused as Radicale reads it (http.xml.check_body)
     schedule = request.schedule
     on_inbox = schedule is not None and schedule.kind == paths.INBOX and \
         schedule.href is None
