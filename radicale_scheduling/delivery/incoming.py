@@ -101,8 +101,11 @@ def _reply(storage: Storage, cal, uid: str, sender: str,
         if not any(ical.attendee(c, sender) is not None for c in
                    ical.components(meeting)):
             return NOPERM, "%s is not invited to %r" % (sender, uid)
-        local.deliver(storage, Message("REPLY", organizer, sender, Body(cal),
-                                       uid), user)
+        status = local.deliver(storage, Message("REPLY", organizer, sender,
+                                                Body(cal), uid), user)
+    if status == local.NO_AUTHORITY:
+        return NOPERM, "%r of %s is not organized by %s" % (uid, user,
+                                                            organizer)
     return OK, "REPLY from %s for %r processed for %s" % (sender, uid, user)
 
 
@@ -121,12 +124,17 @@ def _invitation(storage: Storage, cal, method: str, uid: str, sender: str,
     targets = [(a, u) for a, u in targets if u is not None]
     if not targets:
         return NOUSER, "none of the mail's recipients is invited here"
-    done = []
+    done, refused = [], []
     for address, user in targets:
         with storage.acquire_lock("w", user):
-            local.deliver(storage, Message(method, address, sender,
-                                           Body(cal), uid), user)
-        done.append(user)
+            status = local.deliver(storage, Message(method, address, sender,
+                                                    Body(cal), uid), user)
+        (refused if status == local.NO_AUTHORITY else done).append(user)
+    if not done:
+        return NOPERM, ("%s may not change %r: %s already %s it from "
+                        "another organizer" % (
+                            sender, uid, ", ".join(refused),
+                            "has" if len(refused) == 1 else "have"))
     logger.info("Scheduling: %s from %s for %r delivered to %s", method,
                 sender, uid, ", ".join(done))
     return OK, "%s for %r delivered to %s" % (method, uid, ", ".join(done))

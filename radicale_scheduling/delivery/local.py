@@ -39,6 +39,10 @@ DELIVERED = "1.2"
 #: to some instances of a series).
 UNDELIVERABLE = "5.2"
 _LONE_INSTANCES_UNSUPPORTED = radicale.VERSION.startswith("3.1.")
+#: The recipient's object with this UID belongs to another organizer (or
+#: to no meeting at all): a UID collision, or someone posing as that
+#: meeting's organizer.  RFC 5546 s3.6.21 "No authority"; nothing changes.
+NO_AUTHORITY = "3.8"
 _METHOD_LINE = re.compile(r"^METHOD:[^\r\n]*\r?\n", re.MULTILINE)
 _STAMP_LINE = re.compile(r"^DTSTAMP[:;][^\r\n]*\r?\n", re.MULTILINE)
 
@@ -101,10 +105,24 @@ def _storable(cal: Component) -> bool:
         ical.rid(c) is None for c in ical.components(cal))
 
 
+def organizers(cal: Optional[Component]) -> set:
+    return {ical.organizer(c) for c in ical.components(cal)} - {None}
+
+
 def _deliver_reply(storage: Storage, message: Message, user: str) -> str:
-    """An attendee's REPLY to a local organizer (RFC 6638 s4.2)."""
+    """An attendee's REPLY to a local organizer (RFC 6638 s4.2).
+
+    Only the meeting the recipient organizes as the REPLY's ORGANIZER is
+    touched: an object with the same UID that the recipient merely
+    attends (someone else's meeting) is no target for this reply.
+    """
     found = storage.find_uid(user, message.uid)
     stored = found[2].vobject_item if found else None
+    if stored is not None and organizers(stored) != {message.recipient}:
+        logger.warning("Scheduling: REPLY from %r for %r refused: %r's "
+                       "object with that UID is not organized by %r",
+                       message.sender, message.uid, user, message.recipient)
+        return NO_AUTHORITY
     updated = inbound.apply_reply(message.calendar, stored, message.sender)
     if updated is None or found is None:
         logger.info("Scheduling: REPLY from %r for %r ignored: %r has no "
@@ -174,6 +192,15 @@ def deliver(storage: Storage, message: Message, user: str,
     if message.method == "REPLY":
         return _deliver_reply(storage, message, user)
     found = storage.find_uid(user, message.uid)
+    if found is not None and \
+            organizers(found[2].vobject_item) != organizers(message.calendar):
+        # RFC 5546 s3.2.2: only the organizer updates or cancels a meeting.
+        # Another organizer's REQUEST or CANCEL with the same UID must not
+        # replace or cancel the recipient's object.
+        logger.warning("Scheduling: %s from %r for %r refused: %r already "
+                       "has that UID from another organizer",
+                       message.method, message.sender, message.uid, user)
+        return NO_AUTHORITY
     text: Optional[str] = None
     updated: Optional[Component] = None
     facts = None
