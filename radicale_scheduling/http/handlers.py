@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlparse
 from radicale import httputils, pathutils
 
 from radicale_scheduling import context
-from radicale_scheduling.http import compat, properties, proppatch
+from radicale_scheduling.http import compat, limits, properties, proppatch
 from radicale_scheduling.http.compat import Response
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip.errors import SchedulingError
@@ -212,7 +212,9 @@ def handle_put(request: Request) -> Response:
         return compat.forbidden(
             "The %s is filled by the server; clients cannot PUT into it "
             "(RFC 6638 section 2)." % _kind_name(schedule.kind))
-    return _scheduling_write(request)
+    refused = limits.check_max_attendees(request,
+                                         compat.read_body(request.environ))
+    return refused or _scheduling_write(request)
 
 
 def handle_delete(request: Request) -> Response:

@@ -51,18 +51,20 @@ CURRENT_PRIVILEGES = clark("D:current-user-privilege-set")
 SUPPORTED_PRIVILEGES = clark("D:supported-privilege-set")
 SCHEDULE_TAG = clark("C:schedule-tag")
 AVAILABILITY = clark("C:calendar-availability")
+MAX_ATTENDEES = clark("C:max-attendees-per-instance")
 
 #: Properties this module answers for some resources.
 HANDLED = frozenset({INBOX_URL, OUTBOX_URL, ADDRESS_SET, USER_TYPE,
                      DEFAULT_CALENDAR, CALENDAR_TRANSP, RESOURCETYPE,
-                     CURRENT_PRIVILEGES, SUPPORTED_PRIVILEGES, SCHEDULE_TAG})
+                     CURRENT_PRIVILEGES, SUPPORTED_PRIVILEGES, SCHEDULE_TAG,
+                     MAX_ATTENDEES})
 #: Properties that belong to scheduling alone (404 wherever not ours).
 OWN = frozenset({INBOX_URL, OUTBOX_URL, DEFAULT_CALENDAR, CALENDAR_TRANSP,
-                 SCHEDULE_TAG})
+                 SCHEDULE_TAG, MAX_ATTENDEES})
 #: Properties set by the server only (DAV:cannot-modify-protected-property).
 PROTECTED = frozenset({INBOX_URL, OUTBOX_URL, ADDRESS_SET, USER_TYPE,
                        SUPPORTED_PRIVILEGES, CURRENT_PRIVILEGES,
-                       clark("C:schedule-tag")})
+                       clark("C:schedule-tag"), MAX_ATTENDEES})
 
 KEEP = object()  # leave Radicale's answer for this property as it is
 Value = Any  # an ET.Element, None (404) or KEEP
@@ -212,11 +214,15 @@ def _schedule_values(ctx: Context, collection: Collection,
     return values
 
 
-def _calendar_values(collection: Any, tags: Sequence[str]
+def _calendar_values(ctx: Context, collection: Any, tags: Sequence[str]
                      ) -> Dict[str, Value]:
     values: Dict[str, Value] = {}
     for tag in tags:
-        if tag == CALENDAR_TRANSP:
+        if tag == MAX_ATTENDEES:
+            # RFC 4791 s5.2.9 (protected; not in allprop).
+            values[tag] = element("C:max-attendees-per-instance", str(
+                ctx.storage.settings.max_attendees))
+        elif tag == CALENDAR_TRANSP:
             transp = collection.get_meta(TRANSP_KEY) or "opaque"
             values[tag] = element("C:schedule-calendar-transp", None,
                                   element("C:" + transp))
@@ -247,7 +253,7 @@ def values_for(ctx: Context, item: Any, tags: Sequence[str]
     if item.is_principal:
         return _principal_values(ctx, item, tags)
     if item.tag == "VCALENDAR":
-        return _calendar_values(item, tags)
+        return _calendar_values(ctx, item, tags)
     return {tag: None for tag in tags if tag in OWN}
 
 
@@ -264,7 +270,7 @@ def names_for(ctx: Context, item: Any) -> List[str]:
     if item.is_principal and item.path == ctx.user:
         return [INBOX_URL, OUTBOX_URL, ADDRESS_SET, USER_TYPE]
     if item.tag == "VCALENDAR":
-        return [CALENDAR_TRANSP]
+        return [CALENDAR_TRANSP, MAX_ATTENDEES]
     return []
 
 

@@ -1,0 +1,62 @@
+"""Size limits on what a client may store (RFC 4791 s5.2.9, s5.3.2.1).
+
+A meeting with 10,000 attendees costs 10,000 deliveries inside one request
+and makes every copy huge; ``scheduling_max_attendees`` caps the ATTENDEE
+properties of any one instance, and calendars advertise the cap as
+CALDAV:max-attendees-per-instance.  The body is only counted as text; it
+is parsed (once) only when the count says it may be over the limit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from http import client
+from typing import TYPE_CHECKING, Optional
+
+from radicale import httputils
+
+from radicale_scheduling.http import compat
+from radicale_scheduling.http.compat import Response
+from radicale_scheduling.itip import calendar as ical
+
+if TYPE_CHECKING:
+    from radicale_scheduling.http.handlers import Request
+
+_FOLD = re.compile(r"\r?\n[ \t]")
+_ATTENDEE = re.compile(r"^attendee[;:]", re.IGNORECASE | re.MULTILINE)
+
+
+def most_attendees_per_instance(cal) -> int:
+    """The largest number of ATTENDEEs of one instance (UID and
+    RECURRENCE-ID), over every component of the object."""
+    counts: Counter = Counter()
+    for comp in ical.components(cal):
+        counts[(ical.text(comp, "uid"), ical.rid(comp))] += len(
+            ical.attendees(comp))
+    return max(counts.values(), default=0)
+
+
+def check_max_attendees(request: Request, body: bytes) -> Optional[Response]:
+    """403 with CALDAV:max-attendees-per-instance for a PUT over the cap."""
+    limit = request.storage.settings.max_attendees
+    try:
+        # As Radicale will read it (charset of the request, fallbacks).
+        text = httputils.decode_request(request.app.configuration,
+                                        request.environ, body)
+    except (UnicodeDecodeError, LookupError):
+        return None  # Radicale answers this itself
+    if len(_ATTENDEE.findall(_FOLD.sub("", text))) <= limit:
+        return None
+    try:
+        cal = ical.parse(text)
+    except ical.InvalidCalendar:
+        return None  # Radicale refuses it with its own 400
+    most = most_attendees_per_instance(cal)
+    if most <= limit:
+        return None
+    return compat.precondition_failed(
+        client.FORBIDDEN, "C:max-attendees-per-instance",
+        "An instance has %d attendees; this server allows at most %d "
+        "(scheduling_max_attendees, RFC 4791 section 5.3.2.1)."
+        % (most, limit))
