@@ -223,7 +223,10 @@ def _calendar_values(ctx: Context, collection: Any, tags: Sequence[str]
             values[tag] = element("C:max-attendees-per-instance", str(
                 ctx.storage.settings.max_attendees))
         elif tag == CALENDAR_TRANSP:
-            transp = collection.get_meta(TRANSP_KEY) or "opaque"
+            # As free-busy reads it: anything but "transparent" (also a
+            # dead property stored by plain Radicale) is opaque.
+            transp = "transparent" if collection.get_meta(TRANSP_KEY) == \
+                "transparent" else "opaque"
             values[tag] = element("C:schedule-calendar-transp", None,
                                   element("C:" + transp))
         elif tag in OWN:
@@ -308,17 +311,22 @@ def apply(response: ET.Element, values: Dict[str, Value]) -> None:
         return
     existing = _propstats(response)
     ok = xmlutils.make_response(200)
+    placed = set()
     for line, (_propstat, prop) in list(existing.items()):
-        for index, child in enumerate(list(prop)):
+        for child in list(prop):
             if child.tag not in values:
                 continue
             value = values[child.tag]
-            if line == ok and value is not None:
-                prop[index] = value  # same place, new value
-                del values[child.tag]
+            if line == ok and value is not None and child.tag not in placed:
+                # Same place, new value.  Positions move as children are
+                # removed, and a property asked twice is answered once.
+                prop[list(prop).index(child)] = value
+                placed.add(child.tag)
             else:
                 prop.remove(child)
     for tag, value in values.items():
+        if tag in placed:
+            continue
         if value is None:
             _ensure_propstat(response, 404, existing).append(ET.Element(tag))
         else:
