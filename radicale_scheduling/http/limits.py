@@ -14,6 +14,7 @@ from collections import Counter
 from http import client
 from typing import TYPE_CHECKING, Optional
 
+import vobject
 from radicale import httputils
 
 from radicale_scheduling.http import compat
@@ -49,10 +50,13 @@ def check_max_attendees(request: Request, body: bytes) -> Optional[Response]:
     if len(_ATTENDEE.findall(_FOLD.sub("", text))) <= limit:
         return None
     try:
-        cal = ical.parse(text)
-    except ical.InvalidCalendar:
+        # Every object of the body, as Radicale reads them (a whole
+        # calendar uploaded at once may hold several).
+        cals = list(vobject.readComponents(text))
+    except Exception:  # vobject raises many kinds
         return None  # Radicale refuses it with its own 400
-    most = most_attendees_per_instance(cal)
+    most = max((most_attendees_per_instance(cal) for cal in cals),
+               default=0)
     if most <= limit:
         return None
     return compat.precondition_failed(
