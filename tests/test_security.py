@@ -739,3 +739,79 @@ def test_max_attendees_is_a_protected_calendar_property(world):
         "</C:max-attendees-per-instance>")
     assert response.status == 403
     assert changes(before, snapshot(world)) == []
+
+
+# -- found by tests/test_fuzz.py ------------------------------------------------
+
+def test_proppatch_is_checked_as_radicale_reads_it(world):
+    """A body in latin-1 that declares UTF-8: Radicale reads it (decoding
+    fallback), so the scheduling checks must too (regression: they could
+    not parse it and let Radicale store an unchecked default calendar, a
+    claimed address and a changed resource type, then answer 400)."""
+    before = snapshot(world)
+    body = ('<?xml version="1.0" encoding="utf-8"?><D:propertyupdate '
+            'xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set>'
+            '<D:prop><C:schedule-default-calendar-URL><D:href>/bob/calendar/'
+            '</D:href></C:schedule-default-calendar-URL>'
+            '<C:calendar-user-address-set><D:href>mailto:bob@example.org'
+            '</D:href></C:calendar-user-address-set><D:displayname>caf\xe9'
+            '</D:displayname></D:prop></D:set></D:propertyupdate>'
+            ).encode("latin-1")
+    for path in (INBOX, "/alice/"):
+        response = world.request("PROPPATCH", path, body, user="alice")
+        assert response.status == 403, response.text
+    assert changes(before, snapshot(world)) == []
+
+
+def test_resourcetype_cannot_be_proppatched(world):
+    """Radicale stores a PROPPATCHed resource type and then fails (400):
+    the calendar silently stopped being a calendar (regression)."""
+    before = snapshot(world)
+    for path in (CAL, INBOX):
+        response = world.proppatch(
+            path, "<D:resourcetype><D:collection/></D:resourcetype>")
+        assert response.status == 403
+        assert error_element(
+            response, "D:cannot-modify-protected-property") is not None
+    assert changes(before, snapshot(world)) == []
+    assert world.request("PUT", CAL + "still.ics", ics("still"),
+                         user="alice").status == 201
+
+
+def test_dead_scheduling_properties_from_plain_radicale(tmp_path):
+    """Dead properties with scheduling names, stored by plain Radicale
+    before the plugin was enabled, are answered with the plugin's values
+    (regression: a 500 when one of them was dropped before another was
+    replaced)."""
+    plain = make_server(str(tmp_path), storage_type="multifilesystem")
+    assert plain.mkcalendar(CAL).status == 201
+    stored = plain.proppatch(
+        CAL, "<C:schedule-inbox-URL>x</C:schedule-inbox-URL>"
+        "<C:schedule-calendar-transp>y</C:schedule-calendar-transp>"
+        "<C:max-attendees-per-instance>7</C:max-attendees-per-instance>")
+    assert stored.status == 207
+    server = make_server(str(tmp_path), scheduling_domain="example.org")
+    for repeat in (1, 2):
+        response = server.propfind(
+            CAL, *(["C:schedule-inbox-URL", "C:schedule-calendar-transp",
+                    "C:max-attendees-per-instance"] * repeat))
+        assert response.status == 207, response.text
+        answer_ = response.responses()[CAL]
+        assert prop(answer_, "C:schedule-inbox-URL") is None
+        transp = prop(answer_, "C:schedule-calendar-transp")
+        assert transp is not None and transp.find("C:opaque", NS) \
+            is not None
+        assert prop(answer_, "C:max-attendees-per-instance").text == "100"
+        assert len(answer_.findall(".//C:max-attendees-per-instance",
+                                   NS)) == 1
+
+
+def test_max_attendees_in_a_whole_calendar_upload(world):
+    """The limit holds for every object of a body, not the first only."""
+    before = snapshot(world)
+    small = ics("small")
+    big = crowd(150, uid="big")
+    response = world.request("PUT", "/alice/upload/", small + big,
+                             user="alice", content_type="text/calendar")
+    assert response.status == 403
+    assert changes(before, snapshot(world)) == []
