@@ -425,6 +425,22 @@ def test_spoofed_mail_changes_nothing(with_grandma, sender, calendar,
     assert changes(before, snapshot(server)) == []
 
 
+def test_an_invitation_by_mail_over_the_attendee_limit(world):
+    """An outside organizer's invitation with 10,000 attendees is refused
+    like such a PUT: bob could not even answer that copy."""
+    before = snapshot(world)
+    invitation = crowd(10000, uid="mailed", organizer="x").replace(
+        "mailto:x@example.org", "mailto:mallory@evil.example").replace(
+        "END:VEVENT", "ATTENDEE:mailto:bob@example.org\r\nEND:VEVENT"
+    ).replace("VERSION:2.0", "VERSION:2.0\r\nMETHOD:REQUEST")
+    result, reason = incoming.process(
+        world.app._storage, mail("mallory@evil.example", invitation,
+                                 "REQUEST", to="bob@example.org"))
+    assert result == incoming.DATAERR, reason
+    assert "scheduling_max_attendees" in reason
+    assert changes(before, snapshot(world)) == []
+
+
 # -- free-busy tells busy or free, nothing else --------------------------------
 
 FREEBUSY = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//EN\r\n"

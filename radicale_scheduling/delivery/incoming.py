@@ -66,6 +66,12 @@ def process(storage: Storage, raw: bytes,
     if not comps or len(uids) != 1 or None in uids:
         return DATAERR, "the calendar data holds no single meeting"
     uid = next(iter(uids))
+    limit = storage.settings.max_attendees
+    if ical.most_attendees_per_instance(cal) > limit:
+        # As a PUT over scheduling_max_attendees is refused, so is a copy
+        # its recipient could not even answer.
+        return DATAERR, ("the meeting has more than %d attendees "
+                         "(scheduling_max_attendees)" % limit)
     organizers = {ical.organizer(c) for c in comps}
     if len(organizers) != 1 or None in organizers:
         return DATAERR, "the meeting has no single ORGANIZER"

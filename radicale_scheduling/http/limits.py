@@ -10,7 +10,6 @@ is parsed (once) only when the count says it may be over the limit.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from http import client
 from typing import TYPE_CHECKING, Optional
 
@@ -26,16 +25,6 @@ if TYPE_CHECKING:
 
 _FOLD = re.compile(r"\r?\n[ \t]")
 _ATTENDEE = re.compile(r"^attendee[;:]", re.IGNORECASE | re.MULTILINE)
-
-
-def most_attendees_per_instance(cal) -> int:
-    """The largest number of ATTENDEEs of one instance (UID and
-    RECURRENCE-ID), over every component of the object."""
-    counts: Counter = Counter()
-    for comp in ical.components(cal):
-        counts[(ical.text(comp, "uid"), ical.rid(comp))] += len(
-            ical.attendees(comp))
-    return max(counts.values(), default=0)
 
 
 def check_max_attendees(request: Request, body: bytes) -> Optional[Response]:
@@ -55,7 +44,7 @@ def check_max_attendees(request: Request, body: bytes) -> Optional[Response]:
         cals = list(vobject.readComponents(text))
     except Exception:  # vobject raises many kinds
         return None  # Radicale refuses it with its own 400
-    most = max((most_attendees_per_instance(cal) for cal in cals),
+    most = max((ical.most_attendees_per_instance(cal) for cal in cals),
                default=0)
     if most <= limit:
         return None
