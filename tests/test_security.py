@@ -603,8 +603,16 @@ DEEP = ('<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop>'
         + "<D:x>" * 5000 + "</D:x>" * 5000 + "</D:prop></D:propfind>")
 
 
-@pytest.mark.parametrize("body", [LAUGHS, EXTERNAL, PARAMETER, DEEP],
-                         ids=["laughs", "external", "parameter", "deep"])
+#: Not a bomb, but a 500 in Radicale's PROPFIND and MKCOL (found by the
+#: fuzzer): an element without a namespace.
+NO_NAMESPACE = ('<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop>'
+                '<x/></D:prop></D:propfind>')
+
+
+@pytest.mark.parametrize("body", [LAUGHS, EXTERNAL, PARAMETER, DEEP,
+                                  NO_NAMESPACE],
+                         ids=["laughs", "external", "parameter", "deep",
+                              "no-namespace"])
 @pytest.mark.parametrize("method, path", [
     ("PROPFIND", CAL), ("PROPFIND", INBOX), ("PROPPATCH", CAL),
     ("PROPPATCH", INBOX), ("REPORT", CAL), ("REPORT", INBOX),

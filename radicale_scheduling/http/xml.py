@@ -26,9 +26,18 @@ def too_deep(root: ET.Element) -> bool:
 
 
 def check_body(root: Optional[ET.Element]) -> None:
-    if root is not None and too_deep(root):
+    if root is None:
+        return
+    if too_deep(root):
         raise RefusedBody("The XML body nests deeper than %d levels."
                           % MAX_DEPTH)
+    # Radicale names every element by its namespace prefix and fails
+    # (500) on one that has none, e.g. a PROPFIND for <prop><x/></prop>.
+    for node in root.iter():
+        if not node.tag.startswith("{"):
+            raise RefusedBody("The XML element <%s> has no namespace; "
+                              "WebDAV elements and properties have one."
+                              % node.tag[:100])
 
 
 def clark(human_tag: str) -> str:
