@@ -107,6 +107,30 @@ def test_writing_into_anothers_calendar_does_not_invite_as_them(open_world):
     assert changes(before, snapshot(server)) == []
 
 
+def test_without_rights_nothing_is_written_into_anothers_calendar(world):
+    before = snapshot(world)
+    for path in ("/bob/calendar/forged.ics", "/bob/calendar/m1.ics"):
+        response = put(world, "alice", path,
+                       ics("forged", "carol", organizer="bob"))
+        assert response.status in (403, 404)
+    assert changes(before, snapshot(world)) == []
+
+
+def test_deleting_anothers_objects_sends_nothing_in_their_name(open_world):
+    """Deleting bob's copy would decline in his name, deleting carol's
+    meeting would cancel it in hers: refused even where rights allow."""
+    server = open_world
+    href, _text = bob_copy(server)
+    assert put(server, "carol", "/carol/calendar/c1.ics",
+               ics("c1", "bob", organizer="carol")).status == 201
+    before = snapshot(server)
+    for path in (href, "/carol/calendar/c1.ics"):
+        response = server.request("DELETE", path, user="alice")
+        assert response.status == 403
+        assert error_element(response, "D:need-privileges") is not None
+    assert changes(before, snapshot(server)) == []
+
+
 def test_answering_in_anothers_name_through_their_calendar(open_world):
     """alice may write into bob's calendar (rights), but a change of his
     answer is a REPLY in his name: refused."""
