@@ -608,6 +608,45 @@ def test_a_rule_without_end_cannot_run_forever(tmp_path):
     assert "PARTSTAT=DECLINED" in attendee_line(stored, "room-1")
 
 
+@pytest.mark.parametrize("rule", ["FREQ=MINUTELY;INTERVAL=0",
+                                  "FREQ=DAILY;INTERVAL=-1",
+                                  "FREQ=HOURLY;INTERVAL=99999999999"])
+def test_rules_radicale_stores_but_cannot_expand(world, rule):
+    """A rule with an INTERVAL that is not a positive number (Radicale
+    stores it) in one calendar made every free-busy lookup of its owner,
+    and every invitation of a room holding it, a 500 (regression)."""
+    for user in ("bob", "room-1"):
+        for start in ("20200105T100000Z", "20260105T080000Z"):
+            event = ics("bad-%s" % start, start=start,
+                        end=start.replace("T10", "T11").replace("T08", "T09"),
+                        extra="RRULE:%s\n" % rule).replace(
+                "ORGANIZER;CN=alice:mailto:alice@example.org\r\n", "")
+            assert put(world, user, "/%s/calendar/bad-%s.ics" % (user, start),
+                       event).status == 201
+    availability = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//EN\r\n"
+                    "BEGIN:VAVAILABILITY\r\nUID:av\r\n"
+                    "DTSTAMP:20260101T000000Z\r\nBEGIN:AVAILABLE\r\n"
+                    "UID:av-1\r\nDTSTAMP:20260101T000000Z\r\n"
+                    "DTSTART:20260105T090000Z\r\nDTEND:20260105T170000Z\r\n"
+                    "RRULE:%s\r\nEND:AVAILABLE\r\nEND:VAVAILABILITY\r\n"
+                    "END:VCALENDAR\r\n" % rule)
+    assert world.proppatch(
+        "/bob/.schedule-inbox/", "<C:calendar-availability>%s"
+        "</C:calendar-availability>" % availability, user="bob").status == 207
+    before = snapshot(world)
+    response = world.request("POST", OUTBOX, FREEBUSY.replace(
+        "ATTENDEE:mailto:bob@example.org", "ATTENDEE:mailto:bob@example.org"
+        "\r\nATTENDEE:mailto:room-1@example.org"), user="alice",
+        content_type="text/calendar")
+    assert response.status == 200, response.text
+    assert response.body.count(b"2.0;Success") == 2
+    assert changes(before, snapshot(world)) == []
+    response = put(world, "alice", CAL + "room.ics", ics(
+        "room", "ATTENDEE;CUTYPE=ROOM:mailto:room-1@example.org\n",
+        start="20260105T083000Z", end="20260105T084500Z"))
+    assert response.status == 201, response.text
+
+
 # -- XML bombs -----------------------------------------------------------------
 
 LAUGHS = ('<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa">'
