@@ -106,6 +106,7 @@ FREEBUSY = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//EN\r\n"
             "DTSTAMP:20260101T000000Z\r\nDTSTART:20260105T000000Z\r\n"
             "DTEND:20260112T000000Z\r\nORGANIZER:mailto:alice@example.org\r\n"
             "ATTENDEE:mailto:bob@example.org\r\n"
+            "ATTENDEE:mailto:alice@example.org\r\n"
             "ATTENDEE:mailto:room-1@example.org\r\n"
             "ATTENDEE:mailto:nobody@example.org\r\nEND:VFREEBUSY\r\n"
             "END:VCALENDAR\r\n")
@@ -126,6 +127,8 @@ LINES = [
     "ATTENDEE;CUTYPE=ROOM:mailto:room-1@example.org",
     "RRULE:FREQ=SECONDLY",
     "RRULE:FREQ=MINUTELY;INTERVAL=0",
+    "RRULE:FREQ=DAILY;INTERVAL=-1",
+    "RRULE:FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30",
     "RRULE:FREQ=YEARLY;BYSETPOS=-1;BYDAY=MO",
     "RRULE:GARBAGE",
     "RDATE:20260108T100000Z",
