@@ -12,11 +12,11 @@ and sent to one server that lives for the whole module.  For every request:
 - reads (PROPFIND, REPORT, free-busy POST) never change anything;
 - an accepted PUT leaves valid iCalendar in every file it changed.
 
-Runtime is bounded (about a minute on a 2-core machine) and the examples
+Runtime is bounded (about 65-70 s on a 2-core machine) and the examples
 are the same on every run.  Environment variables for longer local runs:
 
 - ``FUZZ_EXAMPLES=N`` multiplies the number of examples of each test by N
-  (default 1), e.g. ``FUZZ_EXAMPLES=20`` for a run of about 20 minutes;
+  (default 1), e.g. ``FUZZ_EXAMPLES=10`` for a run of about 12 minutes;
 - ``FUZZ_RANDOM=1`` draws new random examples on each run instead of the
   fixed ones (hypothesis' ``derandomize`` off); a failure prints the
   ``@reproduce_failure`` line to replay it.
@@ -306,7 +306,7 @@ tag_headers = st.sampled_from([{}] * 6 + [
     {"if_match": '"x"'}, {"if_none_match": "*"}])
 
 
-@fuzz_settings(400)
+@fuzz_settings(1200)
 @given(seed=st.integers(0, len(ORGANIZER_SEEDS) - 1),
        mutations=st.lists(_mutation(), max_size=4),
        encoding=st.sampled_from(WEIGHTED_ENCODINGS),
@@ -370,7 +370,7 @@ random_calendar = st.builds(
     st.lists(random_component, min_size=1, max_size=3))
 
 
-@fuzz_settings(100)
+@fuzz_settings(300)
 @given(body=random_calendar, user=st.sampled_from(["alice", "bob"]))
 def test_random_objects(fuzz, body, user):
     """Objects built from scratch out of scheduling properties."""
@@ -381,7 +381,7 @@ def test_random_objects(fuzz, body, user):
     check(fuzz, before, response, target=where, user=user)
 
 
-@fuzz_settings(250)
+@fuzz_settings(750)
 @given(mutations=st.lists(_mutation(), max_size=4),
        encoding=st.sampled_from(WEIGHTED_ENCODINGS),
        content_type=st.sampled_from(CONTENT_TYPES[:3]), extra=tag_headers,
@@ -397,7 +397,7 @@ def test_mutated_attendee_copies(fuzz, mutations, encoding, content_type,
     check(fuzz, before, response, target=fuzz.bob_copy_href, user="bob")
 
 
-@fuzz_settings(200)
+@fuzz_settings(600)
 @given(body=ical_body([FREEBUSY]),
        content_type=st.sampled_from(CONTENT_TYPES))
 def test_mutated_free_busy_requests(fuzz, body, content_type):
@@ -506,7 +506,7 @@ XML_REQUESTS = st.one_of(
 )
 
 
-@fuzz_settings(450)
+@fuzz_settings(1350)
 @given(request=XML_REQUESTS, depth=st.sampled_from(["0", "1", "infinity",
                                                       "x"]),
        content_type=st.sampled_from(["application/xml", "text/xml; "
