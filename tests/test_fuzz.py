@@ -3,8 +3,10 @@
 Valid scheduling objects (an organizer's invitation, an attendee's copy, a
 series with overrides, a VTODO, a free-busy request, WebDAV XML bodies) are
 mutated line by line and byte by byte (lines dropped, duplicated, swapped,
-values and parameters corrupted, odd encodings, huge values, CR/LF games)
-and sent to one server that lives for the whole module.  For every request:
+values and parameters corrupted, odd encodings, huge values, CR/LF games),
+objects are also built from scratch out of scheduling properties, and all
+are sent to one server that lives for the whole module (so later examples
+meet what earlier ones stored).  For every request:
 
 - never a 5xx, never a Python traceback in the body;
 - a refused request (4xx) changes nothing: the collection tree (files and
@@ -20,6 +22,8 @@ are the same on every run.  Environment variables for longer local runs:
 - ``FUZZ_RANDOM=1`` draws new random examples on each run instead of the
   fixed ones (hypothesis' ``derandomize`` off); a failure prints the
   ``@reproduce_failure`` line to replay it.
+
+``--hypothesis-show-statistics`` shows how the answers were distributed.
 """
 
 import os
