@@ -205,6 +205,19 @@ def test_another_organizer_cannot_take_over_a_meeting_by_its_uid(world):
     assert changes(bob_before, after) == []
 
 
+def test_an_organizer_may_switch_between_her_own_addresses(world):
+    """The UID check compares organizers by user: alice's update under her
+    other address (addresses file) still reaches bob's copy."""
+    assert put(world, "alice", CAL + "a1.ics", ics("a1", "bob")).status == 201
+    renamed = ics("a1", "bob", summary="Renamed", extra="SEQUENCE:1\n"
+                  ).replace("mailto:alice@example.org",
+                            "mailto:alice.example@family.example")
+    assert put(world, "alice", CAL + "a1.ics", renamed).status in (201, 204)
+    assert "SUMMARY:Renamed" in copy(world, "bob", "a1")
+    stored = world.request("GET", CAL + "a1.ics", user="alice").text
+    assert "SCHEDULE-STATUS=1.2" in attendee_line(stored, "bob")
+
+
 def test_a_reply_reaches_only_the_meeting_of_its_organizer(world):
     """bob crafts an "invitation" from alice with the UID of carol's
     meeting (alice attends it) and answers it: the reply must not change

@@ -109,16 +109,32 @@ def organizers(cal: Optional[Component]) -> set:
     return {ical.organizer(c) for c in ical.components(cal)} - {None}
 
 
+def _organizer_users(storage: Storage, addresses: set) -> set:
+    return {storage.user_for_address(a) for a in addresses}
+
+
+def same_organizer(storage: Storage, stored: Component,
+                   message: Component) -> bool:
+    """Is ``message`` from the organizer of ``stored``?  The same address,
+    or addresses of the same local user (who may switch between them)."""
+    old, new = organizers(stored), organizers(message)
+    if old == new:
+        return bool(old)
+    users = _organizer_users(storage, old | new)
+    return bool(old) and bool(new) and len(users) == 1 and None not in users
+
+
 def _deliver_reply(storage: Storage, message: Message, user: str) -> str:
     """An attendee's REPLY to a local organizer (RFC 6638 s4.2).
 
-    Only the meeting the recipient organizes as the REPLY's ORGANIZER is
-    touched: an object with the same UID that the recipient merely
-    attends (someone else's meeting) is no target for this reply.
+    Only a meeting the recipient organizes is touched: an object with the
+    same UID that the recipient merely attends (someone else's meeting)
+    is no target for this reply.
     """
     found = storage.find_uid(user, message.uid)
     stored = found[2].vobject_item if found else None
-    if stored is not None and organizers(stored) != {message.recipient}:
+    if stored is not None and \
+            _organizer_users(storage, organizers(stored)) != {user}:
         logger.warning("Scheduling: REPLY from %r for %r refused: %r's "
                        "object with that UID is not organized by %r",
                        message.sender, message.uid, user, message.recipient)
@@ -193,7 +209,8 @@ def deliver(storage: Storage, message: Message, user: str,
         return _deliver_reply(storage, message, user)
     found = storage.find_uid(user, message.uid)
     if found is not None and \
-            organizers(found[2].vobject_item) != organizers(message.calendar):
+            not same_organizer(storage, found[2].vobject_item,
+                               message.calendar):
         # RFC 5546 s3.2.2: only the organizer updates or cancels a meeting.
         # Another organizer's REQUEST or CANCEL with the same UID must not
         # replace or cancel the recipient's object.
