@@ -660,6 +660,34 @@ def test_rules_radicale_stores_but_cannot_expand(world, rule):
     assert response.status == 201, response.text
 
 
+def test_two_rrules_in_one_component_are_refused(world):
+    """Radicale 3.9 lists every occurrence of a component whose first RRULE
+    has a COUNT; a second RRULE without end made that PUT run until memory
+    ran out (found by the fuzzer).  Refused with a reason, nothing stored;
+    RRULEs in different components (a VTIMEZONE) stay fine."""
+    before = snapshot(world)
+    for extra in ("RRULE:FREQ=DAILY;COUNT=3\nRRULE:FREQ=SECONDLY\n",
+                  "RRULE:FREQ=WEEKLY\nrrule;X-A=1:FREQ=DAILY;UNTIL=2027"
+                  "0101T000000Z\n"):
+        response = put(world, "alice", CAL + "two.ics",
+                       ics("two", "bob", extra=extra))
+        assert response.status == 400
+        assert b"RRULE" in response.body
+    assert changes(before, snapshot(world)) == []
+    zoned = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//EN\r\n"
+             "BEGIN:VTIMEZONE\r\nTZID:X\r\nBEGIN:STANDARD\r\n"
+             "DTSTART:19701025T030000\r\nTZOFFSETFROM:+0200\r\n"
+             "TZOFFSETTO:+0100\r\nRRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU"
+             "\r\nEND:STANDARD\r\nBEGIN:DAYLIGHT\r\n"
+             "DTSTART:19700329T020000\r\nTZOFFSETFROM:+0100\r\n"
+             "TZOFFSETTO:+0200\r\nRRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU"
+             "\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\nBEGIN:VEVENT\r\n"
+             "UID:zoned\r\nDTSTAMP:20260101T000000Z\r\n"
+             "DTSTART;TZID=X:20260105T100000\r\nDURATION:PT1H\r\n"
+             "RRULE:FREQ=WEEKLY;COUNT=3\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+    assert put(world, "alice", CAL + "zoned.ics", zoned).status == 201
+
+
 # -- XML bombs -----------------------------------------------------------------
 
 LAUGHS = ('<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa">'

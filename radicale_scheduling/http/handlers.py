@@ -212,8 +212,7 @@ def handle_put(request: Request) -> Response:
         return compat.forbidden(
             "The %s is filled by the server; clients cannot PUT into it "
             "(RFC 6638 section 2)." % _kind_name(schedule.kind))
-    refused = limits.check_max_attendees(request,
-                                         compat.read_body(request.environ))
+    refused = limits.check_put(request, compat.read_body(request.environ))
     return refused or _scheduling_write(request)
 
 

@@ -1,4 +1,4 @@
-"""Size limits on what a client may store (RFC 4791 s5.2.9, s5.3.2.1).
+"""Limits on what a client may store (RFC 4791 s5.2.9, s5.3.2.1).
 
 A meeting with 10,000 attendees costs 10,000 deliveries inside one request
 and makes every copy huge; ``scheduling_max_attendees`` caps the ATTENDEE
@@ -25,18 +25,53 @@ if TYPE_CHECKING:
 
 _FOLD = re.compile(r"\r?\n[ \t]")
 _ATTENDEE = re.compile(r"^attendee[;:]", re.IGNORECASE | re.MULTILINE)
+_RRULE = re.compile(r"^rrule[;:]", re.IGNORECASE | re.MULTILINE)
+_LINE = re.compile(r"^(begin|end|rrule)[;:]([^\r\n]*)",
+                   re.IGNORECASE | re.MULTILINE)
 
 
-def check_max_attendees(request: Request, body: bytes) -> Optional[Response]:
-    """403 with CALDAV:max-attendees-per-instance for a PUT over the cap."""
-    limit = request.storage.settings.max_attendees
+def check_put(request: Request, body: bytes) -> Optional[Response]:
+    """Refuse, before Radicale reads it, a PUT body over the attendee cap
+    or with a component holding two RRULEs."""
     try:
         # As Radicale will read it (charset of the request, fallbacks).
         text = httputils.decode_request(request.app.configuration,
                                         request.environ, body)
     except (UnicodeDecodeError, LookupError):
         return None  # Radicale answers this itself
-    if len(_ATTENDEE.findall(_FOLD.sub("", text))) <= limit:
+    text = _FOLD.sub("", text)
+    return _check_rrules(text) or _check_max_attendees(request, text)
+
+
+def _check_rrules(text: str) -> Optional[Response]:
+    """RFC 5545 s3.8.5.3: RRULE SHOULD NOT occur more than once.  Radicale
+    3.9 counts the occurrences of a component with a COUNT or UNTIL rule by
+    listing them all, so a second rule without end makes the PUT run until
+    memory is exhausted; one rule per component is accepted."""
+    if len(_RRULE.findall(text)) < 2:
+        return None
+    counts = [0]
+    for match in _LINE.finditer(text):
+        name = match.group(1).upper()
+        if name == "BEGIN":
+            counts.append(0)
+        elif name == "END":
+            if len(counts) > 1:
+                counts.pop()
+        else:
+            counts[-1] += 1
+            if counts[-1] > 1:
+                return compat.text_error(
+                    client.BAD_REQUEST,
+                    "A component has more than one RRULE; combine them "
+                    "into one, or use RDATE (RFC 5545 section 3.8.5.3).")
+    return None
+
+
+def _check_max_attendees(request: Request, text: str) -> Optional[Response]:
+    """403 with CALDAV:max-attendees-per-instance for a PUT over the cap."""
+    limit = request.storage.settings.max_attendees
+    if len(_ATTENDEE.findall(text)) <= limit:
         return None
     try:
         # Every object of the body, as Radicale reads them (a whole
