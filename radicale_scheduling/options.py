@@ -145,6 +145,12 @@ PLUGIN_CONFIG_SCHEMA: dict[str, dict[str, dict[str, Any]]] = {
                     "<filesystem_folder>/scheduling-queue)",
             "type": str,
         },
+        "scheduling_max_attendees": {
+            "value": "100",
+            "help": "most ATTENDEEs on one instance of a calendar object "
+                    "(CALDAV:max-attendees-per-instance)",
+            "type": positive_int,
+        },
         "scheduling_freebusy_max_recipients": {
             "value": "50",
             "help": "most recipients in one free-busy request",
@@ -171,6 +177,7 @@ class Settings:
 
     domain: str = ""
     addresses_file: str = ""
+    max_attendees: int = 100
     freebusy_max_recipients: int = 50
     freebusy_max_days: int = 366
     freebusy_max_occurrences: int = 200000
@@ -191,6 +198,8 @@ class Settings:
             domain=configuration.get("storage", "scheduling_domain"),
             addresses_file=configuration.get("storage",
                                              "scheduling_addresses"),
+            max_attendees=configuration.get("storage",
+                                            "scheduling_max_attendees"),
             freebusy_max_recipients=configuration.get(
                 "storage", "scheduling_freebusy_max_recipients"),
             freebusy_max_days=configuration.get(

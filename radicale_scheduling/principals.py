@@ -174,14 +174,17 @@ class Directory:
         owners: Dict[str, str] = {}
         for user, entry in entries.items():
             for address in entry.addresses:
-                implicit_owner = self._implicit_owner(address)
-                if implicit_owner is not None and implicit_owner != user \
-                        and (implicit_owner in entries or
-                             self._user_exists(implicit_owner)):
-                    raise AddressConfigError(
-                        "scheduling_addresses: %s is given to user %r but "
-                        "is the address of user %r" % (
-                            address[7:], user, implicit_owner))
+                # Its own address by construction: the domain address of a
+                # user, or a user name that is this e-mail address.
+                for implicit_owner in self._email_user_candidates(
+                        address[7:]):
+                    if implicit_owner != user and (
+                            implicit_owner in entries or
+                            self._user_exists(implicit_owner)):
+                        raise AddressConfigError(
+                            "scheduling_addresses: %s is given to user %r "
+                            "but is the address of user %r" % (
+                                address[7:], user, implicit_owner))
                 if owners.get(address, user) != user:
                     raise AddressConfigError(
                         "scheduling_addresses: %s is claimed by both %r and "
@@ -196,15 +199,6 @@ class Directory:
                     self._load(raise_errors=False)
 
     # -- lookups -----------------------------------------------------------
-
-    def _implicit_owner(self, address: str) -> Optional[str]:
-        """The user name an address belongs to by construction, if any."""
-        email = address[7:]
-        if self._domain:
-            local, _, domain = email.rpartition("@")
-            if domain == self._domain:
-                return local
-        return None
 
     def implicit_addresses(self, user: str) -> Tuple[str, ...]:
         if is_email(user):

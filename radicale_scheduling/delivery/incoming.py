@@ -69,6 +69,12 @@ def process(storage: Storage, raw: bytes,
     if not comps or len(uids) != 1 or None in uids:
         return DATAERR, "the calendar data holds no single meeting"
     uid = next(iter(uids))
+    limit = storage.settings.max_attendees
+    if ical.most_attendees_per_instance(cal) > limit:
+        # As a PUT over scheduling_max_attendees is refused, so is a copy
+        # its recipient could not even answer.
+        return DATAERR, ("the meeting has more than %d attendees "
+                         "(scheduling_max_attendees)" % limit)
     organizers = {ical.organizer(c) for c in comps}
     if len(organizers) != 1 or None in organizers:
         return DATAERR, "the meeting has no single ORGANIZER"
@@ -109,8 +115,11 @@ def _reply(storage: Storage, cal, uid: str, sender: str,
                    ical.components(meeting)):
             return NOPERM, "%s is not invited to %r" % (sender, uid)
         with storage.journal.transaction():
-            local.deliver(storage, Message("REPLY", organizer, sender,
-                                           Body(cal), uid), user)
+            status = local.deliver(storage, Message(
+                "REPLY", organizer, sender, Body(cal), uid), user)
+    if status == local.NO_AUTHORITY:
+        return NOPERM, "%r of %s is not organized by %s" % (uid, user,
+                                                            organizer)
     return OK, "REPLY from %s for %r processed for %s" % (sender, uid, user)
 
 
@@ -147,13 +156,18 @@ def _invitation(storage: Storage, cal, method: str, uid: str, sender: str,
                    if storage.find_uid(u, uid) is not None]
     if not targets:
         return NOUSER, "none of the mail's recipients is invited here"
-    done = []
+    done, refused = [], []
     for address, user in targets:
         with storage.acquire_lock("w", user), \
                 storage.journal.transaction():
-            local.deliver(storage, Message(method, address, sender,
-                                           Body(cal), uid), user)
-        done.append(user)
+            status = local.deliver(storage, Message(method, address, sender,
+                                                    Body(cal), uid), user)
+        (refused if status == local.NO_AUTHORITY else done).append(user)
+    if not done:
+        return NOPERM, ("%s may not change %r: %s already %s it from "
+                        "another organizer" % (
+                            sender, uid, ", ".join(refused),
+                            "has" if len(refused) == 1 else "have"))
     logger.info("Scheduling: %s from %s for %r delivered to %s", method,
                 sender, uid, ", ".join(done))
     return OK, "%s for %r delivered to %s" % (method, uid, ", ".join(done))

@@ -43,6 +43,10 @@ DELIVERED = "1.2"
 #: to some instances of a series).
 UNDELIVERABLE = "5.2"
 _LONE_INSTANCES_UNSUPPORTED = radicale.VERSION.startswith("3.1.")
+#: The recipient's object with this UID belongs to another organizer (or
+#: to no meeting at all): a UID collision, or someone posing as that
+#: meeting's organizer.  RFC 5546 s3.6.21 "No authority"; nothing changes.
+NO_AUTHORITY = "3.8"
 _METHOD_LINE = re.compile(r"^METHOD:[^\r\n]*\r?\n", re.MULTILINE)
 _STAMP_LINE = re.compile(r"^DTSTAMP[:;][^\r\n]*\r?\n", re.MULTILINE)
 
@@ -108,10 +112,40 @@ def _storable(cal: Component) -> bool:
         ical.rid(c) is None for c in ical.components(cal))
 
 
+def organizers(cal: Optional[Component]) -> set:
+    return {ical.organizer(c) for c in ical.components(cal)} - {None}
+
+
+def _organizer_users(storage: Storage, addresses: set) -> set:
+    return {storage.user_for_address(a) for a in addresses}
+
+
+def same_organizer(storage: Storage, stored: Component,
+                   message: Component) -> bool:
+    """Is ``message`` from the organizer of ``stored``?  The same address,
+    or addresses of the same local user (who may switch between them)."""
+    old, new = organizers(stored), organizers(message)
+    if old == new:
+        return bool(old)
+    users = _organizer_users(storage, old | new)
+    return bool(old) and bool(new) and len(users) == 1 and None not in users
+
+
 def _deliver_reply(storage: Storage, message: Message, user: str) -> str:
-    """An attendee's REPLY to a local organizer (RFC 6638 s4.2)."""
+    """An attendee's REPLY to a local organizer (RFC 6638 s4.2).
+
+    Only a meeting the recipient organizes is touched: an object with the
+    same UID that the recipient merely attends (someone else's meeting)
+    is no target for this reply.
+    """
     found = storage.find_uid(user, message.uid)
     stored = found[2].vobject_item if found else None
+    if stored is not None and \
+            _organizer_users(storage, organizers(stored)) != {user}:
+        logger.warning("Scheduling: REPLY from %r for %r refused: %r's "
+                       "object with that UID is not organized by %r",
+                       message.sender, message.uid, user, message.recipient)
+        return NO_AUTHORITY
     updated = inbound.apply_reply(message.calendar, stored, message.sender)
     if updated is None or found is None:
         logger.info("Scheduling: REPLY from %r for %r ignored: %r has no "
@@ -224,6 +258,16 @@ def deliver(storage: Storage, message: Message, user: str,
             autoreply.is_task(message):
         return autoreply.refuse_task(message, replies)
     found = storage.find_uid(user, message.uid)
+    if found is not None and \
+            not same_organizer(storage, found[2].vobject_item,
+                               message.calendar):
+        # RFC 5546 s3.2.2: only the organizer updates or cancels a meeting.
+        # Another organizer's REQUEST or CANCEL with the same UID must not
+        # replace or cancel the recipient's object.
+        logger.warning("Scheduling: %s from %r for %r refused: %r already "
+                       "has that UID from another organizer",
+                       message.method, message.sender, message.uid, user)
+        return NO_AUTHORITY
     if message.quiet and found is None:
         return DELIVERED  # nothing to keep current: no copy is made
     text: Optional[str] = None

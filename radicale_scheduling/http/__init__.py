@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import functools
 import threading
+from http import client
 from typing import Any, Callable, Dict
 
 import radicale
+from defusedxml import DefusedXmlException
 from radicale import app as radicale_app
 from radicale.app import propfind as radicale_propfind
 from radicale.app import report as radicale_report
 
-from radicale_scheduling.http import handlers, properties
+from radicale_scheduling.http import compat, handlers, properties, xml
 
 #: Radicale versions the wrappers were checked against (>= low, < high).
 SUPPORTED = ((3, 1, 8), (3, 10))
@@ -61,9 +63,41 @@ def _wrap_method(method: str, handler: Callable[..., Any]) -> None:
             return call_next()
         request = handlers.Request(self, environ, base_prefix, path, user,
                                    call_next)
-        return handler(request)
+        try:
+            return handler(request)
+        except xml.RefusedBody as e:
+            return compat.text_error(client.BAD_REQUEST, str(e))
 
     setattr(application, "do_" + method, do_method)
+
+
+def _wrap_read_xml() -> None:
+    """Refuse hostile XML bodies where Radicale reads them, before any
+    handler acts on them.
+
+    Radicale parses with defusedxml but only catches ParseError: an entity
+    declaration (billion laughs, external entities) escapes as a 500, and
+    so does a body nested a thousand levels deep (RecursionError in
+    Radicale's logging and in ElementTree's serialization, the latter in
+    PROPPATCH after the properties were already written).
+    """
+    application = radicale_app.Application
+    original = application._read_xml_request_body
+
+    @functools.wraps(original)
+    def read_xml(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not handlers.is_scheduling_app(self):
+            return original(self, *args, **kwargs)
+        try:
+            root = original(self, *args, **kwargs)
+        except DefusedXmlException as e:
+            raise xml.RefusedBody(
+                "XML with entity declarations or external references is "
+                "not accepted (%s)." % type(e).__name__) from e
+        xml.check_body(root)
+        return root
+
+    application._read_xml_request_body = read_xml
 
 
 def install() -> None:
@@ -76,6 +110,9 @@ def install() -> None:
         application = radicale_app.Application
         missing = [m for m in handlers.HANDLERS
                    if not callable(getattr(application, "do_" + m, None))]
+        if not callable(getattr(application, "_read_xml_request_body",
+                                None)):
+            missing.append("_read_xml_request_body")
         for module, name in ((radicale_propfind, "xml_propfind"),
                              (radicale_report, "xml_report")):
             if not callable(getattr(module, name, None)):
@@ -86,6 +123,7 @@ def install() -> None:
                 "missing %s" % (radicale.VERSION, ", ".join(missing)))
         for method, handler in handlers.HANDLERS.items():
             _wrap_method(method, handler)
+        _wrap_read_xml()
         radicale_propfind.xml_propfind = properties.wrap_xml_propfind(
             radicale_propfind.xml_propfind)
         radicale_report.xml_report = properties.wrap_xml_report(

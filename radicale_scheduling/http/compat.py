@@ -57,7 +57,8 @@ def read_body(environ: Dict[str, Any]) -> bytes:
     if not length:
         return b""
     body = environ["wsgi.input"].read(length)
-    replace_body(environ, body)
+    # CONTENT_LENGTH stays: Radicale refuses a body shorter than declared.
+    environ["wsgi.input"] = io.BytesIO(body)
     return body
 
 

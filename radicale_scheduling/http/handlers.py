@@ -19,6 +19,7 @@ from radicale import httputils, pathutils
 from radicale_scheduling import context
 from radicale_scheduling.http import (
     compat,
+    limits,
     principal_search,
     properties,
     proppatch,
@@ -223,7 +224,8 @@ def handle_put(request: Request) -> Response:
         return compat.forbidden(
             "The %s is filled by the server; clients cannot PUT into it "
             "(RFC 6638 section 2)." % _kind_name(schedule.kind))
-    return _scheduling_write(request)
+    refused = limits.check_put(request, compat.read_body(request.environ))
+    return refused or _scheduling_write(request)
 
 
 def handle_delete(request: Request) -> Response:

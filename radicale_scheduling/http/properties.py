@@ -61,19 +61,20 @@ RECORD_TYPE = clark("CS:record-type")
 #: Apple's attendee search (http/principal_search.py), which Apple's
 #: clients only use where a principal's supported-report-set lists it.
 CS_SEARCH = clark("CS:calendarserver-principal-search")
+MAX_ATTENDEES = clark("C:max-attendees-per-instance")
 
 #: Properties this module answers for some resources.
 HANDLED = frozenset({INBOX_URL, OUTBOX_URL, ADDRESS_SET, USER_TYPE,
                      DEFAULT_CALENDAR, CALENDAR_TRANSP, RESOURCETYPE,
                      CURRENT_PRIVILEGES, SUPPORTED_PRIVILEGES, SCHEDULE_TAG,
-                     SUPPORTED_REPORTS})
+                     SUPPORTED_REPORTS, MAX_ATTENDEES})
 #: Properties that belong to scheduling alone (404 wherever not ours).
 OWN = frozenset({INBOX_URL, OUTBOX_URL, DEFAULT_CALENDAR, CALENDAR_TRANSP,
-                 SCHEDULE_TAG})
+                 SCHEDULE_TAG, MAX_ATTENDEES})
 #: Properties set by the server only (DAV:cannot-modify-protected-property).
 PROTECTED = frozenset({INBOX_URL, OUTBOX_URL, ADDRESS_SET, USER_TYPE,
                        SUPPORTED_PRIVILEGES, CURRENT_PRIVILEGES,
-                       clark("C:schedule-tag")})
+                       clark("C:schedule-tag"), MAX_ATTENDEES})
 
 #: Directory facts: what any logged-in user may learn of any principal in
 #: a principal search (http/principal_search.py), to address invitations.
@@ -265,12 +266,19 @@ def _schedule_values(ctx: Context, collection: Collection,
     return values
 
 
-def _calendar_values(collection: Any, tags: Sequence[str]
+def _calendar_values(ctx: Context, collection: Any, tags: Sequence[str]
                      ) -> Dict[str, Value]:
     values: Dict[str, Value] = {}
     for tag in tags:
-        if tag == CALENDAR_TRANSP:
-            transp = collection.get_meta(TRANSP_KEY) or "opaque"
+        if tag == MAX_ATTENDEES:
+            # RFC 4791 s5.2.9 (protected; not in allprop).
+            values[tag] = element("C:max-attendees-per-instance", str(
+                ctx.storage.settings.max_attendees))
+        elif tag == CALENDAR_TRANSP:
+            # As free-busy reads it: anything but "transparent" (also a
+            # dead property stored by plain Radicale) is opaque.
+            transp = "transparent" if collection.get_meta(TRANSP_KEY) == \
+                "transparent" else "opaque"
             values[tag] = element("C:schedule-calendar-transp", None,
                                   element("C:" + transp))
         elif tag in OWN:
@@ -300,7 +308,7 @@ def values_for(ctx: Context, item: Any, tags: Sequence[str]
     if item.is_principal:
         return _principal_values(ctx, item, tags)
     if item.tag == "VCALENDAR":
-        return _calendar_values(item, tags)
+        return _calendar_values(ctx, item, tags)
     return {tag: None for tag in tags if tag in OWN}
 
 
@@ -317,7 +325,7 @@ def names_for(ctx: Context, item: Any) -> List[str]:
     if item.is_principal and item.path == ctx.user:
         return [INBOX_URL, OUTBOX_URL, ADDRESS_SET, USER_TYPE]
     if item.tag == "VCALENDAR":
-        return [CALENDAR_TRANSP]
+        return [CALENDAR_TRANSP, MAX_ATTENDEES]
     return []
 
 
@@ -355,17 +363,22 @@ def apply(response: ET.Element, values: Dict[str, Value]) -> None:
         return
     existing = _propstats(response)
     ok = xmlutils.make_response(200)
+    placed = set()
     for line, (_propstat, prop) in list(existing.items()):
-        for index, child in enumerate(list(prop)):
+        for child in list(prop):
             if child.tag not in values:
                 continue
             value = values[child.tag]
-            if line == ok and value is not None:
-                prop[index] = value  # same place, new value
-                del values[child.tag]
+            if line == ok and value is not None and child.tag not in placed:
+                # Same place, new value.  Positions move as children are
+                # removed, and a property asked twice is answered once.
+                prop[list(prop).index(child)] = value
+                placed.add(child.tag)
             else:
                 prop.remove(child)
     for tag, value in values.items():
+        if tag in placed:
+            continue
         if value is None:
             _ensure_propstat(response, 404, existing).append(ET.Element(tag))
         else:

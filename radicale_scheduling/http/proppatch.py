@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Iterator, Optional, Tuple
 from urllib.parse import unquote, urlparse
 
 import defusedxml.ElementTree as DefusedET
-from radicale import pathutils
+from radicale import httputils, pathutils
 
-from radicale_scheduling.http import compat, properties
+from radicale_scheduling.http import compat, properties, xml
 from radicale_scheduling.http.compat import Response
 from radicale_scheduling.http.xml import clark, to_bytes
 from radicale_scheduling.itip import calendar as ical
@@ -68,9 +68,17 @@ def check_and_rewrite(request: Request) -> Optional[Response]:
     if not body:
         return None
     try:
-        root = DefusedET.fromstring(body)
+        # Decoded exactly as Radicale will decode it: a body this check
+        # cannot read must be one Radicale cannot read either, or the
+        # checks could be bypassed (a latin-1 body declaring utf-8 once
+        # stored an unchecked schedule-default-calendar-URL).
+        text = httputils.decode_request(request.app.configuration,
+                                        request.environ, body)
+        root = DefusedET.fromstring(text)
     except Exception:
-        return None  # Radicale answers malformed XML with its own 400
+        return None  # Radicale refuses malformed or hostile XML (400)
+    if xml.too_deep(root):
+        return None  # refused as Radicale reads it (http.xml.check_body)
     schedule = request.schedule
     on_inbox = schedule is not None and schedule.kind == paths.INBOX and \
         schedule.href is None
@@ -78,12 +86,19 @@ def check_and_rewrite(request: Request) -> Optional[Response]:
     target_tag: Optional[str] = None
     for is_set, prop in _props(root):
         tag = prop.tag
-        if tag in properties.PROTECTED or (
-                tag == properties.RESOURCETYPE and schedule is not None):
+        if tag in properties.PROTECTED:
             return compat.precondition_failed(
                 client.FORBIDDEN, "D:cannot-modify-protected-property",
                 "%s is computed by the server and cannot be changed."
                 % xml_name(tag))
+        if tag == properties.RESOURCETYPE:
+            # Radicale stores the new type, then fails the request (400)
+            # naming it: refused before anything is written.
+            return compat.precondition_failed(
+                client.FORBIDDEN, "D:cannot-modify-protected-property",
+                "DAV:resourcetype is given when a collection is made "
+                "(MKCOL, MKCALENDAR) and cannot be changed (RFC 4918 "
+                "section 15.9).")
         if tag == properties.CALENDAR_TRANSP:
             if target_tag is None:
                 target_tag = _target_tag(request) or ""

@@ -9,6 +9,35 @@ from radicale import xmlutils
 
 DAV = "DAV:"
 CALDAV = "urn:ietf:params:xml:ns:caldav"
+#: Deepest nesting accepted in a request body.  WebDAV and CalDAV bodies
+#: nest about ten levels; Radicale and ElementTree walk trees recursively
+#: and fail with a RecursionError (500) somewhere near a thousand.
+MAX_DEPTH = 64
+
+
+class RefusedBody(Exception):
+    """A request body refused before Radicale acts on it (400)."""
+
+
+def too_deep(root: ET.Element) -> bool:
+    """Does the tree nest deeper than MAX_DEPTH?  Visits at most the first
+    MAX_DEPTH levels, without recursion."""
+    return root.find("*/" * (MAX_DEPTH - 1) + "*") is not None
+
+
+def check_body(root: Optional[ET.Element]) -> None:
+    if root is None:
+        return
+    if too_deep(root):
+        raise RefusedBody("The XML body nests deeper than %d levels."
+                          % MAX_DEPTH)
+    # Radicale names every element by its namespace prefix and fails
+    # (500) on one that has none, e.g. a PROPFIND for <prop><x/></prop>.
+    for node in root.iter():
+        if not node.tag.startswith("{"):
+            raise RefusedBody("The XML element <%s> has no namespace; "
+                              "WebDAV elements and properties have one."
+                              % node.tag[:100])
 
 
 def clark(human_tag: str) -> str:

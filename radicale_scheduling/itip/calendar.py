@@ -279,6 +279,16 @@ def set_schedule_tag(cal: Component, tag: str) -> None:
     cal.add(SCHEDULE_TAG.lower()).value = tag
 
 
+def most_attendees_per_instance(cal: Optional[Component]) -> int:
+    """The largest number of ATTENDEEs on one instance (UID and
+    RECURRENCE-ID) of the object (RFC 4791 s5.2.9)."""
+    counts: Dict[Tuple[Optional[str], Optional[str]], int] = {}
+    for comp in components(cal):
+        key = (text(comp, "uid"), rid(comp))
+        counts[key] = counts.get(key, 0) + len(attendees(comp))
+    return max(counts.values(), default=0)
+
+
 def digest(*parts: object) -> str:
     return hashlib.sha256("\x00".join(map(str, parts)).encode()).hexdigest()
 

@@ -119,37 +119,77 @@ def occurrence_starts(master: Component, window_start: datetime.datetime,
     rule_text = str(rules[0].value) if len(rules) == 1 else ""
     parts = dict(p.split("=", 1) for p in rule_text.upper().split(";")
                  if "=" in p)
+    if _interval(parts) is None:
+        # RFC 5545 s3.3.10: INTERVAL is a positive integer.  Radicale
+        # stores such a rule; dateutil repeats the start forever (0),
+        # fails (negative) or overflows (huge).  Only DTSTART is certain.
+        budget.spend()
+        yield start
+        return
     step = _SHIFTABLE.get(parts.get("FREQ", ""))
-    ruleset = master.getrruleset(addRDate=True)
+    try:
+        ruleset = master.getrruleset(addRDate=True)
+    except (ValueError, TypeError, OverflowError):
+        budget.spend()
+        yield start
+        return
     native_start = start if isinstance(start, datetime.datetime) else \
         datetime.datetime.combine(start, datetime.time())
     if step is not None and "COUNT" not in parts and "BYSETPOS" not in parts \
             and not ical.lines(master, "rdate"):
-        # Skip ahead whole periods: a daily rule from 1990 does not walk
-        # 13,000 days to reach this week.
-        interval = int(parts.get("INTERVAL", "1") or 1) * step
-        earliest = to_utc(native_start, tz)
-        target = window_start - duration - interval
-        if target > earliest:
-            jumps = (target - earliest) // interval
-            shifted = native_start + jumps * interval
-            rule = du_rrule.rrulestr(rule_text, dtstart=shifted,
-                                     ignoretz=False)
-            ruleset = du_rrule.rruleset()
-            ruleset.rrule(rule)
-            for value in ical.exdates(master).values():
-                if not isinstance(value, datetime.datetime):
-                    value = datetime.datetime.combine(value, datetime.time())
-                if (value.tzinfo is None) != (shifted.tzinfo is None):
-                    value = value.replace(tzinfo=shifted.tzinfo) \
-                        if value.tzinfo is None else \
-                        value.astimezone(shifted.tzinfo).replace(tzinfo=None)
-                ruleset.exdate(value)
-    for occurrence in ruleset:
+        try:
+            ruleset = _skip_ahead(master, ruleset, rule_text, parts, step,
+                                  native_start, window_start, duration, tz)
+        except (ValueError, OverflowError):
+            pass  # walk from the start, within the budget
+    occurrences = iter(ruleset)
+    while True:
+        try:
+            occurrence = next(occurrences)
+        except StopIteration:
+            return
+        except (ValueError, OverflowError):
+            return  # dateutil cannot go on (out of range dates)
         budget.spend()
         if to_utc(occurrence, tz) >= window_end:
             return
         yield occurrence
+
+
+def _interval(parts: dict) -> Optional[int]:
+    """INTERVAL of a rule, None when it is not a sane positive number."""
+    try:
+        value = int(parts.get("INTERVAL", "1") or 1)
+    except ValueError:
+        return None
+    return value if 1 <= value <= 1000000 else None
+
+
+def _skip_ahead(master: Component, ruleset, rule_text: str, parts: dict,
+                step: datetime.timedelta, native_start: datetime.datetime,
+                window_start: datetime.datetime,
+                duration: datetime.timedelta, tz: datetime.tzinfo):
+    """Skip ahead whole periods: a daily rule from 1990 does not walk
+    13,000 days to reach this week."""
+    interval = (_interval(parts) or 1) * step
+    earliest = to_utc(native_start, tz)
+    target = window_start - duration - interval
+    if target <= earliest:
+        return ruleset
+    jumps = (target - earliest) // interval
+    shifted = native_start + jumps * interval
+    rule = du_rrule.rrulestr(rule_text, dtstart=shifted, ignoretz=False)
+    ruleset = du_rrule.rruleset()
+    ruleset.rrule(rule)
+    for value in ical.exdates(master).values():
+        if not isinstance(value, datetime.datetime):
+            value = datetime.datetime.combine(value, datetime.time())
+        if (value.tzinfo is None) != (shifted.tzinfo is None):
+            value = value.replace(tzinfo=shifted.tzinfo) \
+                if value.tzinfo is None else \
+                value.astimezone(shifted.tzinfo).replace(tzinfo=None)
+        ruleset.exdate(value)
+    return ruleset
 
 
 def _component_periods(comps: List[Component], window_start, window_end,
@@ -233,8 +273,20 @@ def _availability_periods(comp: Component, window_start, window_end, tz,
         rules = ical.lines(available, "rrule")
         starts: Iterable[datetime.datetime] = [start]
         if rules:
-            starts = du_rrule.rrulestr(str(rules[0].value), dtstart=start)
-        for occurrence in starts:
+            text = str(rules[0].value)
+            parts = dict(p.split("=", 1) for p in text.upper().split(";")
+                         if "=" in p)
+            try:
+                if _interval(parts) is not None:
+                    starts = du_rrule.rrulestr(text, dtstart=start)
+            except (ValueError, TypeError, OverflowError):
+                pass  # a broken rule: its first period only
+        occurrences = iter(starts)
+        while True:
+            try:
+                occurrence = next(occurrences)
+            except (StopIteration, ValueError, OverflowError):
+                break
             budget.spend()
             if occurrence >= end:
                 break
