@@ -264,11 +264,17 @@ class Outbound:
         return max(soonest, 0.5)
 
     def _superseded(self, entry: dict) -> bool:
-        """A newer message for the same meeting and recipient is waiting
-        (enqueue removes older waiting ones, so any other is newer)."""
+        """A newer message that replaces this one is waiting: the rule of
+        enqueue (same meeting, recipient and sender, a method that
+        supersedes), which removes older ones, so any such is newer.
+        Another attendee's REPLY to the same outside organizer, or a
+        DECLINECOUNTER beside a REQUEST, replaces nothing: each is its
+        own message (RFC 6638 s3.2.9, one status per message)."""
         return any(other["uid"] == entry["uid"] and
                    other["recipient"] == entry["recipient"] and
-                   other["id"] != entry["id"]
+                   other["id"] != entry["id"] and
+                   other.get("sender") == entry.get("sender") and
+                   _supersedes(other["method"], entry["method"])
                    for other in self.entries(PENDING))
 
     def _requeue(self, entry: dict, state: str) -> None:
