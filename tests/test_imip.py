@@ -557,3 +557,85 @@ def test_retrying_the_queue_does_not_send_a_replaced_message(mailing,
     assert len(gate.accepted) == 1
     assert "Dinner" in gate.accepted[0].content.decode()
     assert status_of(server, "grandma@elsewhere.example") == "1.1"
+
+
+def grandma_invites_alice_and_bob(server):
+    request = THUNDERBIRD_REPLY.replace("METHOD:REPLY", "METHOD:REQUEST") \
+        .replace("method=REPLY", "method=REQUEST").replace(
+        "To: alice@example.org", "To: alice@example.org, bob@example.org"
+    ).replace(
+        "ORGANIZER;CN=alice:mailto:alice@example.org",
+        "ORGANIZER;CN=Grandma:mailto:grandma@elsewhere.example").replace(
+        "ATTENDEE;RSVP=TRUE;CN=Grandma;PARTSTAT=ACCEPTED;ROLE="
+        "REQ-PARTICIPANT:mailto:\n grandma@elsewhere.example",
+        "ATTENDEE;RSVP=TRUE;PARTSTAT=NEEDS-ACTION:mailto:bob@example.org\n"
+        "ATTENDEE;RSVP=TRUE;PARTSTAT=NEEDS-ACTION:mailto:alice@example.org")
+    code, text = incoming.process(server.app._storage, request.encode())
+    assert code == incoming.OK, text
+
+
+def accept(server, user):
+    [(href, mine)] = copies(server, user, "m1")
+    assert put(server, user, href,
+               answer(mine, user, "ACCEPTED")).status in (201, 204)
+
+
+def test_two_attendees_answers_to_an_outside_organizer_both_survive_a_retry(
+        mailing, mail_port):
+    """alice and bob both answer grandma's invitation while her mail
+    server is down: two REPLYs wait for the same organizer and meeting,
+    from two calendar users.  A retry of one must not drop it as
+    "replaced" by the other's answer: both reach grandma."""
+    from radicale_scheduling.delivery import outbound
+    outbound.AUTOSTART = False
+    try:
+        server = mailing()
+    finally:
+        outbound.AUTOSTART = True
+    queue = server.app._storage.outbound
+    grandma_invites_alice_and_bob(server)
+    for user in ("alice", "bob"):
+        accept(server, user)
+    assert sorted(e["sender"] for e in queue.entries()) == [
+        "mailto:alice@example.org", "mailto:bob@example.org"]
+    queue.run_once()  # nothing listens: both fail for now
+    assert sorted(e["sender"] for e in queue.entries()) == [
+        "mailto:alice@example.org", "mailto:bob@example.org"]
+    sink, controller = smtp_server(mail_port)
+    try:
+        time.sleep(1.1)  # scheduling_smtp_retry_seconds = 1
+        queue.run_once()
+    finally:
+        controller.stop()
+    assert sorted(str(m["Reply-To"]) for m in sink.mails()) == [
+        "alice@example.org", "bob@example.org"]
+
+
+def test_retrying_the_queue_keeps_another_attendees_answer(mailing,
+                                                           mail_port):
+    """``queue retry`` with alice's refused REPLY to grandma beside bob's
+    waiting one: bob's answer replaces nothing of alice's, so hers is
+    sent again too."""
+    from radicale_scheduling.delivery import outbound
+    gate = Gate(["550 5.1.1 No such user here"])
+    for _ in range(5):
+        gate.release.release()
+    controller = Controller(gate, hostname="127.0.0.1", port=mail_port)
+    controller.start()
+    outbound.AUTOSTART = False
+    try:
+        server = mailing()
+        queue = server.app._storage.outbound
+        grandma_invites_alice_and_bob(server)
+        accept(server, "alice")
+        queue.run_once()  # refused for now
+        assert [e["sender"] for e in queue.entries("failed")] == [
+            "mailto:alice@example.org"]
+        accept(server, "bob")
+        assert queue.retry_all() == 2
+        queue.run_once()
+    finally:
+        outbound.AUTOSTART = True
+        controller.stop()
+    assert sorted(e.content.decode().count("Reply-To: alice") for e in
+                  gate.accepted) == [0, 1]

@@ -349,3 +349,34 @@ def test_assign_work_on_and_complete_a_task_with_python_caldav(live_server):
         replies = [m for m in alice.schedule_inbox().get_items()
                    if "METHOD:REPLY" in m.data]
         assert len(replies) == 2
+
+
+def test_a_delegated_task_shows_the_delegates_progress(team):
+    """bob, the only assignee, delegated the task to carol (RFC 5546
+    s4.2.5): carol does the work, so alice's copy shows her progress as
+    it would bob's."""
+    from test_delegation import delegate
+    assign(team, "bob")
+    href, text = copies(team, "bob", "t1")[0]
+    response = put(team, "bob", href, delegate(
+        text, "mailto:bob@example.org", "mailto:carol@example.org",
+        cn="carol"))
+    assert response.status in (201, 204), response.text
+    [(href, text)] = copies(team, "carol", "t1")
+    response = put(team, "carol", href, work(text, "carol", "IN-PROCESS",
+                                             percent_complete="50"))
+    assert response.status in (201, 204), response.text
+    mine = organizer_copy(team)
+    assert "PARTSTAT=IN-PROCESS" in attendee_line(mine, "carol")
+    assert "PARTSTAT=DELEGATED" in attendee_line(mine, "bob")
+    assert prop_value(mine, "STATUS") == "IN-PROCESS"
+    assert prop_value(mine, "PERCENT-COMPLETE") == "50"
+    text = team.request("GET", href, user="carol").text
+    response = put(team, "carol", href, work(
+        text, "carol", status="COMPLETED", percent_complete="100",
+        completed="20260108T120000Z"))
+    assert response.status in (201, 204), response.text
+    mine = organizer_copy(team)
+    assert prop_value(mine, "STATUS") == "COMPLETED"
+    assert prop_value(mine, "COMPLETED") == "20260108T120000Z"
+    assert prop_value(mine, "PERCENT-COMPLETE") == "100"

@@ -79,6 +79,19 @@ def _supersedes(new: str, old: str) -> bool:
     return new == old or (new in TRACKED and old in TRACKED)
 
 
+def _replaces(newer: dict, older: dict) -> bool:
+    """Whether queued ``newer`` makes ``older`` pointless: the same
+    meeting, recipient and sender, and a method that supersedes (the
+    rule of enqueue).  Another attendee's answer to the same outside
+    organizer, or a DECLINECOUNTER beside an invitation, is a message of
+    its own (RFC 6638 s3.2.9: one delivery status per message)."""
+    return newer["uid"] == older["uid"] and \
+        newer["recipient"] == older["recipient"] and \
+        newer["id"] != older["id"] and \
+        newer.get("sender") == older.get("sender") and \
+        _supersedes(newer["method"], older["method"])
+
+
 class Outbound:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
@@ -177,17 +190,16 @@ class Outbound:
         the storage lock (no enqueue replaces a message meanwhile) and the
         claim lock (no sender takes one meanwhile), so that no message is
         brought back that was just sent or replaced.  A failed message
-        that a newer one for the same meeting and recipient replaced is
-        dropped, not sent after it."""
+        that a newer waiting one replaced (``_replaces``) is dropped, not
+        sent after it."""
         count = 0
         with self.storage.acquire_lock("w"), self._claim_lock():
-            waiting = {(e["uid"], e["recipient"])
-                       for e in self.entries(PENDING)}
+            waiting = self.entries(PENDING)
             for state in (PENDING, FAILED):
                 for entry in self.entries(state):
                     path = self._path(state, entry["id"] + ".json")
-                    if state == FAILED and \
-                            (entry["uid"], entry["recipient"]) in waiting:
+                    if state == FAILED and any(_replaces(other, entry)
+                                               for other in waiting):
                         os.remove(path)
                         continue
                     if not os.path.exists(path):
@@ -264,11 +276,13 @@ class Outbound:
         return max(soonest, 0.5)
 
     def _superseded(self, entry: dict) -> bool:
-        """A newer message for the same meeting and recipient is waiting
-        (enqueue removes older waiting ones, so any other is newer)."""
-        return any(other["uid"] == entry["uid"] and
-                   other["recipient"] == entry["recipient"] and
-                   other["id"] != entry["id"]
+        """A newer message that replaces this one is waiting: the rule of
+        enqueue (same meeting, recipient and sender, a method that
+        supersedes), which removes older ones, so any such is newer.
+        Another attendee's REPLY to the same outside organizer, or a
+        DECLINECOUNTER beside a REQUEST, replaces nothing: each is its
+        own message (RFC 6638 s3.2.9, one status per message)."""
+        return any(_replaces(other, entry)
                    for other in self.entries(PENDING))
 
     def _requeue(self, entry: dict, state: str) -> None:

@@ -203,7 +203,7 @@ def apply_reply(reply: Component, stored: Optional[Component], sender: str,
         ical.set_param(entry, "PARTSTAT", ical.partstat(line))
         ical.set_param(entry, "RSVP", None)
         if record_status:
-            tasks.follow_assignees(target, answer)
+            tasks.follow_assignees(target, answer, sender)
             codes = [str(x.value).split(";", 1)[0] for x in
                      ical.lines(answer, "request-status")]
             ical.set_param(entry, "SCHEDULE-STATUS",

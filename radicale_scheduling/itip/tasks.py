@@ -120,7 +120,8 @@ def assignees(comp: Component) -> List[ContentLine]:
             (ical.param(line, "CUTYPE") or "").upper() not in NOT_ASSIGNABLE]
 
 
-def follow_assignees(target: Component, answer: Component) -> None:
+def follow_assignees(target: Component, answer: Component,
+                     sender: Optional[str] = None) -> None:
     """The organizer's copy of a to-do after an assignee's REPLY
     (``target`` already shows the new PARTSTAT).
 
@@ -137,18 +138,23 @@ def follow_assignees(target: Component, answer: Component) -> None:
       not declined completed theirs, IN-PROCESS while some work is under
       way or done, and back to NEEDS-ACTION if all reopen.
     - A CANCELLED task is left alone.
+    - An assignee who delegated handed their part to the delegate (RFC
+      5546 s4.2.5, PARTSTAT=DELEGATED): the delegate works in their
+      place, so a task of one assignee who delegated it is still one
+      person's task, the delegate's, and it shows what they report.
     """
     if not is_task(target) or status(target) == "CANCELLED":
         return
-    people = assignees(target)
+    people = [x for x in assignees(target)
+              if ical.partstat(x) != "DELEGATED"]
     if not people:
         return
     active = [ical.partstat(x) for x in people
-              if ical.partstat(x) not in ("DECLINED", "DELEGATED")]
+              if ical.partstat(x) != "DECLINED"]
     single = len(people) == 1
     if single and not active:
         return  # declined: the organizer reassigns; the state stays
-    if single:
+    if single and (sender is None or ical.address(people[0]) == sender):
         _copy_progress(answer, target, ("PERCENT-COMPLETE", "COMPLETED"))
     if active and all(state == "COMPLETED" for state in active):
         ical.set_single(target, "status", "COMPLETED")
