@@ -1,8 +1,9 @@
 """A scheduling operation survives SIGKILL at any point (storage/journal.py).
 
-For each operation (an invitation, an attendee's answer, a cancellation)
-the test first learns how many file changes the operation makes in a real
-``python -m radicale``, then, for every one of them, starts the server on
+For each operation (an invitation, an attendee's answer, a cancellation,
+an outside organizer's invitation mail for two users) the test first
+learns how many file changes the operation makes in a real
+``python -m radicale`` (or ``python -m radicale_scheduling receive``), then, for every one of them, starts the server on
 a fresh copy of the same data, kills it with SIGKILL just before that
 change (tests/crashpoints/sitecustomize.py), starts Radicale again and
 compares what every user sees with the state before the operation and
@@ -23,6 +24,7 @@ import time
 import pytest
 
 from helpers import PASSWORD, make_server, write_file, write_users
+from radicale_scheduling.delivery import incoming
 from radicale_scheduling.itip import calendar as ical
 from scheduling_helpers import calendars, hrefs, ics, inbox, put
 
@@ -121,26 +123,24 @@ level = warning
 """)
 
 
-def run_killed(folder, request, crash_at):
-    """Run ``request`` (method, path, body, user) against a real Radicale
-    that is killed before its ``crash_at``-th file change (0: never).
-    Returns the response status or None, and the changes it logged."""
+def _crash_env(folder, crash_at, arm):
+    return dict(os.environ,
+                PYTHONPATH=os.pathsep.join(
+                    [os.path.join(HERE, "crashpoints")] +
+                    [p for p in os.environ.get("PYTHONPATH", "").split(
+                        os.pathsep) if p]),
+                RADICALE_TEST_CRASH_ROOT=folder,
+                RADICALE_TEST_CRASH_AT=str(crash_at),
+                RADICALE_TEST_CRASH_LOG=os.path.join(folder, "changes.log"),
+                RADICALE_TEST_CRASH_ARM=arm,
+                RADICALE_TEST_NO_MAIL_SENDER="1")
+
+
+def _serve_killed(folder, request, env, arm):
+    """One HTTP request to a real ``python -m radicale``."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    log_path = os.path.join(folder, "changes.log")
-    arm = os.path.join(os.path.dirname(folder), "armed-" +
-                       os.path.basename(folder))
-    env = dict(os.environ,
-               PYTHONPATH=os.pathsep.join(
-                   [os.path.join(HERE, "crashpoints")] +
-                   [p for p in os.environ.get("PYTHONPATH", "").split(
-                       os.pathsep) if p]),
-               RADICALE_TEST_CRASH_ROOT=folder,
-               RADICALE_TEST_CRASH_AT=str(crash_at),
-               RADICALE_TEST_CRASH_LOG=log_path,
-               RADICALE_TEST_CRASH_ARM=arm,
-               RADICALE_TEST_NO_MAIL_SENDER="1")
     with open(os.path.join(folder, "radicale.log"), "w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "radicale", "--config",
@@ -174,13 +174,43 @@ def run_killed(folder, request, crash_at):
             connection.close()
         if status is None:
             assert process.wait(timeout=30) == -9
+        return status
     finally:
         if process.poll() is None:
             process.terminate()
             process.wait(timeout=30)
+
+
+def _receive_killed(folder, request, env, arm):
+    """One mail piped to ``python -m radicale_scheduling receive``, as a
+    mail server runs it; its exit status (None: killed)."""
+    open(arm, "w").close()
+    result = subprocess.run(
+        [sys.executable, "-m", "radicale_scheduling", "--config",
+         _config(folder, 5232), "receive"], input=request[1], env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    if result.returncode == -9:
+        return None
+    assert result.returncode == 0, result.stdout.decode()
+    return 200
+
+
+def run_killed(folder, request, crash_at):
+    """Run ``request`` (method, path, body, user; or ("MAIL", bytes))
+    in a real process that is killed before its ``crash_at``-th file
+    change (0: never).  Returns the outcome (an HTTP status, or None when
+    killed) and the changes it logged."""
+    arm = os.path.join(os.path.dirname(folder), "armed-" +
+                       os.path.basename(folder))
+    env = _crash_env(folder, crash_at, arm)
+    try:
+        run = _receive_killed if request[0] == "MAIL" else _serve_killed
+        status = run(folder, request, env, arm)
+    finally:
         if os.path.exists(arm):
             os.remove(arm)
     changes = []
+    log_path = env["RADICALE_TEST_CRASH_LOG"]
     if os.path.exists(log_path):
         with open(log_path) as f:
             changes = f.read().splitlines()
@@ -217,7 +247,21 @@ def _bob_accepts(folder):
     return ("PUT", path, cal.serialize(), "bob")
 
 
+#: An outside organizer's invitation to two users of the server, by mail.
+INVITATION_MAIL = ("From: Erin <erin@elsewhere.example>\r\n"
+                   "To: bob@example.org, carol@example.org\r\n"
+                   "Subject: Invitation\r\nMIME-Version: 1.0\r\n"
+                   "Content-Type: text/calendar; charset=utf-8; "
+                   "method=REQUEST\r\n\r\n" + ics(
+                       UID, "bob", "carol", organizer="erin",
+                       summary="Outside").replace(
+                       "erin@example.org", "erin@elsewhere.example").replace(
+                       "VERSION:2.0\r\n", "VERSION:2.0\r\nMETHOD:REQUEST\r\n")
+                   ).encode()
+
+
 SCENARIOS = {
+    "mail": (_provisioned, lambda folder: ("MAIL", INVITATION_MAIL)),
     "invitation": (_provisioned, lambda folder: (
         "PUT", "/alice/calendar/m.ics", MEETING, "alice")),
     "answer": (_invited, _bob_accepts),
@@ -246,7 +290,7 @@ def test_killed_at_every_change(tmp_path, name):
         os.path.join(done, "radicale.log")).read()
     after = snapshot(done)
     assert after != before
-    if name != "answer":  # the outside attendee's mail is part of it
+    if name in ("invitation", "cancellation"):  # the outside mail too
         assert after["mail"][0][0] == "mailto:erin@elsewhere.example"
         assert after["mail"] != before["mail"]
     assert len(changes) >= 4, changes
@@ -265,12 +309,16 @@ def test_killed_at_every_change(tmp_path, name):
                 "before nor after the operation" % (crash_at,
                                                     changes[crash_at - 1]))
             outcomes["after"] += 1
-        # The client got no answer and tries again.
+        # The client (or the mail server) got no answer and tries again.
         server = _server(folder)
-        method, path, body, user = request
-        retried = server.request(method, path, body, user=user,
-                                 content_type="text/calendar")
-        assert retried.status in (200, 201, 204, 404), retried.text
+        if request[0] == "MAIL":
+            code, what = incoming.process(server.app._storage, request[1])
+            assert code == incoming.OK, what
+        else:
+            method, path, body, user = request
+            retried = server.request(method, path, body, user=user,
+                                     content_type="text/calendar")
+            assert retried.status in (200, 201, 204, 404), retried.text
         assert snapshot(folder) == after, "retry after change %d" % crash_at
         shutil.rmtree(folder)
     # Both sides of the commit point were hit.

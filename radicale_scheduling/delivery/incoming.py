@@ -157,12 +157,14 @@ def _invitation(storage: Storage, cal, method: str, uid: str, sender: str,
     if not targets:
         return NOUSER, "none of the mail's recipients is invited here"
     done, refused = [], []
-    for address, user in targets:
-        with storage.acquire_lock("w", user), \
-                storage.journal.transaction():
+    # One operation for every recipient of the mail: all or none of them
+    # have it, even if the process dies half way (storage/journal.py).
+    with storage.acquire_lock("w", targets[0][1]), \
+            storage.journal.transaction():
+        for address, user in targets:
             status = local.deliver(storage, Message(method, address, sender,
                                                     Body(cal), uid), user)
-        (refused if status == local.NO_AUTHORITY else done).append(user)
+            (refused if status == local.NO_AUTHORITY else done).append(user)
     if not done:
         return NOPERM, ("%s may not change %r: %s already %s it from "
                         "another organizer" % (
