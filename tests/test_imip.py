@@ -364,6 +364,35 @@ def test_invitation_from_outside_and_the_answer_by_mail(mailing, mail_port):
     assert "bob" in str(mail["Subject"]) and "accepted" in str(mail["Subject"])
 
 
+def test_a_room_invited_by_mail_answers_by_mail(mailing, tmp_path):
+    from radicale_scheduling.delivery import outbound
+    addresses = write_file(str(tmp_path), "addresses",
+                           "[room-1]\ntype = ROOM\n")
+    outbound.AUTOSTART = False
+    try:
+        server = mailing(scheduling_addresses=addresses)
+    finally:
+        outbound.AUTOSTART = True
+    storage = server.app._storage
+    request = THUNDERBIRD_REPLY.replace("METHOD:REPLY", "METHOD:REQUEST") \
+        .replace("method=REPLY", "method=REQUEST").replace(
+        "To: alice@example.org", "To: room-1@example.org").replace(
+        "ORGANIZER;CN=alice:mailto:alice@example.org",
+        "ORGANIZER;CN=Grandma:mailto:grandma@elsewhere.example").replace(
+        "ATTENDEE;RSVP=TRUE;CN=Grandma;PARTSTAT=ACCEPTED;ROLE="
+        "REQ-PARTICIPANT:mailto:\n grandma@elsewhere.example",
+        "ATTENDEE;RSVP=TRUE;PARTSTAT=NEEDS-ACTION:mailto:room-1@example.org")
+    code, text = incoming.process(storage, request.encode())
+    assert code == incoming.OK, text
+    [(_href, mine)] = copies(server, "room-1", "m1")
+    assert "PARTSTAT=ACCEPTED" in [
+        x for x in unfold(mine).split("\r\n") if "room-1@" in x][0]
+    [queued] = storage.outbound.entries()
+    assert (queued["method"], queued["recipient"]) == (
+        "REPLY", "mailto:grandma@elsewhere.example")
+    assert "PARTSTAT=ACCEPTED" in unfold(queued["ics"])
+
+
 def test_the_receive_command_for_a_pipe_transport(invited_grandma, tmp_path):
     config = write_file(str(tmp_path), "config", """\
         [auth]

@@ -162,9 +162,14 @@ def _invitation(storage: Storage, cal, method: str, uid: str, sender: str,
     with storage.acquire_lock("w", targets[0][1]), \
             storage.journal.transaction():
         for address, user in targets:
+            answers: List[Message] = []
             status = local.deliver(storage, Message(method, address, sender,
-                                                    Body(cal), uid), user)
+                                                    Body(cal), uid), user,
+                                   answers)
             (refused if status == local.NO_AUTHORITY else done).append(user)
+            # A room or resource answers an outside organizer too: by mail.
+            for answer in answers:
+                storage.scheduler.deliver(user, answer)
     if not done:
         return NOPERM, ("%s may not change %r: %s already %s it from "
                         "another organizer" % (
