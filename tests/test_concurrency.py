@@ -20,6 +20,7 @@ import loadmix
 import pytest
 from aiosmtpd.controller import Controller
 from test_attendee import answer
+from test_imip import Sink as MailSink
 
 from scheduling_helpers import attendee_line, copies, ics, methods, put
 
@@ -28,14 +29,7 @@ LOAD_SECONDS = 15
 OPERATIONS = 400  # per client, an upper bound
 
 
-class Sink:
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 OK"
-
+class Sink(MailSink):
     def calendars(self):
         """The text/calendar part of every mail received."""
         found = []

@@ -556,16 +556,23 @@ def test_a_second_process_does_not_take_a_mail_being_sent(mailing,
     assert status_of(server, "grandma@elsewhere.example") == "1.1"
 
 
-def test_retrying_the_queue_does_not_send_a_replaced_message(mailing,
-                                                             mail_port):
-    """``queue retry`` beside a newer message for the same meeting and
-    recipient: the failed older one is dropped, not mailed after it."""
-    from radicale_scheduling.delivery import outbound
+def refusing_once(mail_port):
+    """A mail server that refuses the first mail for good (550) and takes
+    the next ones, without waiting."""
     gate = Gate(["550 5.1.1 No such user here"])
     for _ in range(5):
         gate.release.release()
     controller = Controller(gate, hostname="127.0.0.1", port=mail_port)
     controller.start()
+    return gate, controller
+
+
+def test_retrying_the_queue_does_not_send_a_replaced_message(mailing,
+                                                             mail_port):
+    """``queue retry`` beside a newer message for the same meeting and
+    recipient: the failed older one is dropped, not mailed after it."""
+    from radicale_scheduling.delivery import outbound
+    gate, controller = refusing_once(mail_port)
     outbound.AUTOSTART = False
     try:
         server = mailing()
@@ -646,11 +653,7 @@ def test_retrying_the_queue_keeps_another_attendees_answer(mailing,
     waiting one: bob's answer replaces nothing of alice's, so hers is
     sent again too."""
     from radicale_scheduling.delivery import outbound
-    gate = Gate(["550 5.1.1 No such user here"])
-    for _ in range(5):
-        gate.release.release()
-    controller = Controller(gate, hostname="127.0.0.1", port=mail_port)
-    controller.start()
+    gate, controller = refusing_once(mail_port)
     outbound.AUTOSTART = False
     try:
         server = mailing()
