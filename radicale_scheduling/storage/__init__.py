@@ -87,7 +87,7 @@ class Storage(multifilesystem.Storage):
         # Imported here: the HTTP layer imports this module.
         from radicale_scheduling import http
         http.install()
-        if os.path.isdir(self.journal.folder):
+        if self.journal.pending():
             with self.acquire_lock("w"):
                 pass  # finishes what a crashed process left
         logger.info("Scheduling (RFC 6638) enabled: domain %r, addresses "

@@ -219,6 +219,13 @@ class Journal:
 
     # -- after a crash -----------------------------------------------------
 
+    def pending(self) -> bool:
+        """Did a process leave anything to finish?  (No lock needed.)"""
+        try:
+            return bool(os.listdir(self.folder))
+        except FileNotFoundError:
+            return False
+
     def recover(self) -> int:
         """Finish the operations a dead process left; caller holds the
         write lock.  Returns how many were finished."""
