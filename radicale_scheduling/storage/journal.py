@@ -222,7 +222,8 @@ class Journal:
     def pending(self) -> bool:
         """Did a process leave anything to finish?  (No lock needed.)"""
         try:
-            return bool(os.listdir(self.folder))
+            return any(name.endswith((".json", ".tmp"))
+                       for name in os.listdir(self.folder))
         except FileNotFoundError:
             return False
 
@@ -236,12 +237,14 @@ class Journal:
         done = 0
         for name in names:
             path = os.path.join(self.folder, name)
-            if not name.endswith(".json"):
+            if name.endswith(".tmp"):
                 # A journal being written when the process died: its
                 # operation wrote nothing yet.
                 with contextlib.suppress(OSError):
                     os.remove(path)
                 continue
+            if not name.endswith(".json"):
+                continue  # one set aside as unreadable, for the admin
             try:
                 with open(path, encoding="utf-8") as f:
                     records = json.load(f)["writes"]
