@@ -244,3 +244,27 @@ def test_calendar_availability_makes_the_rest_unavailable(bob_busy):
         assert response.status == 400
     assert len(periods(post(bob_busy, request_body("carol")),
                        "mailto:carol@example.org")[2]) == 3
+
+
+@pytest.mark.parametrize("rule, busy", [
+    # February 30 and April 31 never come: only DTSTART is an instance.
+    ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", False),
+    ("FREQ=MONTHLY;BYMONTH=4,6;BYMONTHDAY=31,-32", False),
+    # February 29 does come (2028), and the 31st of some months.
+    ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29", True),
+    ("FREQ=MONTHLY;BYMONTHDAY=31", True),
+])
+def test_rules_naming_days_that_never_come(server, rule, busy):
+    """RFC 5545 s3.3.10: days that do not exist are ignored, so such a
+    rule has DTSTART alone (and free-busy does not search up to 9999)."""
+    server.mkcalendar("/bob/calendar/", user="bob")
+    assert put(server, "bob", "/bob/calendar/odd.ics", event(
+        "odd", ":20260105T100000Z", ":20260105T110000Z",
+        "RRULE:%s\r\n" % rule)).status == 201
+    first = periods(post(server, request_body("bob")),
+                    "mailto:bob@example.org")[2]
+    assert first == [("BUSY", "20260105T100000Z/20260105T110000Z")]
+    later = periods(post(server, request_body(
+        "bob", start="20280201T000000Z", end="20280401T000000Z")),
+        "mailto:bob@example.org")[2]
+    assert bool(later) == busy, later

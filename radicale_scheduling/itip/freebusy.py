@@ -126,6 +126,12 @@ def occurrence_starts(master: Component, window_start: datetime.datetime,
         budget.spend()
         yield start
         return
+    if rules and _never_matches(parts) and not ical.lines(master, "rdate"):
+        # A rule with no date it could ever match (February 30): dateutil
+        # would search every year up to 9999 for one, for each lookup.
+        budget.spend()
+        yield start
+        return
     step = _SHIFTABLE.get(parts.get("FREQ", ""))
     try:
         ruleset = master.getrruleset(addRDate=True)
@@ -154,6 +160,28 @@ def occurrence_starts(master: Component, window_start: datetime.datetime,
         if to_utc(occurrence, tz) >= window_end:
             return
         yield occurrence
+
+
+#: The most days each month can have (February in leap years).
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _never_matches(parts: dict) -> bool:
+    """Does BYMONTH with BYMONTHDAY name only days that do not exist?
+
+    RFC 5545 s3.3.10: such days are ignored, so the rule has no instance
+    but DTSTART.
+    """
+    if "BYMONTHDAY" not in parts:
+        return False
+    try:
+        days = [int(d) for d in parts["BYMONTHDAY"].split(",")]
+        months = [int(m) for m in parts["BYMONTH"].split(",")] \
+            if "BYMONTH" in parts else list(range(1, 13))
+    except ValueError:
+        return False
+    return not any(1 <= month <= 12 and 1 <= abs(day) <= _MONTH_DAYS[
+        month - 1] for month in months for day in days)
 
 
 def _interval(parts: dict) -> Optional[int]:
