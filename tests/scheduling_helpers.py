@@ -18,6 +18,17 @@ def ics(uid, *attendees, organizer="alice", extra="", start="20260105T100000Z",
                                    extra.replace("\n", "\r\n"), components))
 
 
+def organize(server, text, users=("alice", "bob", "carol"),
+             path="/alice/calendar/m1.ics"):
+    """``users`` set up as a client's first visit does, then alice saves
+    ``text`` at ``path`` in a new calendar; returns the server."""
+    for user in users:
+        server.propfind("/%s/" % user, "D:resourcetype", user=user)
+    assert server.mkcalendar(path.rsplit("/", 1)[0] + "/").status == 201
+    assert put(server, "alice", path, text).status == 201
+    return server
+
+
 def put(server, user, path, text, **headers):
     return server.request("PUT", path, text, user=user,
                           content_type="text/calendar", **headers)

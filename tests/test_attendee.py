@@ -4,7 +4,17 @@ s4.2, s8.1): answering, declining, deleting, and what the organizer sees."""
 import pytest
 
 from helpers import NS
-from scheduling_helpers import attendee_line, copies, copy, ics, inbox, methods, put, unfold
+from scheduling_helpers import (
+    attendee_line,
+    copies,
+    copy,
+    ics,
+    inbox,
+    methods,
+    organize,
+    put,
+    unfold,
+)
 
 CAL = "/alice/calendar/"
 WEEKLY = "RRULE:FREQ=WEEKLY;COUNT=4\n"
@@ -13,12 +23,8 @@ WEEKLY = "RRULE:FREQ=WEEKLY;COUNT=4\n"
 @pytest.fixture
 def invited(server):
     """alice invited bob and carol to m1; both have their copies."""
-    for user in ("alice", "bob", "carol", "room-1"):
-        server.propfind("/%s/" % user, "D:resourcetype", user=user)
-    assert server.mkcalendar(CAL).status == 201
-    assert put(server, "alice", CAL + "m1.ics",
-               ics("m1", "bob", "carol")).status == 201
-    return server
+    return organize(server, ics("m1", "bob", "carol"),
+                    ("alice", "bob", "carol", "room-1"))
 
 
 def bob_copy(server, uid="m1"):

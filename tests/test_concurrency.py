@@ -22,7 +22,7 @@ from aiosmtpd.controller import Controller
 from test_attendee import answer
 from test_imip import Sink as MailSink
 
-from scheduling_helpers import attendee_line, copies, ics, methods, put
+from scheduling_helpers import attendee_line, copies, ics, methods, organize, put
 
 #: Wall time of the load itself; setup and checks come on top.
 LOAD_SECONDS = 15
@@ -154,13 +154,8 @@ RSVP = "ATTENDEE;CN={0};PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:{0}@example.org\n
 @pytest.fixture
 def invited(server):
     """alice invited bob and carol as clients do, with RSVP=TRUE."""
-    for user in ("alice", "bob", "carol"):
-        server.propfind("/%s/" % user, "D:resourcetype", user=user)
-    assert server.mkcalendar(CAL).status == 201
-    assert put(server, "alice", CAL + "m1.ics",
-               ics("m1", RSVP.format("bob"), RSVP.format("carol"))
-               ).status == 201
-    return server
+    return organize(server, ics("m1", RSVP.format("bob"),
+                                RSVP.format("carol")))
 
 
 def test_another_attendees_answer_does_not_refuse_a_tag_matched_answer(

@@ -11,7 +11,7 @@ from test_imip import smtp_server, wait_for
 
 from helpers import NS
 from radicale_scheduling.delivery import incoming
-from scheduling_helpers import copies, copy, hrefs, ics, inbox, methods, put, unfold
+from scheduling_helpers import copies, copy, hrefs, ics, inbox, methods, organize, put, unfold
 
 CAL = "/alice/calendar/"
 ALICE = "mailto:alice@example.org"
@@ -54,12 +54,8 @@ def precondition(response, name):
 @pytest.fixture
 def invited(server):
     """alice invited bob and carol to m1."""
-    for user in ("alice", "bob", "carol", "dave@mail.example"):
-        server.propfind("/%s/" % user, "D:resourcetype", user=user)
-    assert server.mkcalendar(CAL).status == 201
-    assert put(server, "alice", CAL + "m1.ics",
-               ics("m1", "bob", "carol")).status == 201
-    return server
+    return organize(server, ics("m1", "bob", "carol"),
+                    ("alice", "bob", "carol", "dave@mail.example"))
 
 
 def snapshot(server):

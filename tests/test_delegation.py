@@ -10,7 +10,7 @@ from test_imip import smtp_server, wait_for
 
 from helpers import NS
 from radicale_scheduling.delivery import incoming
-from scheduling_helpers import copies, hrefs, ics, inbox, methods, put, unfold
+from scheduling_helpers import copies, hrefs, ics, inbox, methods, organize, put, unfold
 
 CAL = "/alice/calendar/"
 # The mail fixtures: a server mailing through an aiosmtpd on 127.0.0.1.
@@ -80,12 +80,8 @@ def the_copy(server, user):
 @pytest.fixture
 def invited(server):
     """alice invited bob to m1; carol and dave are not invited."""
-    for user in ("alice", "bob", "carol", "dave@mail.example"):
-        server.propfind("/%s/" % user, "D:resourcetype", user=user)
-    assert server.mkcalendar(CAL).status == 201
-    assert put(server, "alice", CAL + "m1.ics", ics("m1", "bob")).status \
-        == 201
-    return server
+    return organize(server, ics("m1", "bob"),
+                    ("alice", "bob", "carol", "dave@mail.example"))
 
 
 @pytest.fixture

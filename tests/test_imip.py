@@ -336,18 +336,24 @@ def test_bad_mail_changes_nothing(invited_grandma, mail, code):
         assert [m for m, _ in inbox(server, "alice")] == []
 
 
+def invitation_from_grandma(user):
+    """Grandma, outside the server, invites ``user`` by mail."""
+    return THUNDERBIRD_REPLY.replace("METHOD:REPLY", "METHOD:REQUEST") \
+        .replace("method=REPLY", "method=REQUEST").replace(
+        "To: alice@example.org", "To: %s@example.org" % user).replace(
+        "ORGANIZER;CN=alice:mailto:alice@example.org",
+        "ORGANIZER;CN=Grandma:mailto:grandma@elsewhere.example").replace(
+        "ATTENDEE;RSVP=TRUE;CN=Grandma;PARTSTAT=ACCEPTED;ROLE="
+        "REQ-PARTICIPANT:mailto:\n grandma@elsewhere.example",
+        "ATTENDEE;RSVP=TRUE;PARTSTAT=NEEDS-ACTION:mailto:%s@example.org"
+        % user)
+
+
 def test_invitation_from_outside_and_the_answer_by_mail(mailing, mail_port):
     sink, controller = smtp_server(mail_port)
     try:
         server = mailing()
-        request = THUNDERBIRD_REPLY.replace("METHOD:REPLY", "METHOD:REQUEST") \
-            .replace("method=REPLY", "method=REQUEST").replace(
-            "To: alice@example.org", "To: bob@example.org").replace(
-            "ORGANIZER;CN=alice:mailto:alice@example.org",
-            "ORGANIZER;CN=Grandma:mailto:grandma@elsewhere.example").replace(
-            "ATTENDEE;RSVP=TRUE;CN=Grandma;PARTSTAT=ACCEPTED;ROLE="
-            "REQ-PARTICIPANT:mailto:\n grandma@elsewhere.example",
-            "ATTENDEE;RSVP=TRUE;PARTSTAT=NEEDS-ACTION:mailto:bob@example.org")
+        request = invitation_from_grandma("bob")
         code, text = incoming.process(server.app._storage, request.encode())
         assert code == incoming.OK, text
         assert [m for m, _ in inbox(server, "bob")] == ["REQUEST"]
@@ -374,14 +380,7 @@ def test_a_room_invited_by_mail_answers_by_mail(mailing, tmp_path):
     finally:
         outbound.AUTOSTART = True
     storage = server.app._storage
-    request = THUNDERBIRD_REPLY.replace("METHOD:REPLY", "METHOD:REQUEST") \
-        .replace("method=REPLY", "method=REQUEST").replace(
-        "To: alice@example.org", "To: room-1@example.org").replace(
-        "ORGANIZER;CN=alice:mailto:alice@example.org",
-        "ORGANIZER;CN=Grandma:mailto:grandma@elsewhere.example").replace(
-        "ATTENDEE;RSVP=TRUE;CN=Grandma;PARTSTAT=ACCEPTED;ROLE="
-        "REQ-PARTICIPANT:mailto:\n grandma@elsewhere.example",
-        "ATTENDEE;RSVP=TRUE;PARTSTAT=NEEDS-ACTION:mailto:room-1@example.org")
+    request = invitation_from_grandma("room-1")
     code, text = incoming.process(storage, request.encode())
     assert code == incoming.OK, text
     [(_href, mine)] = copies(server, "room-1", "m1")
