@@ -156,20 +156,18 @@ def _invitation(storage: Storage, cal, method: str, uid: str, sender: str,
                    if storage.find_uid(u, uid) is not None]
     if not targets:
         return NOUSER, "none of the mail's recipients is invited here"
-    done, refused = [], []
     # One operation for every recipient of the mail: all or none of them
     # have it, even if the process dies half way (storage/journal.py).
+    # Delivered as the server delivers any message, so that a room or
+    # resource answers the outside organizer too (by mail).
+    body = Body(cal)
     with storage.acquire_lock("w", targets[0][1]), \
             storage.journal.transaction():
-        for address, user in targets:
-            answers: List[Message] = []
-            status = local.deliver(storage, Message(method, address, sender,
-                                                    Body(cal), uid), user,
-                                   answers)
-            (refused if status == local.NO_AUTHORITY else done).append(user)
-            # A room or resource answers an outside organizer too: by mail.
-            for answer in answers:
-                storage.scheduler.deliver(user, answer)
+        statuses = storage.scheduler.send("", [
+            Message(method, address, sender, body, uid)
+            for address, _user in targets])
+    done = [u for a, u in targets if statuses[a] != local.NO_AUTHORITY]
+    refused = [u for a, u in targets if statuses[a] == local.NO_AUTHORITY]
     if not done:
         return NOPERM, ("%s may not change %r: %s already %s it from "
                         "another organizer" % (
