@@ -70,8 +70,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command == "queue":
         return _queue(storage, args.action)
     from radicale_scheduling.delivery import incoming
-    code, text = incoming.process(storage, sys.stdin.buffer.read(),
-                                  args.recipients)
+    # No more than the size limit and one byte is read: a larger mail is
+    # refused (65) without being held in memory.
+    raw = sys.stdin.buffer.read(storage.settings.max_resource_size + 1)
+    code, text = incoming.process(storage, raw, args.recipients)
     print(text, file=sys.stderr if code else sys.stdout)
     return code
 

@@ -151,6 +151,13 @@ PLUGIN_CONFIG_SCHEMA: dict[str, dict[str, dict[str, Any]]] = {
                     "(CALDAV:max-attendees-per-instance)",
             "type": positive_int,
         },
+        "scheduling_max_resource_size": {
+            "value": "1000000",
+            "help": "largest calendar object, in bytes, the server writes "
+                    "for scheduling (copies, inbox messages) or takes by "
+                    "mail (receive); at most [server] max_content_length",
+            "type": positive_int,
+        },
         "scheduling_freebusy_max_recipients": {
             "value": "50",
             "help": "most recipients in one free-busy request",
@@ -178,6 +185,7 @@ class Settings:
     domain: str = ""
     addresses_file: str = ""
     max_attendees: int = 100
+    max_resource_size: int = 1000000
     freebusy_max_recipients: int = 50
     freebusy_max_days: int = 366
     freebusy_max_occurrences: int = 200000
@@ -200,6 +208,9 @@ class Settings:
                                              "scheduling_addresses"),
             max_attendees=configuration.get("storage",
                                             "scheduling_max_attendees"),
+            max_resource_size=min(
+                configuration.get("storage", "scheduling_max_resource_size"),
+                *_server_limits(configuration)),
             freebusy_max_recipients=configuration.get(
                 "storage", "scheduling_freebusy_max_recipients"),
             freebusy_max_days=configuration.get(
@@ -211,6 +222,15 @@ class Settings:
     @property
     def smtp_enabled(self) -> bool:
         return bool(self.smtp_host)
+
+
+def _server_limits(configuration: Any) -> list:
+    """Radicale's own size limits: max_content_length, and from 3.6 on
+    max_resource_size."""
+    limits = [configuration.get("server", "max_content_length")]
+    if "max_resource_size" in configuration.options("server"):
+        limits.append(configuration.get("server", "max_resource_size"))
+    return limits
 
 
 def _smtp(configuration: Any) -> dict:

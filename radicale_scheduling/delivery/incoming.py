@@ -9,8 +9,14 @@ the calendar user the message speaks for (the replying ATTENDEE, or the
 ORGANIZER); anything else is refused, logged and changes nothing.
 
 The result is a sysexits code, so a mail transport can bounce or keep the
-mail: 0 processed, 65 not an iTIP mail or malformed, 67 no such meeting or
-recipient here, 77 the sender may not speak for that calendar user.
+mail: 0 processed, 65 not an iTIP mail, malformed or too large, 67 no such
+meeting or recipient here, 77 the sender may not speak for that calendar
+user.
+
+A mail is read, checked and parsed before the storage's write lock is
+taken: under the lock only the stored objects it concerns are read, so a
+large mail does not hold up every other user's writes.  A mail over
+``scheduling_max_resource_size`` is refused unread.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from __future__ import annotations
 import email
 import email.policy
 import email.utils
-from typing import TYPE_CHECKING, Iterable, List, Tuple
+from typing import TYPE_CHECKING, Iterable, List, Optional, Tuple
 
 from radicale.log import logger
 
@@ -43,6 +49,22 @@ def _addresses(values: Iterable[str]) -> List[str]:
 def process(storage: Storage, raw: bytes,
             recipients: Iterable[str] = ()) -> Tuple[int, str]:
     """Process one mail; return (exit code, what happened)."""
+    limit = storage.settings.max_resource_size
+    if len(raw) > limit:
+        return DATAERR, ("the mail is larger than %d bytes "
+                         "(scheduling_max_resource_size)" % limit)
+    try:
+        return _process(storage, raw, recipients)
+    except SchedulingError as e:
+        # Raised before anything is written (a copy over the size limit,
+        # a change the rules refuse): nothing changed.
+        return (NOPERM if e.status == 403 and
+                e.precondition != "C:max-resource-size" else DATAERR,
+                e.reason)
+
+
+def _process(storage: Storage, raw: bytes,
+             recipients: Iterable[str]) -> Tuple[int, str]:
     try:
         mail = email.message_from_bytes(raw, policy=email.policy.default)
         senders = _addresses([str(mail.get("From", ""))])
@@ -61,6 +83,7 @@ def process(storage: Storage, raw: bytes,
         return DATAERR, "the mail carries no calendar data"
     try:
         cal = ical.parse(text)
+        ical.check_values(cal)
     except ical.InvalidCalendar as e:
         return DATAERR, str(e)
     method = (ical.text(cal, "method") or "").upper()
@@ -91,6 +114,16 @@ def process(storage: Storage, raw: bytes,
     return DATAERR, "iTIP method %r is not handled by mail" % method
 
 
+def _ready(cal, method: Optional[str]) -> Body:
+    """The message body serialized (and a REQUEST's index facts found)
+    now, before the write lock, not by the delivery under it."""
+    body = Body(cal)
+    body.text  # noqa: B018 (serializes once, cached)
+    if method == "REQUEST":
+        body.facts = local.index_facts(cal)
+    return body
+
+
 def _reply(storage: Storage, cal, uid: str, sender: str,
            organizer: str) -> Tuple[int, str]:
     answering = {ical.address(line) for c in ical.components(cal)
@@ -103,6 +136,7 @@ def _reply(storage: Storage, cal, uid: str, sender: str,
     user = storage.user_for_address(organizer)
     if user is None:
         return NOUSER, "the organizer %s is no user here" % organizer
+    body = _ready(cal, None)
     with storage.acquire_lock("w", user):
         found = storage.find_uid(user, uid)
         if found is None:
@@ -116,7 +150,7 @@ def _reply(storage: Storage, cal, uid: str, sender: str,
             return NOPERM, "%s is not invited to %r" % (sender, uid)
         with storage.journal.transaction():
             status = local.deliver(storage, Message(
-                "REPLY", organizer, sender, Body(cal), uid), user)
+                "REPLY", organizer, sender, body, uid), user)
     if status == local.NO_AUTHORITY:
         return NOPERM, "%r of %s is not organized by %s" % (uid, user,
                                                             organizer)
@@ -160,7 +194,7 @@ def _invitation(storage: Storage, cal, method: str, uid: str, sender: str,
     # have it, even if the process dies half way (storage/journal.py).
     # Delivered as the server delivers any message, so that a room or
     # resource answers the outside organizer too (by mail).
-    body = Body(cal)
+    body = _ready(cal, method)
     with storage.acquire_lock("w", targets[0][1]), \
             storage.journal.transaction():
         statuses = storage.scheduler.send("", [

@@ -12,8 +12,17 @@ The same change always makes the same file name, so a retried request does
 not queue a second mail, and a newer message for the same meeting and
 recipient replaces an older one still waiting.  A sender claims a file by
 renaming it into ``sending``; if the process dies right after the mail
-server accepted a mail and before the file is removed, that one mail goes
+server accepted a mail and before that is recorded, that one mail goes
 out again after a restart: the only case of a second copy.
+
+Every mail sent leaves a record in ``sent`` (one small file per meeting,
+recipient, sender and kind of message, holding when the mail was queued).
+A message queued before one that was already sent for the same meeting and
+recipient is never sent after it: a claim left by a process that died, a
+message put back after a temporary failure, or a failed one retried by
+the admin is dropped instead (a REQUEST must not follow its CANCEL).
+A message that cannot even be made into a mail fails alone (5.3) and
+never holds up the ones behind it.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ import smtplib
 import ssl
 import threading
 import time
+from email.message import EmailMessage
 from typing import TYPE_CHECKING, Deque, Dict, List, Optional
 
 from radicale import pathutils
@@ -40,7 +50,8 @@ from radicale_scheduling.storage import journal
 if TYPE_CHECKING:
     from radicale_scheduling.storage import Storage
 
-PENDING, SENDING, FAILED = "pending", "sending", "failed"
+PENDING, SENDING, FAILED, SENT_RECORDS = ("pending", "sending", "failed",
+                                          "sent")
 QUEUED, SENT, RETRYING, UNDELIVERABLE, REFUSED = ("1.0", "1.1", "5.1", "5.2",
                                                   "5.3")
 GIVE_UP_AFTER = 3 * 24 * 3600
@@ -49,6 +60,13 @@ MAX_WAIT = 6 * 3600
 AUTOSTART = True
 #: A claimed message older than this was left by a process that died.
 STALE_CLAIM = 600
+#: How long the record of a sent mail is kept (longer than any message
+#: waits: GIVE_UP_AFTER, then an admin's retry).
+SENT_RECORD_KEEP = 30 * 24 * 3600
+#: The fields of a queue file, and their types.
+_FIELDS = {"id": str, "recipient": str, "owner": str, "method": str,
+           "uid": str, "ics": str, "attempts": int, "created": (int, float),
+           "next": (int, float)}
 _senders: Dict[str, Outbound] = {}
 _senders_lock = threading.Lock()
 
@@ -70,6 +88,17 @@ _STAMP_LINE = re.compile(r"^DTSTAMP[:;][^\r\n]*\r?\n", re.MULTILINE)
 #: Methods whose delivery status is recorded in the sender's copy
 #: (RFC 6638 s3.2.9): COUNTER, DECLINECOUNTER and REFRESH change no copy.
 TRACKED = ("REQUEST", "CANCEL", "REPLY", "ADD")
+
+
+def _queued(entry: dict) -> float:
+    """When a message was queued (files of older versions: created)."""
+    return entry.get("queued", entry["created"])
+
+
+def _well_formed(entry: object) -> bool:
+    return isinstance(entry, dict) and all(
+        isinstance(entry.get(key), kind) for key, kind in _FIELDS.items()) \
+        and isinstance(entry.get("sender", ""), str)
 
 
 def _supersedes(new: str, old: str) -> bool:
@@ -97,13 +126,14 @@ class Outbound:
         self.storage = storage
         self.settings = storage.settings
         self.folder = self.settings.queue_folder
-        for name in (PENDING, SENDING, FAILED):
+        for name in (PENDING, SENDING, FAILED, SENT_RECORDS):
             os.makedirs(os.path.join(self.folder, name), exist_ok=True)
         self._wake = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self._sent: Dict[str, Deque[float]] = collections.defaultdict(
             collections.deque)
         self._lock = threading.Lock()
+        self._pruned = 0.0
 
     # -- the queue -------------------------------------------------------------
 
@@ -134,12 +164,25 @@ class Outbound:
         for name in names:
             if not name.endswith(".json"):
                 continue
+            path = os.path.join(folder, name)
             try:
-                with open(os.path.join(folder, name), encoding="utf-8") as f:
-                    result.append(json.load(f))
+                with open(path, encoding="utf-8") as f:
+                    entry = json.load(f)
+            except FileNotFoundError:
+                continue  # sent or replaced meanwhile
             except (OSError, ValueError) as e:
-                logger.warning("Scheduling: unreadable queue file %r: %s",
-                               name, e)
+                entry = e
+            if not _well_formed(entry):
+                # Set aside for the admin: one bad file never stops the
+                # queue (nor is it read again on every run).
+                logger.warning("Scheduling: unreadable queue file %r (%s); "
+                               "moved aside as .broken", name,
+                               entry if isinstance(entry, Exception)
+                               else "fields missing")
+                with contextlib.suppress(OSError):
+                    os.replace(path, path + ".broken")
+                continue
+            result.append(entry)
         return result
 
     def enqueue(self, message: Message, owner: str) -> str:
@@ -150,6 +193,7 @@ class Outbound:
         that sends it is committed.
         """
         text = message.serialize()
+        self.storage.check_size(text, "The message to %s" % message.recipient)
         key = ical.digest(message.method, message.recipient, message.uid,
                           _STAMP_LINE.sub("", text))[:32]
         txn = journal.current()
@@ -173,7 +217,8 @@ class Outbound:
             "id": key, "recipient": message.recipient,
             "sender": message.sender, "owner": owner,
             "method": message.method, "uid": message.uid, "ics": text,
-            "attempts": 0, "created": now, "next": now, "error": ""}
+            "attempts": 0, "created": now, "next": now, "error": "",
+            "queued": now}
         if txn is not None:
             txn.stage(journal.Write(self._path(PENDING, key + ".json"),
                                     json.dumps(entry)))
@@ -198,8 +243,9 @@ class Outbound:
             for state in (PENDING, FAILED):
                 for entry in self.entries(state):
                     path = self._path(state, entry["id"] + ".json")
-                    if state == FAILED and any(_replaces(other, entry)
-                                               for other in waiting):
+                    if state == FAILED and (
+                            any(_replaces(other, entry) for other in waiting)
+                            or self._sent_after(entry)):
                         os.remove(path)
                         continue
                     if not os.path.exists(path):
@@ -223,6 +269,10 @@ class Outbound:
     # -- sending ---------------------------------------------------------------
 
     def _recover_stale_claims(self) -> None:
+        """Claims left by a process that died go back to wait, checked as
+        a waiting message is (``_requeue``): one that a newer message
+        replaced, or that is older than a mail already sent for the same
+        meeting and recipient, is dropped, not sent after it."""
         try:
             names = os.listdir(os.path.join(self.folder, SENDING))
         except FileNotFoundError:
@@ -230,12 +280,67 @@ class Outbound:
         for name in names:
             path = self._path(SENDING, name)
             try:
-                if name.endswith(".json") and \
-                        time.time() - os.stat(path).st_mtime > STALE_CLAIM:
-                    # Claimed by a process that died: send again.
-                    os.replace(path, self._path(PENDING, name))
+                if not name.endswith(".json") or \
+                        time.time() - os.stat(path).st_mtime <= STALE_CLAIM:
+                    continue
             except FileNotFoundError:
-                pass
+                continue
+            for entry in self.entries(SENDING):
+                if entry["id"] + ".json" == name:
+                    logger.warning("Scheduling: mail for %r to %r was being "
+                                   "sent by a process that died",
+                                   entry["uid"], entry["recipient"])
+                    self._requeue(entry, SENDING)
+                    break
+
+    # -- what was sent ---------------------------------------------------------
+
+    def _sent_path(self, entry: dict) -> str:
+        kind = "TRACKED" if entry["method"] in TRACKED else entry["method"]
+        return self._path(SENT_RECORDS, ical.digest(
+            entry["uid"], entry["recipient"], entry.get("sender"),
+            kind)[:40] + ".json")
+
+    def _sent_record(self, entry: dict) -> Optional[dict]:
+        try:
+            with open(self._sent_path(entry), encoding="utf-8") as f:
+                record = json.load(f)
+        except (OSError, ValueError):
+            return None
+        return record if isinstance(record, dict) else None
+
+    def _sent_after(self, entry: dict, itself: bool = True) -> bool:
+        """Was a mail that replaces ``entry`` (the rule of enqueue) queued
+        after it and sent already, or (``itself``) was ``entry`` sent?"""
+        record = self._sent_record(entry)
+        if record is None:
+            return False
+        queued, sent = _queued(entry), record.get("queued", 0)
+        return sent > queued or (itself and sent == queued and
+                                 record.get("message") == entry["id"])
+
+    def _record_sent(self, entry: dict) -> None:
+        """Remember the newest mail sent for its meeting and recipient."""
+        with self._claim_lock():
+            record = self._sent_record(entry)
+            if record is not None and record.get("queued", 0) > \
+                    _queued(entry):
+                return
+            path = self._sent_path(entry)
+            self._write(SENT_RECORDS, {"id": os.path.basename(path)[:-5],
+                                       "queued": _queued(entry),
+                                       "message": entry["id"]})
+
+    def _prune_sent_records(self, now: float) -> None:
+        if now - self._pruned < 3600:
+            return
+        self._pruned = now
+        folder = os.path.join(self.folder, SENT_RECORDS)
+        with contextlib.suppress(FileNotFoundError), os.scandir(folder) as it:
+            for item in it:
+                with contextlib.suppress(OSError):
+                    if now - item.stat().st_mtime > SENT_RECORD_KEEP:
+                        os.remove(item.path)
 
     def start(self) -> None:
         if self._thread is not None:
@@ -259,6 +364,7 @@ class Outbound:
         now = time.time()
         soonest = 300.0
         self._recover_stale_claims()
+        self._prune_sent_records(now)
         with self._lock:
             for entry in sorted(self.entries(PENDING),
                                 key=lambda e: e["next"]):
@@ -275,15 +381,16 @@ class Outbound:
                 soonest = min(soonest, entry["next"] - time.time())
         return max(soonest, 0.5)
 
-    def _superseded(self, entry: dict) -> bool:
-        """A newer message that replaces this one is waiting: the rule of
-        enqueue (same meeting, recipient and sender, a method that
-        supersedes), which removes older ones, so any such is newer.
+    def _superseded(self, entry: dict, itself: bool = True) -> bool:
+        """A newer message that replaces this one is waiting (the rule of
+        enqueue: same meeting, recipient and sender, a method that
+        supersedes) or was sent already (or, ``itself``, this one was).
         Another attendee's REPLY to the same outside organizer, or a
         DECLINECOUNTER beside a REQUEST, replaces nothing: each is its
         own message (RFC 6638 s3.2.9, one status per message)."""
-        return any(_replaces(other, entry)
-                   for other in self.entries(PENDING))
+        return any(_replaces(other, entry) and _queued(other) >= _queued(entry)
+                   for other in self.entries(PENDING)) or \
+            self._sent_after(entry, itself)
 
     def _requeue(self, entry: dict, state: str) -> None:
         """Put a message back to wait, unless a newer one replaced it
@@ -322,8 +429,31 @@ class Outbound:
                            self._path(SENDING, name))
         except FileNotFoundError:
             return  # another process took it
+        if self._sent_after(entry):
+            # A newer message for this meeting and recipient went out
+            # since this one was queued (or this one did, and the process
+            # died before its file was removed): sent now, it would
+            # arrive last.
+            logger.info("Scheduling: mail for %r to %r not sent: a newer "
+                        "one was sent already", entry["uid"],
+                        entry["recipient"])
+            os.remove(self._path(SENDING, name))
+            return
         try:
-            self._smtp_send(entry)
+            mail = self._build(entry)
+        except Exception as e:  # a message that cannot be a mail
+            # Fails alone, for good: retried, it would fail again and hold
+            # up every message behind it.
+            entry["error"] = "cannot build the mail: %s" % e
+            self._write(FAILED, entry)
+            os.remove(self._path(SENDING, name))
+            logger.warning("Scheduling: mail for %r to %r cannot be built, "
+                           "given up: %s", entry["uid"], entry["recipient"],
+                           e)
+            self._status(entry, REFUSED)
+            return
+        try:
+            self._smtp_send(mail)
         except _Permanent as e:
             entry["error"] = str(e)
             self._write(FAILED, entry)
@@ -352,21 +482,28 @@ class Outbound:
             if entry["attempts"] == 1:
                 self._status(entry, RETRYING)
             return
+        self._record_sent(entry)
         os.remove(self._path(SENDING, name))
         self._sent[entry["owner"]].append(now)
         logger.info("Scheduling: mailed %s for %r to %r", entry["method"],
                     entry["uid"], entry["recipient"])
         self._status(entry, SENT)
 
-    def _smtp_send(self, entry: dict) -> None:
+    def _build(self, entry: dict) -> EmailMessage:
+        """The mail, made whole (headers checked) before connecting."""
         s = self.settings
-        port = s.smtp_port or {"ssl": 465, "starttls": 587}.get(
-            s.smtp_security, 25)
         name = self.storage.principal(entry["owner"]).display_name
         mail = imip.build(entry["method"], entry["ics"], entry["sender"],
                           entry["recipient"], s.smtp_from, name,
                           message_id="<%s@%s>" % (
                               entry["id"], s.smtp_from.rpartition("@")[2]))
+        mail.as_bytes()  # what the email package refuses, it refuses here
+        return mail
+
+    def _smtp_send(self, mail: EmailMessage) -> None:
+        s = self.settings
+        port = s.smtp_port or {"ssl": 465, "starttls": 587}.get(
+            s.smtp_security, 25)
         context = ssl.create_default_context()
         if s.smtp_security == "ssl":
             client = smtplib.SMTP_SSL(s.smtp_host, port, timeout=30,
@@ -399,7 +536,7 @@ class Outbound:
             self.storage.set_delivery_status(
                 entry["owner"], entry["uid"], entry["method"],
                 entry["recipient"], status,
-                superseded=lambda: self._superseded(entry))
+                superseded=lambda: self._superseded(entry, itself=False))
         except Exception:  # the mail's fate must not depend on this
             logger.exception("Scheduling: cannot record status %s for %r",
                              status, entry["uid"])

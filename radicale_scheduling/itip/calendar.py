@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import re
 from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 import vobject
@@ -28,6 +29,79 @@ SCHEDULE_TAG = "X-RADICALE-SCHEDULE-TAG"
 
 class InvalidCalendar(ValueError):
     """The object cannot be scheduled; the message says why."""
+
+
+#: RFC 5545 s3.1 CONTROL (HTAB is allowed in text), the C1 controls and the
+#: Unicode line and paragraph separators: mail headers and line-based
+#: readers take several of them for the end of a line.
+_BAD_PARAM_CHARS = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\"]")
+#: In a calendar-user address not even HTAB (it becomes a mail header).
+_BAD_ADDRESS_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+#: iana-token / x-name (RFC 5545 s3.1).
+_TOKEN = re.compile(r"[A-Za-z0-9-]+")
+#: Parameters whose value is one of a list (RFC 5545 s3.2, RFC 6638 s7):
+#: the defined values, or an iana-token or x-name.
+ENUMERATED_PARAMS = ("CUTYPE", "ROLE", "PARTSTAT", "RSVP", "RELTYPE", "FBTYPE",
+                     "RANGE", "RELATED", "SCHEDULE-AGENT",
+                     "SCHEDULE-FORCE-SEND")
+#: Parameters whose values are calendar-user addresses (RFC 5545 s3.2).
+ADDRESS_PARAMS = ("DELEGATED-TO", "DELEGATED-FROM", "MEMBER", "SENT-BY")
+
+
+def _printable(value: str) -> str:
+    return value.encode("unicode_escape").decode("ascii")[:80]
+
+
+def check_values(cal: Component) -> None:
+    """Refuse parameter values and calendar-user addresses that others
+    would see damaged (RFC 5545 s3.2: param-value = paramtext /
+    quoted-string, enumerated parameters take a token; s3.3.3 cal-address
+    is a URI): raises InvalidCalendar naming the first bad one.
+
+    Checked on what the server sends on (ORGANIZER, ATTENDEE and every
+    parameter of a scheduled component), so that no copy, inbox message
+    or mail carries a line break, a control character or a value that
+    would end its parameter."""
+    for comp in components(cal):
+        for line in comp.lines():
+            name = line.name.upper()
+            for key, values in line.params.items():
+                for value in values:
+                    value = str(value)
+                    if _BAD_PARAM_CHARS.search(value):
+                        raise InvalidCalendar(
+                            "%s: parameter %s holds a control character, "
+                            "line break or double quote: %r (RFC 5545 "
+                            "section 3.2)" % (name, key, _printable(value)))
+                    if key in ENUMERATED_PARAMS and \
+                            not _TOKEN.fullmatch(value):
+                        raise InvalidCalendar(
+                            "%s: %s=%r is none of its defined values nor an "
+                            "iana-token or x-name (RFC 5545 section 3.2)"
+                            % (name, key, _printable(value)))
+                    if key in ADDRESS_PARAMS and \
+                            _BAD_ADDRESS_CHARS.search(value):
+                        raise InvalidCalendar(
+                            "%s: %s holds a control character or line "
+                            "break: %r" % (name, key, _printable(value)))
+            if name in ("ORGANIZER", "ATTENDEE") and \
+                    _BAD_ADDRESS_CHARS.search(str(line.value)):
+                raise InvalidCalendar(
+                    "%s %r holds a control character or line break; a "
+                    "calendar-user address is a URI (RFC 5545 section "
+                    "3.3.3)" % (name, _printable(str(line.value))))
+
+
+def param_text(value: str) -> str:
+    """A parameter value as written in a content line: quoted when it
+    holds ``:``, ``;`` or ``,`` (RFC 5545 s3.2 quoted-string), so that it
+    cannot end its parameter or the property's name part.  A value that
+    cannot be written at all (a double quote, a control character) is an
+    error: check_values refuses such values on input."""
+    if _BAD_PARAM_CHARS.search(value):
+        raise InvalidCalendar("parameter value %r cannot be written"
+                              % _printable(value))
+    return '"%s"' % value if any(c in value for c in ":;,") else value
 
 
 def parse(text: str) -> Component:
@@ -354,7 +428,7 @@ def patch_partstat(text: str, who: str, partstat: str) -> Optional[str]:
             params = [p for p in _split_unquoted(head[0], ";")[1:]
                       if p.split("=", 1)[0].upper() not in ("PARTSTAT",
                                                             "RSVP")]
-            params.insert(0, "PARTSTAT=%s" % partstat)
+            params.insert(0, "PARTSTAT=%s" % param_text(partstat))
             line = "ATTENDEE;%s:%s" % (";".join(params), ":".join(head[1:]))
             result.append(_fold(line))
             changed = True

@@ -61,6 +61,10 @@ def read(cal: Component) -> Explicit:
     uids = {ical.text(c, "uid") for c in comps}
     if len(uids) != 1 or None in uids:
         raise invalid("A %s is about one meeting: one UID." % method)
+    try:
+        ical.check_values(cal)
+    except ical.InvalidCalendar as e:
+        raise invalid(str(e)) from e
     organizers = {ical.organizer(c) for c in comps}
     if len(organizers) != 1 or None in organizers:
         raise invalid("A %s names the meeting's ORGANIZER." % method)

@@ -290,6 +290,22 @@ class Storage(multifilesystem.Storage):
     def collection(self, path: str) -> Collection:
         return self._collection_class(self, path)
 
+    def check_size(self, text: str, what: str) -> None:
+        """Refuse an object the server would write for scheduling that is
+        over ``scheduling_max_resource_size`` (at most Radicale's
+        max_content_length): every later read of it would be slow, under
+        the storage lock (RFC 4791 s5.3.2.1 CALDAV:max-resource-size)."""
+        limit = self.settings.max_resource_size
+        if len(text) <= limit // 4:
+            return  # even in UTF-8 at 4 bytes a character
+        size = len(text) if text.isascii() else len(text.encode("utf-8"))
+        if size > limit:
+            from radicale_scheduling.itip.errors import SchedulingError
+            raise SchedulingError(
+                "C:max-resource-size", "%s would be %d bytes; this server "
+                "allows at most %d (scheduling_max_resource_size)."
+                % (what, size, limit))
+
     def find_uid(self, user: str, uid: str, exclude: Optional[str] = None
                  ) -> Optional[Tuple[Collection, str, radicale_item.Item]]:
         """Where ``uid`` is among the user's calendars (collection, href,

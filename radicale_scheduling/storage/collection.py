@@ -180,6 +180,8 @@ class Collection(multifilesystem.Collection):
         """
         if not pathutils.is_safe_filesystem_path_component(href):
             raise pathutils.UnsafePathError(href)
+        self._storage.check_size(text, "The scheduling object /%s/%s" % (
+            self.path, href))
         write = journal.Write(os.path.join(self._filesystem_path, href),
                               text, self, href, indexed)
         txn = journal.current()

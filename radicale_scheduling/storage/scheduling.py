@@ -55,6 +55,17 @@ def tag_matches(header: str, cal: Optional[Component]) -> bool:
     return current is not None and header.strip().strip('"') == current
 
 
+def _check_values(cal: Component) -> None:
+    """What a scheduling PUT sends on is well formed (ical.check_values):
+    400 with CALDAV:valid-calendar-data (RFC 4791 s5.3.2.1), nothing
+    stored or sent."""
+    try:
+        ical.check_values(cal)
+    except ical.InvalidCalendar as e:
+        raise SchedulingError("C:valid-calendar-data", str(e),
+                              status=400) from e
+
+
 class Scheduler:
     """Implicit scheduling for one storage."""
 
@@ -114,6 +125,7 @@ class Scheduler:
             return self._attendee_upload(collection, href, item, ctx, old,
                                          new, addresses, now)
         if new_org:
+            _check_values(new)
             self._check_unique(collection, href, item.uid)
             if ctx.if_schedule_tag_match is not None and old_org:
                 new = ical.clone(new)
@@ -153,6 +165,7 @@ class Scheduler:
         stored_item = radicale_item.Item(collection_path=collection.path,
                                         vobject_item=stored)
         stored_item.prepare()
+        self.storage.check_size(stored_item.serialize(), "This meeting")
         result = collection.store_last(href, stored_item)
         ctx.schedule_tag, ctx.rewritten = tag, True
         return result
@@ -179,6 +192,7 @@ class Scheduler:
                 "C:allowed-attendee-scheduling-object-change",
                 "An attendee cannot change the organizer of a meeting or "
                 "remove themselves from it; delete it to decline.")
+        _check_values(new)
         new = ical.clone(new)
         if ctx.if_schedule_tag_match is not None:
             attendee.merge_other_attendees(old, new, me_old)
