@@ -11,6 +11,11 @@ what every user sees with the state before the operation and with the
 state after it done without a crash: it must be one of the two, whole.
 Then the client's retry must give exactly the state after, with no
 message delivered twice.
+
+The mail sender is killed the same way at each file change of sending an
+invitation; after a restart, a newer message (the cancellation) and the
+dead sender's claim gone stale, no mail may reach the recipient after a
+newer one for the same meeting.
 """
 
 import base64
@@ -324,3 +329,103 @@ def test_killed_at_every_change(tmp_path, name):
         shutil.rmtree(folder)
     # Both sides of the commit point were hit.
     assert outcomes["before"] and outcomes["after"], outcomes
+
+
+# -- killed while sending mail (issue 16, point 6) ---------------------------
+
+def _queue_killed(folder, port, crash_at):
+    """``python -m radicale_scheduling queue send`` (what a server's
+    sender thread does) against the SMTP server on ``port``, killed before
+    its ``crash_at``-th file change (0: never).  Returns whether it was
+    killed, and the changes it logged."""
+    arm = os.path.join(os.path.dirname(folder), "armed-" +
+                       os.path.basename(folder))
+    env = _crash_env(folder, crash_at, arm)
+    log_path = env["RADICALE_TEST_CRASH_LOG"]
+    if os.path.exists(log_path):
+        os.remove(log_path)
+    with open(_config(folder, 5232)) as f:
+        config = f.read().replace(
+            "scheduling_smtp_port = 9\n", "scheduling_smtp_port = %d\n"
+            "scheduling_smtp_security = none\n" % port)
+    with open(os.path.join(folder, "config"), "w") as f:
+        f.write(config)
+    open(arm, "w").close()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "radicale_scheduling", "--config",
+             os.path.join(folder, "config"), "queue", "send"], env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    finally:
+        os.remove(arm)
+    assert result.returncode in (0, -9), result.stdout.decode()
+    changes = []
+    if os.path.exists(log_path):
+        with open(log_path) as f:
+            changes = f.read().splitlines()
+    return result.returncode == -9, changes
+
+
+def _mailed(sink):
+    """(method, SEQUENCE) of each mail the SMTP server took, in order."""
+    import email
+    import email.policy
+    result = []
+    for envelope in sink.envelopes:
+        mail = email.message_from_bytes(envelope.content,
+                                        policy=email.policy.default)
+        body = mail.get_body(("calendar",)).get_content()
+        body = body if isinstance(body, str) else body.decode()
+        comp = ical.components(ical.parse(body))[0]
+        result.append((envelope.rcpt_tos[0],
+                       str(mail.get_body(("calendar",)).get_param("method")),
+                       ical.sequence(comp)))
+    return result
+
+
+def test_killed_while_sending_no_older_mail_follows_a_newer_one(tmp_path):
+    """The sender is killed at each file change of sending erin's
+    invitation; alice then cancels the meeting, a new sender sends the
+    CANCEL, and once the dead sender's claim is stale (ten minutes later)
+    yet another one runs.  The invitation must never reach erin after
+    the cancellation, and each goes out at most once."""
+    from test_imip import free_port, smtp_server
+
+    from radicale_scheduling.delivery import outbound
+    template = str(tmp_path / "template")
+    _invited(template)
+    port = free_port()
+    sink, controller = smtp_server(port)
+    try:
+        done = str(tmp_path / "done")
+        shutil.copytree(template, done)
+        killed, changes = _queue_killed(done, port, 0)
+        assert not killed and len(sink.envelopes) == 1
+        assert len(changes) >= 3, changes
+        for crash_at in range(1, len(changes) + 1):
+            del sink.envelopes[:]
+            folder = str(tmp_path / ("killed-%d" % crash_at))
+            shutil.copytree(template, folder)
+            killed, _ = _queue_killed(folder, port, crash_at)
+            assert killed, "not killed at change %d" % crash_at
+            server = _server(folder)  # a restart
+            assert server.request("DELETE", "/alice/calendar/m.ics",
+                                  user="alice").status in (200, 204)
+            assert not _queue_killed(folder, port, 0)[0]
+            sending = os.path.join(folder, "queue", "sending")
+            stale = time.time() - 2 * outbound.STALE_CLAIM
+            for name in os.listdir(sending):
+                os.utime(os.path.join(sending, name), (stale, stale))
+            assert not _queue_killed(folder, port, 0)[0]
+            mailed = [(method, sequence) for recipient, method, sequence
+                      in _mailed(sink)
+                      if recipient == "erin@elsewhere.example"]
+            assert mailed and mailed[-1][0] == "CANCEL", (crash_at, mailed)
+            assert [m for m, _ in mailed].count("CANCEL") == 1, mailed
+            assert [m for m, _ in mailed].count("REQUEST") <= 1, mailed
+            assert mailed == sorted(mailed, key=lambda m: m[1]), mailed
+            assert os.listdir(sending) == [], (crash_at, changes)
+            assert server.app._storage.outbound.entries() == []
+            shutil.rmtree(folder)
+    finally:
+        controller.stop()
