@@ -37,7 +37,7 @@ import ssl
 import threading
 import time
 from email.message import EmailMessage
-from typing import TYPE_CHECKING, Deque, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Deque, Dict, List, Optional
 
 from radicale import pathutils
 from radicale.log import logger
@@ -64,9 +64,10 @@ STALE_CLAIM = 600
 #: waits: GIVE_UP_AFTER, then an admin's retry).
 SENT_RECORD_KEEP = 30 * 24 * 3600
 #: The fields of a queue file, and their types.
-_FIELDS = {"id": str, "recipient": str, "owner": str, "method": str,
-           "uid": str, "ics": str, "attempts": int, "created": (int, float),
-           "next": (int, float)}
+_FIELDS: Dict[str, Any] = {
+    "id": str, "recipient": str, "owner": str, "method": str, "uid": str,
+    "ics": str, "attempts": int, "created": (int, float),
+    "next": (int, float)}
 _senders: Dict[str, Outbound] = {}
 _senders_lock = threading.Lock()
 
@@ -286,6 +287,15 @@ class Outbound:
             except FileNotFoundError:
                 continue
             for entry in self.entries(SENDING):
+                if entry["id"] + ".json" == name and \
+                        self._sent_after(entry) and \
+                        not self._sent_after(entry, itself=False):
+                    # Sent, and the process died before removing it: the
+                    # status it did not record.
+                    with contextlib.suppress(FileNotFoundError):
+                        os.remove(path)
+                    self._status(entry, SENT)
+                    break
                 if entry["id"] + ".json" == name:
                     logger.warning("Scheduling: mail for %r to %r was being "
                                    "sent by a process that died",

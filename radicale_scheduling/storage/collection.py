@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import os
 import xml.etree.ElementTree as ET
-from typing import TYPE_CHECKING, Iterable, Iterator, List, Optional, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Iterable,
+    Iterator,
+    List,
+    Optional,
+    Tuple,
+    cast,
+)
 
 from radicale import item as radicale_item
 from radicale import pathutils
@@ -180,8 +188,8 @@ class Collection(multifilesystem.Collection):
         """
         if not pathutils.is_safe_filesystem_path_component(href):
             raise pathutils.UnsafePathError(href)
-        self._storage.check_size(text, "The scheduling object /%s/%s" % (
-            self.path, href))
+        cast("Storage", self._storage).check_size(
+            text, "The scheduling object /%s/%s" % (self.path, href))
         write = journal.Write(os.path.join(self._filesystem_path, href),
                               text, self, href, indexed)
         txn = journal.current()
