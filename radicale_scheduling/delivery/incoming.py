@@ -21,6 +21,7 @@ large mail does not hold up every other user's writes.  A mail over
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import email.utils
@@ -120,7 +121,8 @@ def _ready(cal, method: Optional[str]) -> Body:
     body = Body(cal)
     body.text  # noqa: B018 (serializes once, cached)
     if method == "REQUEST":
-        body.facts = local.index_facts(cal)
+        with contextlib.suppress(Exception):  # else found, as before, later
+            body.facts = local.index_facts(cal)
     return body
 
 
