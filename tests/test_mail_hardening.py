@@ -399,3 +399,31 @@ def test_a_claim_left_behind_is_not_sent_after_a_newer_cancel(
     assert [str(p.get_param("method")) for p in methods] == ["CANCEL"]
     assert os.listdir(os.path.join(queue.folder, "sending")) == []
     assert queue.entries() == [] and queue.entries("failed") == []
+
+
+def test_a_claim_whose_mail_was_sent_is_not_sent_again(mailing, mail_port,
+                                                       quiet_queue):
+    """The sender died after the mail server took the invitation and the
+    sender recorded it, before it removed its claim: found stale after a
+    restart, the claim is dropped, not mailed a second time."""
+    sink, controller = smtp_server(mail_port)
+    try:
+        server = mailing()
+        queue = server.app._storage.outbound
+        assert put(server, "alice", CAL + "m1.ics",
+                   ics("m1", GRANDMA)).status == 201
+        [waiting] = queue.entries()
+        queue.run_once()
+        assert len(sink.envelopes) == 1
+        claim = os.path.join(queue.folder, "sending", waiting["id"] + ".json")
+        with open(claim, "w", encoding="utf-8") as f:
+            json.dump(waiting, f)  # as the dead sender left it
+        stale = time.time() - 2 * outbound.STALE_CLAIM
+        os.utime(claim, (stale, stale))
+        queue.run_once()
+        queue.run_once()
+    finally:
+        controller.stop()
+    assert len(sink.envelopes) == 1
+    assert not os.path.exists(claim)
+    assert status_of(server, "grandma@elsewhere.example") == "1.1"
