@@ -359,7 +359,8 @@ def _check_organizer_changes(old: Optional[Component], new: Component,
     """RFC 6638 s3.2.1: the organizer may not answer for attendees.
 
     PARTSTAT of another attendee (SCHEDULE-AGENT=SERVER) may only be
-    NEEDS-ACTION or what the server already recorded from their replies.
+    NEEDS-ACTION or what the server already recorded from their replies;
+    a new attendee's is reset to NEEDS-ACTION.
     """
     old_comps = ical.by_rid(old)
     for key, comp in ical.by_rid(new).items():
@@ -373,6 +374,12 @@ def _check_organizer_changes(old: Optional[Component], new: Component,
                 continue
             known = ical.attendee(before, who) if before is not None else None
             if known is not None and ical.partstat(known) == state:
+                continue
+            if known is None:
+                # A new attendee has not answered yet, whatever the
+                # organizer's client wrote: the server owns that answer
+                # (RFC 6638 s3.2.1; Apple's server resets it on create).
+                ical.set_param(line, "PARTSTAT", "NEEDS-ACTION")
                 continue
             raise SchedulingError(
                 "C:allowed-organizer-scheduling-object-change",
