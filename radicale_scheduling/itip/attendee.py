@@ -186,7 +186,7 @@ def _compare(before: Component, comp: Component, me: str) -> None:
                           "for %s." % who)
 
 
-def _series_value(master: Optional[Component], value: object) -> object:
+def series_value(master: Optional[Component], value: object) -> object:
     """An instance of a series of dates named by a date-time at midnight
     (or a floating one) is that date."""
     start = ical.first(master, "dtstart") if master is not None else None
@@ -210,7 +210,7 @@ def instance_exists(master: Optional[Component], value: object) -> bool:
     if rules is None:
         return False
     start = ical.first(master, "dtstart").value
-    value = _series_value(master, value)
+    value = series_value(master, value)
     width = datetime.timedelta(seconds=1)
     if isinstance(value, datetime.datetime):
         target = value
@@ -238,6 +238,22 @@ def instance_exists(master: Optional[Component], value: object) -> bool:
         return False
 
 
+def missing_instances(meeting: Component, message: Component) -> List[str]:
+    """The RECURRENCE-IDs of ``message`` that name no instance of the
+    organizer's ``meeting`` (RFC 5546 s3.2.3: a REPLY answers the
+    instances the organizer sent)."""
+    comps = ical.by_rid(meeting)
+    master = comps.get(None)
+    missing = []
+    for key, comp in _rekeyed(ical.by_rid(message), master).items():
+        if key is None or key in comps:
+            continue
+        if not instance_exists(master, ical.first(comp,
+                                                  "recurrence-id").value):
+            missing.append(key)
+    return missing
+
+
 def _rekeyed(comps: Dict[Optional[str], Component],
              master: Optional[Component]) -> Dict[Optional[str], Component]:
     """Overrides keyed as the organizer's series names its instances."""
@@ -245,14 +261,14 @@ def _rekeyed(comps: Dict[Optional[str], Component],
     for key, comp in comps.items():
         line = ical.first(comp, "recurrence-id")
         if key is not None and line is not None:
-            key = ical.value_key(_series_value(master, line.value))
+            key = ical.value_key(series_value(master, line.value))
         result[key] = comp
     return result
 
 
 def _exdates(master: Optional[Component], series: Optional[Component]
              ) -> Dict[str, object]:
-    return {ical.value_key(_series_value(series, v)): v
+    return {ical.value_key(series_value(series, v)): v
             for v in ical.exdates(master).values()}
 
 
@@ -280,7 +296,7 @@ def _check_allowed(old: Component, new: Component, me: str) -> None:
                 raise _refuse("The meeting has no instance %s; an attendee "
                               "cannot add one." % key)
             before = ical.derived_instance(old_master,
-                                           _series_value(old_master, value))
+                                           series_value(old_master, value))
         _compare(before, comp, me)
 
 
@@ -295,9 +311,16 @@ def _organizers_version(old: Component, new: Component, me: str,
     old_master = old_comps.get(None)
     new_comps = _rekeyed(ical.by_rid(new), old_master)
     for key, comp in new_comps.items():
+        line = ical.first(comp, "recurrence-id")
+        if line is not None:
+            value = series_value(old_master, line.value)
+            if type(value) is not type(line.value):
+                # The instance as the series names it (a date of a series
+                # of dates), so that the organizer's copy can match it.
+                ical.set_single(comp, "recurrence-id", value)
         before = old_comps.get(key)
         if before is None and old_master is not None:
-            before = ical.derived_instance(old_master, _series_value(
+            before = ical.derived_instance(old_master, series_value(
                 old_master, ical.first(comp, "recurrence-id").value))
         if before is None:
             continue
@@ -414,7 +437,7 @@ def attendee_change(old: Component, new: Component, me: str,
         for key, value in _exdates(new_master, old_comps.get(None)).items():
             if key not in old_ex:
                 declined = old_comps.get(key) or ical.derived_instance(
-                    old_comps[None], _series_value(old_comps[None], value))
+                    old_comps[None], series_value(old_comps[None], value))
                 answers.append(_reply_component(declined, me, "DECLINED",
                                                 stamp))
     change = AttendeeChange(new)

@@ -14,7 +14,7 @@ from typing import Dict, Optional
 from vobject.base import Component
 
 from radicale_scheduling.itip import calendar as ical
-from radicale_scheduling.itip import delegation, tasks
+from radicale_scheduling.itip import attendee, delegation, tasks
 
 #: What an attendee keeps of their own copy when the organizer updates it.
 PERSONAL = ("valarm",)
@@ -159,10 +159,12 @@ def _instance_component(cal: Component, comps: Dict[Optional[str],
     if key in comps:
         return comps[key]
     master = comps.get(None)
-    if master is None:
-        return None
-    comp = ical.derived_instance(master,
-                                 ical.first(reply, "recurrence-id").value)
+    value = ical.first(reply, "recurrence-id").value
+    if master is not None:
+        value = attendee.series_value(master, value)
+    if master is None or not attendee.instance_exists(master, value):
+        return None  # nobody adds occurrences to the meeting by replying
+    comp = ical.derived_instance(master, value)
     cal.add(comp)
     comps[key] = comp
     return comp
