@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Iterable, List, Tuple
 from radicale.log import logger
 
 from radicale_scheduling.delivery import explicit, imip, local
-from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import attendee, counter, delegation
+from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.itip.organizer import Body, Message
 

@@ -13,8 +13,8 @@ from typing import Dict, Optional
 
 from vobject.base import Component
 
-from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import attendee, delegation, tasks
+from radicale_scheduling.itip import calendar as ical
 
 #: What an attendee keeps of their own copy when the organizer updates it.
 PERSONAL = ("valarm",)
