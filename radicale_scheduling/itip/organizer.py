@@ -224,6 +224,9 @@ def organizer_change(old: Optional[Component], new: Optional[Component],
         new_view = view(new, who) if new is not None else {}
         messages = _messages_for(who, organizer, old_view, new_view, bodies,
                                  who in forced)
+        if _never_delivered(old, who):
+            # A CANCEL goes only to whom the invitation went.
+            messages = [m for m in messages if m.method != "CANCEL"]
         change.messages.extend(messages)
         if new_view and any(not m.quiet for m in messages):
             change.attempted.add(who)
@@ -231,6 +234,16 @@ def organizer_change(old: Optional[Component], new: Optional[Component],
     if new is not None and old is not None:
         _carry_schedule_status(old, new, change.attempted)
     return change
+
+
+def _never_delivered(old: Optional[Component], who: str) -> bool:
+    """Every invitation to ``who`` was refused (3.x: no such user, or
+    "no authority", someone else's meeting with this UID)."""
+    statuses = [ical.param(line, "SCHEDULE-STATUS") or ""
+                for comp in ical.components(old)
+                for line in ical.attendees(comp)
+                if ical.address(line) == who]
+    return bool(statuses) and all(x.startswith("3.") for x in statuses)
 
 
 def _attendee_addresses(cal: Optional[Component]) -> Set[str]:
@@ -254,6 +267,16 @@ def _messages_for(who: str, organizer: str,
         return [bodies.message("CANCEL", who, organizer, comps,
                                shareable=False)]
     messages: List[Message] = []
+    whole = new_view.get(None) or (list(new_view.values())[0]
+                                    if len(new_view) == 1 else None)
+    if whole is not None and _cancelled(whole) and not any(
+            _cancelled(c) for c in old_view.values() if ical.rid(c) is None
+            or len(old_view) == 1):
+        # STATUS:CANCELLED on the meeting is its cancellation (RFC 5546
+        # s3.2.5): a CANCEL, with the raised SEQUENCE, not a REQUEST.
+        return [bodies.message("CANCEL", who, organizer,
+                               [_cancel_component(whole, who, None)],
+                               shareable=False)]
     # Instances taken away: an EXDATE added to the master they see, an
     # override they are no longer in, an override now cancelled.
     cancelled: List[Component] = []
@@ -279,6 +302,13 @@ def _messages_for(who: str, organizer: str,
             value = ical.first(comp, "recurrence-id").value
             cancelled.append(_cancel_component(comp, who, value))
     if cancelled:
+        if new_master is not None:
+            # Each cancelled instance carries the series' new revision
+            # (RFC 5546 s2.1.4), not the older one of a dropped override.
+            for comp in cancelled:
+                if ical.sequence(comp) < ical.sequence(new_master):
+                    ical.set_single(comp, "sequence",
+                                    str(ical.sequence(new_master)))
         messages.append(bodies.message("CANCEL", who, organizer, cancelled,
                                        shareable=False))
     # Everything else: a full REQUEST when anything they see changed,
