@@ -175,14 +175,14 @@ REFUSED = {
         "END:VCALENDAR", "BEGIN:VEVENT\r\nUID:w\r\nRECURRENCE-ID:"
         "20260107T100000Z\r\nDTSTART:20260107T100000Z\r\nDTEND:"
         "20260107T110000Z\r\nSUMMARY:Planning\r\nORGANIZER;CN=alice:mailto:"
-        "alice@example.org\r\nATTENDEE;PARTSTAT=ACCEPTED:mailto:"
+        "alice@example.org\r\nATTENDEE;CN=bob;PARTSTAT=ACCEPTED:mailto:"
         "bob@example.org\r\nATTENDEE;CN=carol:mailto:carol@example.org\r\n"
         "END:VEVENT\r\nEND:VCALENDAR"),
     "an override after the last instance": lambda t: t.replace(
         "END:VCALENDAR", "BEGIN:VEVENT\r\nUID:w\r\nRECURRENCE-ID:"
         "20260202T100000Z\r\nDTSTART:20260202T100000Z\r\nDTEND:"
         "20260202T110000Z\r\nSUMMARY:Planning\r\nORGANIZER;CN=alice:mailto:"
-        "alice@example.org\r\nATTENDEE;PARTSTAT=ACCEPTED:mailto:"
+        "alice@example.org\r\nATTENDEE;CN=bob;PARTSTAT=ACCEPTED:mailto:"
         "bob@example.org\r\nATTENDEE;CN=carol:mailto:carol@example.org\r\n"
         "END:VEVENT\r\nEND:VCALENDAR"),
     "an EXDATE off the pattern": lambda t: t.replace(
@@ -218,7 +218,7 @@ def test_no_override_for_a_one_off_meeting_or_an_excluded_date(server):
     override = ("BEGIN:VEVENT\r\nUID:{uid}\r\nRECURRENCE-ID:{rid}\r\n"
                 "DTSTART:{rid}\r\nDTEND:20260112T110000Z\r\n"
                 "SUMMARY:Planning\r\nORGANIZER;CN=alice:mailto:alice@"
-                "example.org\r\nATTENDEE;PARTSTAT=ACCEPTED:mailto:bob@"
+                "example.org\r\nATTENDEE;CN=bob;PARTSTAT=ACCEPTED:mailto:bob@"
                 "example.org\r\nATTENDEE;CN=carol:mailto:carol@example.org"
                 "\r\nEND:VEVENT\r\n")
     sent = text.replace("END:VCALENDAR", override.format(

@@ -131,8 +131,10 @@ def test_a_cancelled_instance_carries_the_new_revision(server):
              "ATTENDEE;CN=bob:mailto:bob@example.org\r\nEND:VEVENT\r\n")
     assert put(server, "alice", CAL + "w.ics", ics(
         "w", "bob", extra=WEEKLY, components=moved)).status == 204
+    # alice's client raises SEQUENCE itself on this save.
     assert put(server, "alice", CAL + "w.ics", ics(
-        "w", "bob", extra=WEEKLY + "EXDATE:20260112T100000Z\n")).status == 204
+        "w", "bob", extra=WEEKLY + "EXDATE:20260112T100000Z\nSEQUENCE:3\n"
+    )).status == 204
     organizer = unfold(server.request("GET", CAL + "w.ics",
                                       user="alice").text)
     sequence = int(organizer.split("SEQUENCE:")[1].split("\r\n")[0])
@@ -149,6 +151,10 @@ def test_a_cancelled_instance_carries_the_new_revision(server):
 def test_a_meeting_made_again_after_its_deletion_is_delivered(invited):
     """A client's undo: alice deletes m1 and saves it again with the same
     UID; bob's copy is a live meeting again, not the cancelled one."""
+    # The meeting had been moved once (SEQUENCE 1); the new one starts at 0.
+    assert put(invited, "alice", CAL + "m1.ics", ics(
+        "m1", "bob", "carol", start="20260105T120000Z",
+        end="20260105T130000Z")).status == 204
     assert invited.request("DELETE", CAL + "m1.ics",
                            user="alice").status in (200, 204)
     assert "STATUS:CANCELLED" in copy(invited, "bob", "m1")
