@@ -4,8 +4,10 @@ accepted and the answer reaches the organizer; changes to what others see
 are refused and change nothing."""
 
 import pytest
+import test_imip
 
 from helpers import NS
+from radicale_scheduling.delivery import incoming
 from scheduling_helpers import (
     attendee_line,
     copies,
@@ -281,3 +283,35 @@ def test_the_organizer_learns_the_reply_was_delivered(series):
     stored = unfold(series.request("GET", href, user="bob").text)
     [organizer] = [x for x in lines_of(stored) if x.startswith("ORGANIZER")]
     assert "SCHEDULE-STATUS=1.2" in organizer
+
+
+# -- the same by mail (issue 16 point 2) ---------------------------------------
+
+mail_port, mailing = test_imip.mail_port, test_imip.mailing
+
+
+@pytest.mark.parametrize("meeting, rid, code", [
+    ("", "20260112T100000Z", incoming.NOPERM),  # a one-off meeting
+    (WEEKLY, "20260107T100000Z", incoming.NOPERM),  # off the pattern
+    (WEEKLY + "EXDATE:20260112T100000Z\n", "20260112T100000Z",
+     incoming.NOPERM),  # a date alice excluded
+    (WEEKLY, "20260112T100000Z", incoming.OK),  # a real instance
+])
+def test_a_mailed_answer_cannot_add_an_instance(mailing, meeting, rid, code):
+    server = mailing()
+    assert put(server, "alice", CAL + "m1.ics", ics(
+        "m1", "bob", test_imip.GRANDMA, extra=meeting)).status == 201
+    before = server.request("GET", CAL + "m1.ics", user="alice").text
+    bobs = copy(server, "bob", "m1")
+    mail = test_imip.THUNDERBIRD_REPLY.replace(
+        "UID:m1\n", "UID:m1\nRECURRENCE-ID:%s\n" % rid).replace(
+        "DTSTART:20260105T100000Z", "DTSTART:%s" % rid)
+    result, text = incoming.process(server.app._storage, mail.encode())
+    assert result == code, text
+    after = server.request("GET", CAL + "m1.ics", user="alice").text
+    if code == incoming.OK:
+        assert "RECURRENCE-ID:%s" % rid in after
+        return
+    assert after == before
+    assert copy(server, "bob", "m1") == bobs
+    assert methods(server, "alice") == []
