@@ -50,6 +50,19 @@ def test_an_attendee_cannot_make_herself_organizer_of_a_new_object(invited):
     assert methods(invited, "carol") == ["REQUEST"]
 
 
+def test_an_attendee_cannot_name_someone_else_organizer(invited):
+    """bob saves a new object with the meeting's UID naming carol as its
+    organizer (and alice as an attendee): refused."""
+    [(href, _)] = copies(invited, "bob", "m1")
+    assert invited.request("DELETE", href, user="bob",
+                           schedule_reply="F").status in (200, 204)
+    other = ics("m1", "bob", "alice", organizer="carol")
+    refused(put(invited, "bob", "/bob/calendar/other.ics", other))
+    assert invited.request("GET", "/bob/calendar/other.ics",
+                           user="bob").status == 404
+    assert methods(invited, "alice") == []
+
+
 def test_an_uninvited_user_cannot_join_a_meeting(server):
     """Party crash: bob saves a copy of alice's meeting naming himself."""
     organize(server, ics("m1", "carol"), USERS)

@@ -177,7 +177,8 @@ class Scheduler:
         if me_old is None and me_new is not None:
             # A copy of a local organizer's meeting is checked against
             # what the organizer sent (Apple's server does the same).
-            old = self._organizers_view(collection.owner, new, me_new)
+            old = self._organizers_view(collection.owner, new, me_new,
+                                        addresses)
             me_old = me_new if old is not None else None
         if me_old is None:
             if me_new is None:
@@ -242,34 +243,49 @@ class Scheduler:
                     "This UID is %s's meeting, which you are invited to; "
                     "only %s can change it." % (user, user))
 
-    def _organizers_view(self, owner: str, new: Component, me: str
-                         ) -> Optional[Component]:
+    def _organizers_view(self, owner: str, new: Component, me: str,
+                         addresses: FrozenSet[str]) -> Optional[Component]:
         """For a new attendee copy of a local organizer's meeting: the
         meeting as the organizer sent it to ``me``, to check the copy
-        against; None when the organizer is not here or has no such
-        meeting.  Refused when ``me`` is not invited ("party crash")."""
-        organizer = next(iter({ical.organizer(c) for c in
-                               ical.components(new)} - {None}), None)
-        user = self.storage.user_for_address(organizer) if organizer \
-            else None
+        against; None when no user named in it organizes this UID here.
+        Refused when ``me`` is not invited ("party crash"), and when the
+        copy names another ORGANIZER for a meeting ``me`` attends."""
         comps = ical.components(new)
-        if user is None or user == owner or not comps:
-            return None
-        meeting = self._local_meeting(user, ical.text(comps[0], "uid") or "")
-        if meeting is None:
-            return None
-        seen = view(meeting, me)
-        if not seen:
-            raise SchedulingError(
-                "C:allowed-attendee-scheduling-object-change",
-                "You are not invited to this meeting of %s; only the "
-                "organizer can invite." % user)
-        result = ical.new_calendar(meeting, None)
-        for key in ical.iter_instances_keys(seen):
-            comp = ical.add_component(result, seen[key])
-            ical.strip_server_params(comp)
-            ical.remove_alarms(comp)
-        return result
+        uid = ical.text(comps[0], "uid") or "" if comps else ""
+        organizer = next(iter({ical.organizer(c) for c in comps} - {None}),
+                         None)
+        organizer_user = self.storage.user_for_address(organizer) \
+            if organizer else None
+        listed = {self.storage.user_for_address(ical.address(x))
+                  for c in comps for x in ical.attendees(c)}
+        users = [organizer_user] + sorted(u for u in listed if u)
+        for user in dict.fromkeys(users):
+            if user is None or user == owner:
+                continue
+            meeting = self._local_meeting(user, uid)
+            if meeting is None:
+                continue
+            if user != organizer_user:
+                if any(ical.attendee(c, a) is not None
+                       for c in ical.components(meeting) for a in addresses):
+                    raise SchedulingError(
+                        "C:allowed-attendee-scheduling-object-change",
+                        "This UID is %s's meeting, which you are invited "
+                        "to: its ORGANIZER cannot be changed." % user)
+                continue
+            seen = view(meeting, me)
+            if not seen:
+                raise SchedulingError(
+                    "C:allowed-attendee-scheduling-object-change",
+                    "You are not invited to this meeting of %s; only the "
+                    "organizer can invite." % user)
+            result = ical.new_calendar(meeting, None)
+            for key in ical.iter_instances_keys(seen):
+                comp = ical.add_component(result, seen[key])
+                ical.strip_server_params(comp)
+                ical.remove_alarms(comp)
+            return result
+        return None
 
     def _check_unique(self, collection: Collection, href: str,
                       uid: str) -> None:
