@@ -267,13 +267,13 @@ def _messages_for(who: str, organizer: str,
         return [bodies.message("CANCEL", who, organizer, comps,
                                shareable=False)]
     messages: List[Message] = []
-    whole = new_view.get(None) or (list(new_view.values())[0]
-                                    if len(new_view) == 1 else None)
-    if whole is not None and _cancelled(whole) and not any(
-            _cancelled(c) for c in old_view.values() if ical.rid(c) is None
-            or len(old_view) == 1):
+    whole = new_view.get(None)
+    if whole is not None and _cancelled(whole):
         # STATUS:CANCELLED on the meeting is its cancellation (RFC 5546
-        # s3.2.5): a CANCEL, with the raised SEQUENCE, not a REQUEST.
+        # s3.2.5): a CANCEL, with the raised SEQUENCE, not a REQUEST; and
+        # nothing for whom it was never sent.
+        if not old_view or _cancelled(old_view.get(None) or whole):
+            return []
         return [bodies.message("CANCEL", who, organizer,
                                [_cancel_component(whole, who, None)],
                                shareable=False)]
