@@ -96,7 +96,7 @@ def _rule(value: object) -> FrozenSet[Tuple[str, str]]:
 
 
 def _values(comp: Component, name: str) -> FrozenSet[str]:
-    result = set()
+    result: Set[str] = set()
     for line in ical.lines(comp, name):
         values = line.value if isinstance(line.value, list) else [line.value]
         result.update(ical.value_key(v) for v in values)
@@ -200,7 +200,8 @@ def instance_exists(master: Optional[Component], value: object) -> bool:
     """Is ``value`` an instance of the series ``master`` describes (RRULE,
     RDATE, minus EXDATE)?  A one-off meeting has no instances to override
     (RFC 5545 s3.8.4.4)."""
-    if master is None or ical.first(master, "dtstart") is None or not (
+    first = ical.first(master, "dtstart") if master is not None else None
+    if master is None or first is None or not (
             ical.lines(master, "rrule") or ical.lines(master, "rdate")):
         return False
     try:
@@ -209,15 +210,17 @@ def instance_exists(master: Optional[Component], value: object) -> bool:
         return False
     if rules is None:
         return False
-    start = ical.first(master, "dtstart").value
+    start = first.value
     value = series_value(master, value)
     width = datetime.timedelta(seconds=1)
     if isinstance(value, datetime.datetime):
         target = value
-    else:
+    elif isinstance(value, datetime.date):
         target = datetime.datetime.combine(value, datetime.time())
         if isinstance(start, datetime.datetime):
             width = datetime.timedelta(days=1)
+    else:
+        return False
     if isinstance(start, datetime.datetime) and start.tzinfo is not None:
         if target.tzinfo is None:
             zone = start.tzinfo
@@ -248,10 +251,14 @@ def missing_instances(meeting: Component, message: Component) -> List[str]:
     for key, comp in _rekeyed(ical.by_rid(message), master).items():
         if key is None or key in comps:
             continue
-        if not instance_exists(master, ical.first(comp,
-                                                  "recurrence-id").value):
+        if not instance_exists(master, _rid(comp)):
             missing.append(key)
     return missing
+
+
+def _rid(comp: Component) -> object:
+    line = ical.first(comp, "recurrence-id")
+    return None if line is None else line.value
 
 
 def _rekeyed(comps: Dict[Optional[str], Component],
@@ -284,14 +291,14 @@ def _check_allowed(old: Component, new: Component, me: str) -> None:
     new_ex = _exdates(new_master, old_master)
     if set(old_ex) - set(new_ex):
         raise _refuse("Instances cannot be brought back.")
-    for key, value in new_ex.items():
-        if key not in old_ex and key not in old_comps and \
+    for day, value in new_ex.items():
+        if day not in old_ex and day not in old_comps and \
                 not instance_exists(old_master, value):
-            raise _refuse("There is no instance %s to decline." % key)
+            raise _refuse("There is no instance %s to decline." % day)
     for key, comp in new_comps.items():
         before = old_comps.get(key)
         if before is None:
-            value = ical.first(comp, "recurrence-id").value
+            value = _rid(comp)
             if key is None or not instance_exists(old_master, value):
                 raise _refuse("The meeting has no instance %s; an attendee "
                               "cannot add one." % key)
@@ -321,7 +328,7 @@ def _organizers_version(old: Component, new: Component, me: str,
         before = old_comps.get(key)
         if before is None and old_master is not None:
             before = ical.derived_instance(old_master, series_value(
-                old_master, ical.first(comp, "recurrence-id").value))
+                old_master, _rid(comp)))
         if before is None:
             continue
         for name in ("organizer", "attendee"):
