@@ -211,3 +211,15 @@ def test_a_meeting_made_again_replaces_the_cancelled_copy():
     [request] = [m for m in again.messages if m.recipient == BOB]
     revived = inbound.apply("REQUEST", request.calendar, cancelled)
     assert ical.text(ical.components(revived)[0], "status") is None
+
+
+def test_the_status_of_someone_the_client_schedules_is_the_clients():
+    """RFC 6638 s3.2.2.1 item 10."""
+    client = "ATTENDEE;SCHEDULE-AGENT=CLIENT:mailto:dan@example.org\n"
+    old = copy(extra=client)
+    sent = accepted(extra=client.replace("CLIENT:", "CLIENT;"
+                                         "SCHEDULE-STATUS=1.1:"))
+    change = attendee_change(old, sent, BOB, NOW)
+    dan = ical.attendee(ical.components(change.stored)[0],
+                        "mailto:dan@example.org")
+    assert ical.param(dan, "SCHEDULE-STATUS") == "1.1"

@@ -338,8 +338,14 @@ def _organizers_version(old: Component, new: Component, me: str,
                     "organizer" else ical.attendee(before, who)
                 if known is None or who == me or who in keep:
                     continue
+                # s3.2.2.1 item 10: the status of someone the client
+                # schedules itself (SCHEDULE-AGENT=CLIENT) is the client's.
+                status = ical.param(line, "SCHEDULE-STATUS") \
+                    if ical.agent(known) == "CLIENT" else None
                 line.value = known.value
                 line.params = {k: list(v) for k, v in known.params.items()}
+                if status is not None:
+                    ical.set_param(line, "SCHEDULE-STATUS", status)
         if not tasks.status_change_allowed(before, comp):
             status = ical.first(before, "status")
             if status is None:
