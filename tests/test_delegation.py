@@ -121,6 +121,21 @@ def test_delegating_tells_the_organizer_and_invites_the_delegate(delegated):
     assert methods(server, "bob") == ["REQUEST"]
 
 
+def test_the_other_attendees_copies_list_the_delegate(server):
+    """Issue 19 point 7: after bob delegates to dave, carol's copy shows
+    dave (quietly: no message in carol's inbox for it)."""
+    organize(server, ics("m1", "bob", "carol"),
+             ("alice", "bob", "carol", "dave@mail.example"))
+    href, text = the_copy(server, "bob")
+    assert put(server, "bob", href, delegate(text, BOB, DAVE)).status in (
+        201, 204)
+    _, carols = the_copy(server, "carol")
+    assert 'DELEGATED-FROM="mailto:bob@example.org"' in line_of(carols, DAVE)
+    assert "PARTSTAT=DELEGATED" in line_of(carols, BOB)
+    assert methods(server, "carol") == ["REQUEST"]
+    assert dave_methods(server) == ["REQUEST"]
+
+
 def test_the_delegate_answers_and_gets_the_organizers_updates(delegated):
     server = delegated
     href, text = the_copy(server, "carol")

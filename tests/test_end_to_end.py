@@ -5,6 +5,7 @@ import urllib.request
 from urllib.parse import urlparse
 
 import caldav
+import icalendar
 import pytest
 
 
@@ -95,3 +96,106 @@ def test_invite_accept_and_find_a_time_with_python_caldav(live_server):
         busy = answer.get("mailto:carol@example.org")
         data = busy.data if hasattr(busy, "data") else str(busy)
         assert "20260202T090000Z/20260202T100000Z" in data.replace("\r\n ", "")
+
+
+def _meeting(alice, uid, summary):
+    calendar = alice.calendars()[0]
+    event = calendar.save_event(
+        dtstart=datetime.datetime(2026, 3, 2, 9, tzinfo=datetime.timezone.utc),
+        dtend=datetime.datetime(2026, 3, 2, 10, tzinfo=datetime.timezone.utc),
+        summary=summary, uid=uid)
+    event.add_organizer()
+    event.add_attendee("mailto:bob@example.org")
+    event.add_attendee("mailto:carol@example.org")
+    event.save()
+    return calendar
+
+
+def _copy_of(principal, uid):
+    """The user's copy, in whichever of their calendars it is."""
+    for calendar in principal.calendars():
+        try:
+            found = calendar.event_by_uid(uid)
+        except caldav.lib.error.NotFoundError:
+            continue
+        found.load()
+        return found
+    raise AssertionError("no copy of %s" % uid)
+
+
+def _lines(component, name):
+    value = component.get(name)
+    return value if isinstance(value, list) else [value]
+
+
+def _partstat(component, address):
+    return [a for a in _lines(component, "attendee")
+            if str(a).lower() == address][0].params.get("PARTSTAT")
+
+
+def test_an_attendee_saves_her_accepted_copy_as_clients_do(live_server):
+    """Issue 19 point 2: bob's client sends his whole copy back with other
+    CNs, EMAIL= and the properties in another order: accepted, and the
+    REPLY reaches alice."""
+    with client(live_server, "alice") as alice_dav, \
+            client(live_server, "bob") as bob_dav, \
+            client(live_server, "carol") as carol_dav:
+        alice, bob = alice_dav.principal(), bob_dav.principal()
+        bob.schedule_inbox()
+        carol_dav.principal().schedule_inbox()
+        calendar = _meeting(alice, "e2e-cosmetic", "Design review")
+        mine = _copy_of(bob, "e2e-cosmetic")
+        component = mine.icalendar_component
+        component["organizer"].params["CN"] = "Alice (work)"
+        component["organizer"].params["EMAIL"] = "alice@example.org"
+        for line in _lines(component, "attendee"):
+            if str(line).lower() == "mailto:carol@example.org":
+                line.params["CN"] = "Carol C."
+                line.params["EMAIL"] = "carol@example.org"
+            else:
+                line.params["PARTSTAT"] = "ACCEPTED"
+        items = list(component.items())
+        for name, _ in items:
+            del component[name]
+        for name, value in reversed(items):
+            component[name] = value
+        mine.save()  # no error: the server took it
+        theirs = calendar.event_by_uid("e2e-cosmetic")
+        theirs.load()
+        assert _partstat(theirs.icalendar_component,
+                         "mailto:bob@example.org") == "ACCEPTED"
+        replies = [item for item in alice.schedule_inbox().get_items()
+                   if "e2e-cosmetic" in item.data and
+                   "METHOD:REPLY" in item.data]
+        assert len(replies) == 1
+        # bob's stored copy keeps alice's own lines for the others.
+        mine.load()
+        assert "Carol C." not in mine.data and "EMAIL=" not in mine.data
+
+
+def test_an_attendee_made_organizer_is_refused(live_server):
+    """Issue 19 point 4: bob's client makes bob the ORGANIZER of alice's
+    meeting: refused, and nobody's copy changes."""
+    with client(live_server, "alice") as alice_dav, \
+            client(live_server, "bob") as bob_dav, \
+            client(live_server, "carol") as carol_dav:
+        alice, bob = alice_dav.principal(), bob_dav.principal()
+        carol = carol_dav.principal()
+        bob.schedule_inbox()
+        carol.schedule_inbox()
+        calendar = _meeting(alice, "e2e-usurp", "Board meeting")
+        before = calendar.event_by_uid("e2e-usurp")
+        before.load()
+        mine = _copy_of(bob, "e2e-usurp")
+        stored = mine.data
+        mine.icalendar_component["organizer"] = icalendar.vCalAddress(
+            "mailto:bob@example.org")
+        with pytest.raises(caldav.lib.error.DAVError):
+            mine.save()
+        assert _copy_of(bob, "e2e-usurp").data == stored
+        after = calendar.event_by_uid("e2e-usurp")
+        after.load()
+        assert after.data == before.data
+        carols = _copy_of(carol, "e2e-usurp")
+        assert "mailto:alice.example@family.example" == str(
+            carols.icalendar_component["organizer"]).lower()

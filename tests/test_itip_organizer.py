@@ -187,17 +187,22 @@ def test_location_change_is_a_reschedule_summary_change_is_not():
 
 
 def test_organizer_cannot_answer_for_an_attendee():
-    with pytest.raises(SchedulingError) as error:
-        organizer_change(None, event(";PARTSTAT=ACCEPTED:" + BOB), ALICE, NOW)
-    assert error.value.precondition == \
-        "C:allowed-organizer-scheduling-object-change"
+    # A new attendee written ACCEPTED is invited all the same, unanswered.
+    change = organizer_change(None, event(";PARTSTAT=ACCEPTED:" + BOB), ALICE,
+                              NOW)
+    [message] = change.messages
+    for cal in (change.stored, message.calendar):
+        comp = ical.components(cal)[0]
+        assert ical.partstat(ical.attendee(comp, BOB)) == "NEEDS-ACTION"
     # The state the server recorded from bob's reply may be sent back.
     old = organizer_change(None, event(BOB), ALICE, NOW).stored
     ical.set_param(ical.attendee(ical.components(old)[0], BOB), "PARTSTAT",
                    "DECLINED")
     organizer_change(old, event(";PARTSTAT=DECLINED:" + BOB), ALICE, NOW)
-    with pytest.raises(SchedulingError):
+    with pytest.raises(SchedulingError) as error:
         organizer_change(old, event(";PARTSTAT=ACCEPTED:" + BOB), ALICE, NOW)
+    assert error.value.precondition == \
+        "C:allowed-organizer-scheduling-object-change"
     # SCHEDULE-AGENT=CLIENT attendees are the client's business.
     organizer_change(None, event(";SCHEDULE-AGENT=CLIENT;PARTSTAT=ACCEPTED:"
                                  + BOB), ALICE, NOW)

@@ -153,13 +153,31 @@ def test_attendee_of_one_instance_gets_only_that_instance(alice):
     assert "RRULE" in bob and "RECURRENCE-ID" in bob
 
 
-def test_refused_changes_store_nothing_and_deliver_nothing(alice):
-    # The organizer answering for bob.
+def test_a_new_attendee_marked_accepted_is_asked_all_the_same(alice):
+    """Apple Calendar and others write the invitee ACCEPTED: the meeting is
+    created and the server owns that answer (RFC 6638 s3.2.1)."""
     response = put(alice, "alice", CAL + "m1.ics", ics(
         "m1", "ATTENDEE;PARTSTAT=ACCEPTED:mailto:bob@example.org\n"))
+    assert response.status == 201
+    assert methods(alice, "bob") == ["REQUEST"]
+    assert "PARTSTAT=NEEDS-ACTION" in attendee_line(copy(alice, "bob", "m1"),
+                                                    "bob")
+    _, message = inbox(alice, "bob")[0]
+    assert "PARTSTAT=NEEDS-ACTION" in attendee_line(message, "bob")
+    stored = alice.request("GET", CAL + "m1.ics", user="alice").text
+    assert "PARTSTAT=NEEDS-ACTION" in attendee_line(stored, "bob")
+    # Once invited, the organizer still cannot answer for bob.
+    response = put(alice, "alice", CAL + "m1.ics", ics(
+        "m1", "ATTENDEE;PARTSTAT=ACCEPTED:mailto:bob@example.org\n",
+        summary="Planning v2"))
     assert response.status == 403
     assert response.xml.find(
         "C:allowed-organizer-scheduling-object-change", NS) is not None
+    assert alice.request("GET", CAL + "m1.ics", user="alice").text == stored
+    assert methods(alice, "bob") == ["REQUEST"]
+
+
+def test_refused_changes_store_nothing_and_deliver_nothing(alice):
     # Two organizers in one object.
     other = ("BEGIN:VEVENT\r\nUID:m2\r\nRECURRENCE-ID:20260112T100000Z\r\n"
              "DTSTAMP:20260101T000000Z\r\nDTSTART:20260112T100000Z\r\n"
@@ -173,7 +191,7 @@ def test_refused_changes_store_nothing_and_deliver_nothing(alice):
     # Malformed iCalendar.
     response = put(alice, "alice", CAL + "m3.ics", "BEGIN:VCALENDAR\r\nnope")
     assert response.status == 400
-    for path in ("m1.ics", "m2.ics", "m3.ics"):
+    for path in ("m2.ics", "m3.ics"):
         assert alice.request("GET", CAL + path, user="alice").status == 404
     assert methods(alice, "bob") == []
 

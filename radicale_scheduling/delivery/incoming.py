@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Iterable, List, Optional, Tuple
 from radicale.log import logger
 
 from radicale_scheduling.delivery import explicit, imip, local
+from radicale_scheduling.itip import attendee, counter, delegation
 from radicale_scheduling.itip import calendar as ical
-from radicale_scheduling.itip import counter, delegation
 from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.itip.organizer import Body, Message
 
@@ -150,6 +150,10 @@ def _reply(storage: Storage, cal, uid: str, sender: str,
         if not any(ical.attendee(c, sender) is not None for c in
                    ical.components(meeting)):
             return NOPERM, "%s is not invited to %r" % (sender, uid)
+        missing = attendee.missing_instances(meeting, cal)
+        if missing:
+            # An answer cannot add occurrences to the organizer's meeting.
+            return NOPERM, "%r has no instance %s" % (uid, ", ".join(missing))
         with storage.journal.transaction():
             status = local.deliver(storage, Message(
                 "REPLY", organizer, sender, body, uid), user)

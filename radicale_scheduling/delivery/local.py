@@ -156,6 +156,7 @@ def _deliver_reply(storage: Storage, message: Message, user: str) -> str:
     found[0].write_delivered(found[1], updated.serialize(),
                              index_facts(updated))
     _tell_other_attendees(storage, message, user, updated)
+    _show_delegates(storage, message, user, stored, updated)
     _tell_delegators(storage, message, user, updated)
     _invite_local_delegates(storage, message, user, stored, updated)
     inbox = storage.collection(paths.collection_path(user, paths.INBOX))
@@ -185,6 +186,30 @@ def _invite_local_delegates(storage: Storage, message: Message,
         request = delegation.request_for(meeting, who, message.recipient,
                                          now)
         if request is not None:
+            storage.scheduler.deliver(organizer_user, request)
+
+
+def _show_delegates(storage: Storage, message: Message,
+                    organizer_user: str, before: Component,
+                    meeting: Component) -> None:
+    """A delegation added someone to the meeting: the other local
+    attendees' copies list the delegate too, quietly (no inbox message),
+    as when the organizer adds an attendee."""
+    def listed(cal: Component) -> set:
+        return {ical.address(x) for c in ical.components(cal)
+                for x in ical.attendees(c)}
+    added = listed(meeting) - listed(before)
+    if not added:
+        return
+    now = datetime.datetime.now(datetime.timezone.utc)
+    for who in sorted(listed(meeting) - added - {message.sender}):
+        user = storage.user_for_address(who)
+        if user is None or user == organizer_user:
+            continue
+        request = delegation.request_for(meeting, who, message.recipient,
+                                         now)
+        if request is not None:
+            request.quiet = True
             storage.scheduler.deliver(organizer_user, request)
 
 

@@ -33,7 +33,8 @@ DELEGATED = "DELEGATED"
 OWN_PARAMS = ("DELEGATED-TO", "ROLE")
 
 
-def _addresses(line: ContentLine, name: str) -> List[str]:
+def addresses(line: ContentLine, name: str) -> List[str]:
+    """The addresses in a DELEGATED-TO or DELEGATED-FROM parameter."""
     values = line.params.get(name, [])
     result = []
     for value in values:
@@ -45,11 +46,11 @@ def _addresses(line: ContentLine, name: str) -> List[str]:
 
 
 def delegated_to(line: Optional[ContentLine]) -> List[str]:
-    return [] if line is None else _addresses(line, "DELEGATED-TO")
+    return [] if line is None else addresses(line, "DELEGATED-TO")
 
 
 def delegated_from(line: Optional[ContentLine]) -> List[str]:
-    return [] if line is None else _addresses(line, "DELEGATED-FROM")
+    return [] if line is None else addresses(line, "DELEGATED-FROM")
 
 
 def delegates_of(comp: Optional[Component], who: str) -> List[ContentLine]:

@@ -13,8 +13,8 @@ from typing import Dict, Optional
 
 from vobject.base import Component
 
+from radicale_scheduling.itip import attendee, delegation, tasks
 from radicale_scheduling.itip import calendar as ical
-from radicale_scheduling.itip import delegation, tasks
 
 #: What an attendee keeps of their own copy when the organizer updates it.
 PERSONAL = ("valarm",)
@@ -46,6 +46,27 @@ def _outdated(incoming: Component, known: Optional[Component]) -> bool:
     return ical.value_key(new_stamp.value) < ical.value_key(old_stamp.value)
 
 
+def _stamp(comp: Optional[Component]) -> str:
+    line = ical.first(comp, "dtstamp") if comp is not None else None
+    return "" if line is None else ical.value_key(line.value)
+
+
+def _recreated(incoming: Dict[Optional[str], Component],
+               known: Dict[Optional[str], Component]) -> bool:
+    """The organizer deleted the meeting (the copy was cancelled) and made
+    it again with the same UID, as a client's undo does: a new meeting,
+    whatever its SEQUENCE.  A REQUEST older than the cancellation (an
+    old mail arriving late) is not one."""
+    if not known or not all(c is not None and (ical.text(c, "status") or "")
+                            .upper() == "CANCELLED" for c in known.values()):
+        return False
+    if any((ical.text(c, "status") or "").upper() == "CANCELLED"
+           for c in incoming.values()):
+        return False
+    stamp = max(_stamp(c) for c in known.values())
+    return all(_stamp(c) >= stamp for c in incoming.values())
+
+
 def _as_stored(message: Component) -> Component:
     cal = ical.clone(message)
     for line in list(cal.contents.get("method", [])):
@@ -73,6 +94,8 @@ def _apply_request(message: Component, stored: Optional[Component],
     if not incoming:
         return None
     known = ical.by_rid(stored)
+    if _recreated(incoming, known):
+        return _as_stored(message)
     fresh = {key: comp for key, comp in incoming.items()
              if not _outdated(comp, known.get(key) or known.get(None))}
     if not fresh:
@@ -122,11 +145,16 @@ def _apply_cancel(message: Component, stored: Optional[Component]
         if _outdated(incoming[None], comps.get(None) or next(
                 iter(comps.values()), None)):
             return None
+        stamp = ical.first(incoming[None], "dtstamp")
         for comp in comps.values():
             ical.set_single(comp, "status", "CANCELLED")
             ical.set_single(comp, "sequence",
                             str(max(ical.sequence(comp),
                                     ical.sequence(incoming[None]))))
+            if stamp is not None and _stamp(comp) < ical.value_key(
+                    stamp.value):
+                # When it was cancelled: a later REQUEST is a new meeting.
+                ical.set_single(comp, "dtstamp", stamp.value)
         return result
     master = comps.get(None)
     changed = False
@@ -159,10 +187,12 @@ def _instance_component(cal: Component, comps: Dict[Optional[str],
     if key in comps:
         return comps[key]
     master = comps.get(None)
-    if master is None:
-        return None
-    comp = ical.derived_instance(master,
-                                 ical.first(reply, "recurrence-id").value)
+    value = ical.first(reply, "recurrence-id").value
+    if master is not None:
+        value = attendee.series_value(master, value)
+    if master is None or not attendee.instance_exists(master, value):
+        return None  # nobody adds occurrences to the meeting by replying
+    comp = ical.derived_instance(master, value)
     cal.add(comp)
     comps[key] = comp
     return comp

@@ -224,6 +224,9 @@ def organizer_change(old: Optional[Component], new: Optional[Component],
         new_view = view(new, who) if new is not None else {}
         messages = _messages_for(who, organizer, old_view, new_view, bodies,
                                  who in forced)
+        if _never_delivered(old, who):
+            # A CANCEL goes only to whom the invitation went.
+            messages = [m for m in messages if m.method != "CANCEL"]
         change.messages.extend(messages)
         if new_view and any(not m.quiet for m in messages):
             change.attempted.add(who)
@@ -231,6 +234,16 @@ def organizer_change(old: Optional[Component], new: Optional[Component],
     if new is not None and old is not None:
         _carry_schedule_status(old, new, change.attempted)
     return change
+
+
+def _never_delivered(old: Optional[Component], who: str) -> bool:
+    """Every invitation to ``who`` was refused (3.x: no such user, or
+    "no authority", someone else's meeting with this UID)."""
+    statuses = [ical.param(line, "SCHEDULE-STATUS") or ""
+                for comp in ical.components(old)
+                for line in ical.attendees(comp)
+                if ical.address(line) == who]
+    return bool(statuses) and all(x.startswith("3.") for x in statuses)
 
 
 def _attendee_addresses(cal: Optional[Component]) -> Set[str]:
@@ -254,6 +267,16 @@ def _messages_for(who: str, organizer: str,
         return [bodies.message("CANCEL", who, organizer, comps,
                                shareable=False)]
     messages: List[Message] = []
+    whole = new_view.get(None)
+    if whole is not None and _cancelled(whole):
+        # STATUS:CANCELLED on the meeting is its cancellation (RFC 5546
+        # s3.2.5): a CANCEL, with the raised SEQUENCE, not a REQUEST; and
+        # nothing for whom it was never sent.
+        if not old_view or _cancelled(old_view.get(None) or whole):
+            return []
+        return [bodies.message("CANCEL", who, organizer,
+                               [_cancel_component(whole, who, None)],
+                               shareable=False)]
     # Instances taken away: an EXDATE added to the master they see, an
     # override they are no longer in, an override now cancelled.
     cancelled: List[Component] = []
@@ -279,6 +302,13 @@ def _messages_for(who: str, organizer: str,
             value = ical.first(comp, "recurrence-id").value
             cancelled.append(_cancel_component(comp, who, value))
     if cancelled:
+        if new_master is not None:
+            # Each cancelled instance carries the series' new revision
+            # (RFC 5546 s2.1.4), not the older one of a dropped override.
+            for comp in cancelled:
+                if ical.sequence(comp) < ical.sequence(new_master):
+                    ical.set_single(comp, "sequence",
+                                    str(ical.sequence(new_master)))
         messages.append(bodies.message("CANCEL", who, organizer, cancelled,
                                        shareable=False))
     # Everything else: a full REQUEST when anything they see changed,
@@ -359,7 +389,8 @@ def _check_organizer_changes(old: Optional[Component], new: Component,
     """RFC 6638 s3.2.1: the organizer may not answer for attendees.
 
     PARTSTAT of another attendee (SCHEDULE-AGENT=SERVER) may only be
-    NEEDS-ACTION or what the server already recorded from their replies.
+    NEEDS-ACTION or what the server already recorded from their replies;
+    a new attendee's is reset to NEEDS-ACTION.
     """
     old_comps = ical.by_rid(old)
     for key, comp in ical.by_rid(new).items():
@@ -373,6 +404,12 @@ def _check_organizer_changes(old: Optional[Component], new: Component,
                 continue
             known = ical.attendee(before, who) if before is not None else None
             if known is not None and ical.partstat(known) == state:
+                continue
+            if known is None:
+                # A new attendee has not answered yet, whatever the
+                # organizer's client wrote: the server owns that answer
+                # (RFC 6638 s3.2.1; Apple's server resets it on create).
+                ical.set_param(line, "PARTSTAT", "NEEDS-ACTION")
                 continue
             raise SchedulingError(
                 "C:allowed-organizer-scheduling-object-change",

@@ -31,6 +31,7 @@ from radicale_scheduling.itip.organizer import (
     merge_attendee_states,
     organizer_change,
     set_schedule_status,
+    view,
 )
 
 if TYPE_CHECKING:
@@ -120,6 +121,12 @@ class Scheduler:
                 "C:allowed-organizer-scheduling-object-change",
                 "The ORGANIZER of a scheduled meeting cannot be changed; "
                 "cancel it and invite again instead.")
+        if not old_org and new_org and \
+                attendee.my_address(old, addresses) is not None:
+            raise SchedulingError(
+                "C:allowed-attendee-scheduling-object-change",
+                "An attendee cannot make themselves the organizer of a "
+                "meeting (RFC 6638 section 3.2.2.1).")
         now = datetime.datetime.now(datetime.timezone.utc)
         if not old_org and not new_org:
             return self._attendee_upload(collection, href, item, ctx, old,
@@ -127,6 +134,8 @@ class Scheduler:
         if new_org:
             _check_values(new)
             self._check_unique(collection, href, item.uid)
+            if not old_org:
+                self._check_not_attending(owner, item.uid, new, addresses)
             if ctx.if_schedule_tag_match is not None and old_org:
                 new = ical.clone(new)
                 merge_attendee_states(old, new, addresses)
@@ -178,6 +187,12 @@ class Scheduler:
         """An attendee's write to their copy (RFC 6638 s3.2.2)."""
         me_old = attendee.my_address(old, addresses)
         me_new = attendee.my_address(new, addresses)
+        if me_old is None and me_new is not None:
+            # A copy of a local organizer's meeting is checked against
+            # what the organizer sent (Apple's server does the same).
+            old = self._organizers_view(collection.owner, new, me_new,
+                                        addresses)
+            me_old = me_new if old is not None else None
         if me_old is None:
             if me_new is None:
                 return collection.store_last(href, item)  # not scheduling at all
@@ -210,6 +225,81 @@ class Scheduler:
             else:  # the REQUEST to a delegate (RFC 5546 s4.2.5)
                 set_schedule_status(stored, {message.recipient: status})
         return self._store_scheduling_object(collection, href, stored, ctx)
+
+    def _local_meeting(self, user: str, uid: str
+                       ) -> Optional[Component]:
+        """``user``'s own meeting with this UID (they organize it)."""
+        found = self.storage.find_uid(user, uid)
+        if found is None:
+            return None
+        meeting = found[2].vobject_item
+        if not is_organizer_object(meeting, self.owner_addresses(user,
+                                                                  meeting)):
+            return None
+        return meeting
+
+    def _check_not_attending(self, owner: str, uid: str, new: Component,
+                             addresses: FrozenSet[str]) -> None:
+        """Nobody makes themselves the organizer of a meeting they are
+        invited to: a new meeting of the owner with the UID of a local
+        organizer's meeting that lists the owner is refused (whatever
+        copy the owner deleted before)."""
+        listed = {ical.address(x) for c in ical.components(new)
+                  for x in ical.attendees(c)}
+        users = {self.storage.user_for_address(a) for a in listed}
+        for user in sorted(u for u in users if u and u != owner):
+            meeting = self._local_meeting(user, uid)
+            if meeting is not None and any(
+                    ical.attendee(c, a) is not None
+                    for c in ical.components(meeting) for a in addresses):
+                raise SchedulingError(
+                    "C:allowed-attendee-scheduling-object-change",
+                    "This UID is %s's meeting, which you are invited to; "
+                    "only %s can change it." % (user, user))
+
+    def _organizers_view(self, owner: str, new: Component, me: str,
+                         addresses: FrozenSet[str]) -> Optional[Component]:
+        """For a new attendee copy of a local organizer's meeting: the
+        meeting as the organizer sent it to ``me``, to check the copy
+        against; None when no user named in it organizes this UID here.
+        Refused when ``me`` is not invited ("party crash"), and when the
+        copy names another ORGANIZER for a meeting ``me`` attends."""
+        comps = ical.components(new)
+        uid = ical.text(comps[0], "uid") or "" if comps else ""
+        organizer = next(iter({ical.organizer(c) for c in comps} - {None}),
+                         None)
+        organizer_user = self.storage.user_for_address(organizer) \
+            if organizer else None
+        listed = {self.storage.user_for_address(ical.address(x))
+                  for c in comps for x in ical.attendees(c)}
+        users = [organizer_user] + sorted(u for u in listed if u)
+        for user in dict.fromkeys(users):
+            if user is None or user == owner:
+                continue
+            meeting = self._local_meeting(user, uid)
+            if meeting is None:
+                continue
+            if user != organizer_user:
+                if any(ical.attendee(c, a) is not None
+                       for c in ical.components(meeting) for a in addresses):
+                    raise SchedulingError(
+                        "C:allowed-attendee-scheduling-object-change",
+                        "This UID is %s's meeting, which you are invited "
+                        "to: its ORGANIZER cannot be changed." % user)
+                continue
+            seen = view(meeting, me)
+            if not seen:
+                raise SchedulingError(
+                    "C:allowed-attendee-scheduling-object-change",
+                    "You are not invited to this meeting of %s; only the "
+                    "organizer can invite." % user)
+            result = ical.new_calendar(meeting, None)
+            for key in ical.iter_instances_keys(seen):
+                comp = ical.add_component(result, seen[key])
+                ical.strip_server_params(comp)
+                ical.remove_alarms(comp)
+            return result
+        return None
 
     def _check_unique(self, collection: Collection, href: str,
                       uid: str) -> None:
