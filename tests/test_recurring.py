@@ -183,6 +183,12 @@ def test_truncating_a_series_cancels_the_instances_it_removes(users):
     # carol was only at the 26th: it is cancelled for her.
     assert methods(users, "carol") == ["CANCEL", "REQUEST"]
     assert "STATUS:CANCELLED" in copy(users, "carol", "r")
+    # bob accepts the shorter series from his copy.
+    [(href, mine)] = copies(users, "bob", "r")
+    assert put(users, "bob", href, answer(mine, "bob", "ACCEPTED")).status \
+        in (201, 204)
+    assert "PARTSTAT=ACCEPTED" in attendee_line(
+        users.request("GET", PATH, user="alice").text, "bob")
     # The same with UNTIL, the overrides already dropped by the client.
     response = put(users, "alice", PATH, calendar(
         weekly("bob", rule="RRULE:FREQ=WEEKLY;UNTIL=20260112T235959Z")))
@@ -337,7 +343,7 @@ def test_overrides_on_both_sides_of_a_dst_change(users):
         berlin("30", "bob", "carol", rid_day="30", hour="11"),
         timezones=BERLIN))
     carol = copy(users, "carol", "r")
-    assert "RRULE" not in carol and len(rids(carol)) == 2
+    assert "FREQ=WEEKLY" not in carol and len(rids(carol)) == 2
     assert "TZID:Europe/Berlin" in carol
     # bob declines the CEST instance, writing its RECURRENCE-ID in UTC
     # (08:00Z is 10:00 in Berlin after the change): the same instance.
@@ -356,19 +362,24 @@ def test_overrides_on_both_sides_of_a_dst_change(users):
     assert len(rids(organizer)) == 2  # no third override: the same instant
     cest = unfold(organizer).split("20260330T100000")[1]
     assert "PARTSTAT=DECLINED" in attendee_line(cest, "bob")
-    # alice moves the series by an hour (both overrides kept): everyone
-    # gets the new times; carol keeps exactly her two instances.
+    # alice renames the series and moves the CEST override to noon: the
+    # overrides on both sides are still instances of the series (10:00
+    # Berlin is 09:00Z before the change and 08:00Z after), so nothing
+    # is dropped and carol keeps exactly her two instances.
     put(users, "alice", PATH, calendar(
-        berlin("16", "bob", extra=rule, hour="09", sequence=1),
+        berlin("16", "bob", extra=rule + "\nLOCATION:Room 2", sequence=1),
         berlin("23", "bob", "carol", rid_day="23", hour="11", sequence=1),
-        berlin("30", "bob", "carol", rid_day="30", hour="11", sequence=1),
+        berlin("30", "bob", "carol", rid_day="30", hour="12", sequence=1),
         timezones=BERLIN))
-    assert len(rids(copy(users, "carol", "r"))) == 2
-    assert "T090000" in line_of(copy(users, "bob", "r"), "DTSTART")
+    carol = copy(users, "carol", "r")
+    assert len(rids(carol)) == 2
+    assert "DTSTART;TZID=Europe/Berlin:20260330T120000" in carol
+    assert "LOCATION:Room 2" in copy(users, "bob", "r")
+    assert len(rids(users.request("GET", PATH, user="alice").text)) == 2
     # alice cancels the CEST instance, naming it in UTC in her EXDATE.
     put(users, "alice", PATH, calendar(
-        berlin("16", "bob", extra=rule + "\nEXDATE:20260330T080000Z",
-               hour="09", sequence=1),
+        berlin("16", "bob", sequence=1, extra=rule +
+               "\nLOCATION:Room 2\nEXDATE:20260330T080000Z"),
         berlin("23", "bob", "carol", rid_day="23", hour="11", sequence=1),
         timezones=BERLIN))
     assert methods(users, "carol")[0] == "CANCEL"

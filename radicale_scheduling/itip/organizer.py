@@ -103,6 +103,8 @@ def view(cal: Optional[Component], who: str) -> Dict[Optional[str], Component]:
     comps = ical.by_rid(cal)
     if not comps:
         return {}
+    for key in stale_overrides(comps):
+        del comps[key]
     invited = {key: comp for key, comp in comps.items()
                if _invited(comp, who)}
     master = comps.get(None)
@@ -118,6 +120,62 @@ def view(cal: Optional[Component], who: str) -> Dict[Optional[str], Component]:
                 master.add("exdate").value = [value]
             invited[None] = master
     return invited
+
+
+# -- overrides of instances the series no longer has ------------------------
+
+def _as_instant(value: object) -> object:
+    """A RECURRENCE-ID as the rule's expansion gives it (dates become
+    midnight, as vobject expands all-day rules)."""
+    if isinstance(value, datetime.date) and \
+            not isinstance(value, datetime.datetime):
+        return datetime.datetime(value.year, value.month, value.day)
+    return value
+
+
+def stale_overrides(comps: Dict[Optional[str], Component]) -> Set[str]:
+    """Overrides that name no instance of the master's series.
+
+    RFC 5545 s3.8.4.4: a RECURRENCE-ID names an instance of the recurrence
+    set.  After the organizer truncates the series (a new COUNT or UNTIL),
+    moves it or removes its RRULE, an override the client kept for an
+    instance that is gone stands for nothing; Apple's server drops such
+    overrides, and so do attendees' copies here.  The comparison is by
+    instant (RECURRENCE-ID in another time zone than DTSTART, or in UTC,
+    names the same instance, also across a DST change); EXDATEs do not
+    count (an excluded instance is cancelled, not stale).  Anything the
+    expansion cannot decide (a floating start against a zoned
+    RECURRENCE-ID, a rule vobject cannot read) is kept.
+    """
+    master = comps.get(None)
+    overrides = [key for key in comps if key is not None]
+    if master is None or not overrides:
+        return set()
+    start = ical.first(master, "dtstart")
+    if start is None:
+        return set()
+    stale: Set[str] = set()
+    try:
+        if ical.lines(master, "rrule") or ical.lines(master, "rdate"):
+            series = master.duplicate(master)
+            for line in list(ical.lines(series, "exdate")) + \
+                    list(ical.lines(series, "exrule")):
+                series.remove(line)
+            rules = series.getrruleset(addRDate=True)
+            first = _as_instant(start.value)
+            for key in overrides:
+                value = _as_instant(ical.first(comps[key],
+                                               "recurrence-id").value)
+                if value != first and value not in rules:
+                    stale.add(key)
+        else:
+            for key in overrides:
+                value = ical.first(comps[key], "recurrence-id").value
+                if ical.value_key(value) != ical.value_key(start.value):
+                    stale.add(key)
+    except Exception:  # vobject and dateutil raise many kinds
+        return set()
+    return stale
 
 
 def _invited(comp: Component, who: str) -> bool:
