@@ -5,19 +5,18 @@ adds or removes its rule, invites someone to one instance, when an
 attendee declines one instance, across a DST change, and all day."""
 
 import pytest
+from test_attendee import answer
+from test_imip import mail_port, mailing  # noqa: F401 (fixtures)
 
-from helpers import NS
 from scheduling_helpers import (
     attendee_line,
     copies,
     copy,
     inbox,
     methods,
-    organize,
     put,
     unfold,
 )
-from test_attendee import answer
 
 CAL = "/alice/calendar/"
 PATH = CAL + "r.ics"
@@ -429,3 +428,76 @@ def test_recurring_all_day_meeting_with_overrides(users):
     found = time_range_query(users, "bob", "/bob/calendar/",
                              "20260105T000000Z", "20260106T000000Z")
     assert len(found) == 1
+
+
+# -- by mail (iMIP) ---------------------------------------------------------
+
+def grandma_mail(text, to="bob@example.org"):
+    from email.message import EmailMessage
+    mail = EmailMessage()
+    mail["From"] = "Grandma <grandma@elsewhere.example>"
+    mail["To"] = to
+    mail["Subject"] = "Invitation"
+    mail["Message-ID"] = "<two-instances@elsewhere.example>"
+    mail.set_content("Two Sundays")
+    mail.add_alternative(text.encode(), maintype="text", subtype="calendar",
+                         params={"method": "REQUEST", "charset": "utf-8"})
+    return mail.as_bytes()
+
+
+def test_instances_only_by_mail_in_and_out(mailing, mail_port,  # noqa: F811
+                                           tmp_path):
+    """grandma (outside) invites bob to two instances by mail, with the
+    ``receive`` command a pipe transport runs; alice invites her to two
+    instances and the mail carries both."""
+    import os
+    import subprocess
+    import sys
+
+    from test_imip import smtp_server, wait_for
+
+    from helpers import write_file
+    sink, controller = smtp_server(mail_port)
+    try:
+        server = mailing()
+        invitation = calendar(*[
+            c.replace("ORGANIZER;CN=alice:mailto:alice@example.org",
+                      "ORGANIZER;CN=Grandma:mailto:grandma@elsewhere.example")
+            for c in (instance("05", "bob"), instance("12", "bob"))])
+        invitation = invitation.replace("VERSION:2.0", "VERSION:2.0\r\n"
+                                        "METHOD:REQUEST", 1)
+        config = write_file(str(tmp_path), "config", """\
+            [storage]
+            type = radicale_scheduling
+            filesystem_folder = {folder}
+            scheduling_domain = example.org
+            [logging]
+            level = warning
+            """.format(folder=os.path.join(str(tmp_path), "collections")))
+        result = subprocess.run(
+            [sys.executable, "-m", "radicale_scheduling", "--config", config,
+             "receive", "bob@example.org"], input=grandma_mail(invitation),
+            capture_output=True, timeout=60)
+        assert result.returncode == 0, result.stderr.decode()
+        assert b"Traceback" not in result.stderr
+        assert methods(server, "bob") == ["REQUEST"]
+        mine = copy(server, "bob", "r")
+        assert rids(mine) == ["20260105T100000Z", "20260112T100000Z"]
+        assert "grandma@elsewhere.example" in unfold(mine)
+        # Out: alice invites grandma to two instances only.
+        grandma = ("ATTENDEE;CN=Grandma:mailto:grandma@elsewhere.example")
+        two = calendar(*[c.replace("END:VEVENT", grandma + "\r\nEND:VEVENT")
+                         for c in (instance("05", "carol"),
+                                   instance("12", "carol"))])
+        two = two.replace("UID:r", "UID:mailed")
+        assert put(server, "alice", CAL + "mailed.ics", two).status == 201
+        assert wait_for(lambda: len(sink.envelopes) == 1)
+    finally:
+        controller.stop()
+    [mail] = sink.mails()
+    [part] = [p for p in mail.walk() if p.get_content_type() ==
+              "text/calendar"]
+    body = part.get_content()
+    body = body if isinstance(body, str) else body.decode()
+    assert rids(body) == ["20260105T100000Z", "20260112T100000Z"]
+    assert "RRULE" not in body
