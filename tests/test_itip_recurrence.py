@@ -179,3 +179,15 @@ def test_instances_only_are_invited_and_cancelled_together():
     assert cancel.method == "CANCEL"
     assert keys(ical.by_rid(cancel.calendar)) == ["20260105T100000Z",
                                                   "20260112T100000Z"]
+
+
+def test_a_long_expansion_keeps_every_override():
+    """A rule by the second with an override a year on: deciding would
+    expand millions of instances, so nothing is dropped."""
+    master = comp(":20260105T100000Z", BOB, extra="RRULE:FREQ=SECONDLY")
+    late = comp(":20270105T100001Z", BOB, rid=":20270105T100000Z")
+    assert stale_overrides(ical.by_rid(cal(master, late))) == set()
+    # Floating start, zoned RECURRENCE-ID: undecided, kept.
+    floating = comp(":20260105T100000", BOB, extra="RRULE:FREQ=DAILY")
+    zoned = comp(":20260107T100000Z", BOB, rid=":20260107T100000Z")
+    assert stale_overrides(ical.by_rid(cal(floating, zoned))) == set()

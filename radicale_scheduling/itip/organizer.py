@@ -98,13 +98,18 @@ def check_same_organizer(cal: Component) -> None:
 
 # -- the view of one attendee (RFC 6638 s3.2.6) ----------------------------
 
-def view(cal: Optional[Component], who: str) -> Dict[Optional[str], Component]:
-    """The instances ``who`` is invited to, as the components they see."""
+def view(cal: Optional[Component], who: str,
+         stale: Optional[Set[str]] = None) -> Dict[Optional[str], Component]:
+    """The instances ``who`` is invited to, as the components they see.
+
+    ``stale``: the object's ``stale_overrides``, when the caller computed
+    them once for all attendees.
+    """
     comps = ical.by_rid(cal)
     if not comps:
         return {}
-    for key in stale_overrides(comps):
-        del comps[key]
+    for key in stale_overrides(comps) if stale is None else stale:
+        comps.pop(key, None)
     invited = {key: comp for key, comp in comps.items()
                if _invited(comp, who)}
     master = comps.get(None)
@@ -133,6 +138,11 @@ def _as_instant(value: object) -> object:
     return value
 
 
+#: Most instances of a series expanded to tell whether its overrides still
+#: name instances (fifty years of a daily meeting); beyond, all are kept.
+MAX_EXPANSION = 20000
+
+
 def stale_overrides(comps: Dict[Optional[str], Component]) -> Set[str]:
     """Overrides that name no instance of the master's series.
 
@@ -145,7 +155,8 @@ def stale_overrides(comps: Dict[Optional[str], Component]) -> Set[str]:
     names the same instance, also across a DST change); EXDATEs do not
     count (an excluded instance is cancelled, not stale).  Anything the
     expansion cannot decide (a floating start against a zoned
-    RECURRENCE-ID, a rule vobject cannot read) is kept.
+    RECURRENCE-ID, a rule vobject cannot read, a series longer than
+    MAX_EXPANSION instances up to the last override) is kept.
     """
     master = comps.get(None)
     overrides = [key for key in comps if key is not None]
@@ -163,11 +174,19 @@ def stale_overrides(comps: Dict[Optional[str], Component]) -> Set[str]:
                 series.remove(line)
             rules = series.getrruleset(addRDate=True)
             first = _as_instant(start.value)
-            for key in overrides:
-                value = _as_instant(ical.first(comps[key],
-                                               "recurrence-id").value)
-                if value != first and value not in rules:
-                    stale.add(key)
+            wanted = {key: _as_instant(ical.first(comps[key],
+                                                  "recurrence-id").value)
+                      for key in overrides}
+            last = max(wanted.values())  # type: ignore[type-var]
+            seen = set()
+            for count, occurrence in enumerate(rules):
+                if count >= MAX_EXPANSION:
+                    return set()  # undecided: keep them all
+                if occurrence > last:
+                    break
+                seen.add(ical.value_key(occurrence))
+            stale = {key for key, value in wanted.items()
+                     if value != first and ical.value_key(value) not in seen}
         else:
             for key in overrides:
                 value = ical.first(comps[key], "recurrence-id").value
@@ -277,9 +296,12 @@ def organizer_change(old: Optional[Component], new: Optional[Component],
     recipients = _attendee_addresses(old) | _attendee_addresses(new)
     recipients.discard(organizer)
     recipients -= organizer_addresses
+    # Expanded once, not once per attendee.
+    old_stale = stale_overrides(ical.by_rid(old))
+    new_stale = stale_overrides(ical.by_rid(new))
     for who in sorted(recipients):
-        old_view = view(old, who)
-        new_view = view(new, who) if new is not None else {}
+        old_view = view(old, who, old_stale)
+        new_view = view(new, who, new_stale) if new is not None else {}
         messages = _messages_for(who, organizer, old_view, new_view, bodies,
                                  who in forced)
         change.messages.extend(messages)
