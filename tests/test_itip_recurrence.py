@@ -191,3 +191,26 @@ def test_a_long_expansion_keeps_every_override():
     floating = comp(":20260105T100000", BOB, extra="RRULE:FREQ=DAILY")
     zoned = comp(":20260107T100000Z", BOB, rid=":20260107T100000Z")
     assert stale_overrides(ical.by_rid(cal(floating, zoned))) == set()
+
+
+def test_an_override_inviting_someone_else_is_quiet_for_the_others():
+    """RFC 5546 s2.1.4 leaves whom an update goes to to the organizer: an
+    override that only adds carol to one instance refreshes bob's copy
+    without news; one that moves the instance is news."""
+    master = comp(":20260105T100000Z", BOB, extra="RRULE:FREQ=WEEKLY\n"
+                  "DTEND:20260105T110000Z")
+    old = cal(master)
+    extra = cal(master, comp(":20260119T100000Z", BOB, CAROL,
+                             rid=":20260119T100000Z",
+                             extra="DTEND:20260119T110000Z"))
+    change = organizer_change(old, extra, ALICE, NOW)
+    [to_bob] = [m for m in change.messages if m.recipient == BOB]
+    assert to_bob.method == "REQUEST" and to_bob.quiet
+    [to_carol] = [m for m in change.messages if m.recipient == CAROL]
+    assert not to_carol.quiet
+    moved = cal(master, comp(":20260119T150000Z", BOB, CAROL,
+                             rid=":20260119T100000Z",
+                             extra="DTEND:20260119T160000Z"))
+    change = organizer_change(old, moved, ALICE, NOW)
+    [to_bob] = [m for m in change.messages if m.recipient == BOB]
+    assert not to_bob.quiet

@@ -160,6 +160,47 @@ def test_a_copy_of_instances_only_can_be_deleted_by_the_attendee(users):
     assert unfold(organizer).count("PARTSTAT=DECLINED") == 2
 
 
+def plain(day, *attendees):
+    """An override that changes nothing but who attends."""
+    return vevent(":202601%sT100000Z" % day, *attendees,
+                  rid=":202601%sT100000Z" % day, end=":202601%sT110000Z" % day)
+
+
+def test_instances_only_grow_and_shrink(users):
+    """bob, at two instances of alice's series, is added to a third, then
+    taken off the first: his copy follows, the first is cancelled.  carol,
+    at the whole series, sees the overrides only as who comes when."""
+    put(users, "alice", PATH, calendar(
+        weekly("carol"), plain("05", "bob", "carol"),
+        plain("12", "bob", "carol")))
+    assert rids(copy(users, "bob", "r")) == ["20260105T100000Z",
+                                             "20260112T100000Z"]
+    put(users, "alice", PATH, calendar(
+        weekly("carol"), plain("05", "bob", "carol"),
+        plain("12", "bob", "carol"), plain("19", "bob", "carol")))
+    bob = copy(users, "bob", "r")
+    assert rids(bob) == ["20260105T100000Z", "20260112T100000Z",
+                         "20260119T100000Z"]
+    assert "FREQ=WEEKLY" not in bob
+    put(users, "alice", PATH, calendar(
+        weekly("carol"), plain("05", "carol"),
+        plain("12", "bob", "carol"), plain("19", "bob", "carol")))
+    assert methods(users, "bob") == ["CANCEL", "REQUEST", "REQUEST"]
+    cancel = inbox(users, "bob")[0][1]
+    assert rids(cancel) == ["20260105T100000Z"]
+    first = [c for c in unfold(copy(users, "bob", "r")).split("BEGIN:VEVENT")
+             if "RECURRENCE-ID:20260105T100000Z" in c]
+    assert len(first) == 1 and "STATUS:CANCELLED" in first[0]
+    # carol, at the whole series, heard of none of this as news; her copy
+    # shows who comes when.
+    assert methods(users, "carol") == ["REQUEST"]
+    carol = unfold(copy(users, "carol", "r"))
+    assert rids(carol) == ["20260105T100000Z", "20260112T100000Z",
+                           "20260119T100000Z"]
+    assert attendee_line(carol.split("RECURRENCE-ID:20260119T100000Z")[1],
+                         "bob") is not None
+
+
 # -- the organizer truncates the series --------------------------------------
 
 def test_truncating_a_series_cancels_the_instances_it_removes(users):

@@ -370,10 +370,38 @@ def _messages_for(who: str, organizer: str,
         comps = [new_view[key] for key in ical.iter_instances_keys(new_view)]
         request = bodies.message("REQUEST", who, organizer, comps)
         request.quiet = not forced and bool(old_view) and \
-            _view_signature(expected, who, others=False) == \
-            _view_signature(new_view, who, others=False)
+            _view_signature(_unremarkable(expected, who), who,
+                            others=False) == \
+            _view_signature(_unremarkable(new_view, who), who, others=False)
         messages.append(request)
     return messages
+
+
+def _unremarkable(comps: Dict[Optional[str], Component], who: str
+                  ) -> Dict[Optional[str], Component]:
+    """The view without overrides that, for ``who``, say what the series
+    says of that instance: an override made only to invite someone else
+    to one instance (or to take them off it) is no news to ``who``."""
+    master = comps.get(None)
+    if master is None or len(comps) == 1:
+        return comps
+    result = dict(comps)
+    for key, comp in comps.items():
+        line = ical.first(comp, "recurrence-id") if key is not None else None
+        if line is None or _own_partstat(comp, who) != \
+                _own_partstat(master, who):
+            continue
+        derived = ical.derived_instance(master, line.value)
+        if _mine(comp, who) == _mine(derived, who):
+            del result[key]
+    return result
+
+
+def _mine(comp: Component, who: str) -> tuple:
+    """A component as ``who`` compares it, the other attendees left out."""
+    return tuple(k for k in ical.signature(comp, ignore_partstat_of="*")
+                 if k[0] not in ("ATTENDEE", "EXDATE") or
+                 (k[0] == "ATTENDEE" and ical.normalize_address(k[2]) == who))
 
 
 def _without_cancelled(old_view: Dict[Optional[str], Component],
