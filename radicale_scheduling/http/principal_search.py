@@ -405,4 +405,3 @@ def directory_propfind(request: Request) -> Optional[Response]:
             for child in prop:
                 child.clear()
     return _xml_response(client.MULTI_STATUS, multistatus)
-
