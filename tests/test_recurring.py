@@ -542,3 +542,30 @@ def test_instances_only_by_mail_in_and_out(mailing, mail_port,  # noqa: F811
     body = body if isinstance(body, str) else body.decode()
     assert rids(body) == ["20260105T100000Z", "20260112T100000Z"]
     assert "RRULE" not in body
+
+
+def test_instances_only_cancelled_by_mail(mailing):  # noqa: F811
+    """grandma's CANCEL of both instances, by mail: bob's copy says so and
+    the message is listed in his inbox."""
+    from radicale_scheduling.delivery import incoming
+    server = mailing()
+    comps = [c.replace("ORGANIZER;CN=alice:mailto:alice@example.org",
+                       "ORGANIZER;CN=Grandma:mailto:grandma@elsewhere.example")
+             for c in (instance("05", "bob"), instance("12", "bob"))]
+    invitation = calendar(*comps).replace("VERSION:2.0", "VERSION:2.0\r\n"
+                                          "METHOD:REQUEST", 1)
+    code, text = incoming.process(server.app._storage,
+                                  grandma_mail(invitation))
+    assert code == incoming.OK, text
+    cancel = calendar(*[c.replace("SEQUENCE:0", "SEQUENCE:1\r\n"
+                                  "STATUS:CANCELLED") for c in comps])
+    cancel = cancel.replace("VERSION:2.0", "VERSION:2.0\r\nMETHOD:CANCEL", 1)
+    mail = grandma_mail(cancel).replace(b"method=\"REQUEST\"",
+                                        b"method=\"CANCEL\"").replace(
+        b"method=REQUEST", b"method=CANCEL")
+    code, text = incoming.process(server.app._storage, mail)
+    assert code == incoming.OK, text
+    assert methods(server, "bob") == ["CANCEL", "REQUEST"]
+    assert rids(inbox(server, "bob")[0][1]) == ["20260105T100000Z",
+                                                "20260112T100000Z"]
+    assert unfold(copy(server, "bob", "r")).count("STATUS:CANCELLED") == 2
