@@ -75,13 +75,16 @@ def test_anonymous_is_asked_to_log_in(server):
 
 
 def test_other_users_principal_gives_no_scheduling_details(open_server):
+    """Only the directory facts a principal search shows (the addresses,
+    to invite her), never her inbox or outbox."""
     open_server.propfind(INBOX, "D:resourcetype")
     response = open_server.propfind(
         "/alice/", "C:schedule-inbox-URL", "C:schedule-outbox-URL",
         "C:calendar-user-address-set", user="bob")
     assert response.status == 207
     assert b".schedule-inbox" not in response.body
-    assert b"mailto:" not in response.body
+    assert b".schedule-outbox" not in response.body
+    assert b"mailto:alice@example.org" in response.body
 
 
 @pytest.mark.parametrize("path", [INBOX + "new.ics", OUTBOX + "new.ics",

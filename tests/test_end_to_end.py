@@ -199,3 +199,170 @@ def test_an_attendee_made_organizer_is_refused(live_server):
         carols = _copy_of(carol, "e2e-usurp")
         assert "mailto:alice.example@family.example" == str(
             carols.icalendar_component["organizer"]).lower()
+
+
+# -- recurring meetings and invited principals (issue 19) -------------------
+
+def _vevent(uid, start, *attendees, rid=None, rule=None, organizer=None):
+    lines = ["BEGIN:VEVENT", "UID:" + uid, "DTSTAMP:20260101T000000Z",
+             "DTSTART:" + start, "DTEND:" + start[:9] + "11" + start[11:],
+             "SUMMARY:Weekly " + uid,
+             "ORGANIZER:" + (organizer or "mailto:alice@example.org")]
+    if rid:
+        lines.append("RECURRENCE-ID:" + rid)
+    if rule:
+        lines.append("RRULE:" + rule)
+    lines += ["ATTENDEE;PARTSTAT=NEEDS-ACTION:" + a for a in attendees]
+    return "\r\n".join(lines + ["END:VEVENT"]) + "\r\n"
+
+
+def _calendar(*comps):
+    return ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//e2e//EN\r\n" +
+            "".join(comps) + "END:VCALENDAR\r\n")
+
+
+def _inbox(principal, uid):
+    """The inbox messages about ``uid``, as (METHOD, icalendar)."""
+    found = []
+    for item in principal.schedule_inbox().get_items():
+        item.load()
+        cal = item.icalendar_instance
+        if any(str(c.get("uid")) == uid for c in cal.walk("VEVENT")):
+            found.append((str(cal.get("method")), cal))
+    return sorted(found, key=lambda x: x[0])
+
+
+def _rids(cal):
+    return sorted(c["recurrence-id"].dt.strftime("%Y%m%dT%H%M%S")
+                  for c in cal.walk("VEVENT") if "recurrence-id" in c)
+
+
+BOB = "mailto:bob@example.org"
+
+
+def _default(principal):
+    """The calendar invitations are delivered to (RFC 6638 s4.3)."""
+    [calendar] = [c for c in principal.calendars()
+                  if urlparse(str(c.url)).path.endswith("/calendar/")]
+    return calendar
+
+
+def _copy(principal, uid):
+    event = _default(principal).event_by_uid(uid)
+    event.load()
+    return event
+
+
+def test_invite_to_two_instances_only_with_python_caldav(live_server):
+    with client(live_server, "alice") as alice_dav, \
+            client(live_server, "bob") as bob_dav:
+        alice, bob = alice_dav.principal(), bob_dav.principal()
+        bob.schedule_inbox()
+        calendar = alice.calendars()[0]
+        calendar.save_event(_calendar(
+            _vevent("e2e-two", "20260302T100000Z", BOB,
+                    rid="20260302T100000Z"),
+            _vevent("e2e-two", "20260316T100000Z", BOB,
+                    rid="20260316T100000Z")))
+        [(method, message)] = _inbox(bob, "e2e-two")
+        assert method == "REQUEST"
+        assert _rids(message) == ["20260302T100000", "20260316T100000"]
+        mine = _copy(bob, "e2e-two")
+        assert _rids(mine.icalendar_instance) == ["20260302T100000",
+                                                  "20260316T100000"]
+        # The server finds the second instance by time, not the week between.
+        found = _default(bob).search(
+            start=datetime.datetime(2026, 3, 16, tzinfo=datetime.timezone.utc),
+            end=datetime.datetime(2026, 3, 17, tzinfo=datetime.timezone.utc),
+            event=True)
+        assert [str(e.icalendar_component["uid"]) for e in found] == [
+            "e2e-two"]
+        assert _default(bob).search(
+            start=datetime.datetime(2026, 3, 9, tzinfo=datetime.timezone.utc),
+            end=datetime.datetime(2026, 3, 10, tzinfo=datetime.timezone.utc),
+            event=True) == []
+
+
+def test_organizer_truncates_the_series_with_python_caldav(live_server):
+    with client(live_server, "alice") as alice_dav, \
+            client(live_server, "bob") as bob_dav:
+        alice, bob = alice_dav.principal(), bob_dav.principal()
+        bob.schedule_inbox()
+        calendar = alice.calendars()[0]
+        event = calendar.save_event(_calendar(_vevent(
+            "e2e-cut", "20260406T100000Z", BOB, rule="FREQ=WEEKLY;COUNT=6")))
+        event.load()
+        event.icalendar_component["rrule"]["COUNT"] = [2]
+        event.save()
+        mine = _copy(bob, "e2e-cut")
+        assert mine.icalendar_component["rrule"]["COUNT"] == [2]
+        # The removed weeks are gone from bob's calendar.
+        assert _default(bob).search(
+            start=datetime.datetime(2026, 4, 27, tzinfo=datetime.timezone.utc),
+            end=datetime.datetime(2026, 5, 12, tzinfo=datetime.timezone.utc),
+            event=True) == []
+        assert [m for m, _ in _inbox(bob, "e2e-cut")] == ["REQUEST",
+                                                          "REQUEST"]
+
+
+def test_attendee_declines_one_instance_with_python_caldav(live_server):
+    import icalendar
+    with client(live_server, "alice") as alice_dav, \
+            client(live_server, "bob") as bob_dav:
+        alice, bob = alice_dav.principal(), bob_dav.principal()
+        bob.schedule_inbox()
+        calendar = alice.calendars()[0]
+        calendar.save_event(_calendar(_vevent(
+            "e2e-one", "20260504T100000Z", BOB, rule="FREQ=WEEKLY;COUNT=4")))
+        mine = _copy(bob, "e2e-one")
+        # bob's client declines the second week: an override of its own.
+        master = mine.icalendar_component
+        override = icalendar.Event()
+        for name in ("uid", "summary", "organizer", "sequence"):
+            if name in master:
+                override.add(name, master[name])
+        override.add("dtstamp", datetime.datetime.now(datetime.timezone.utc))
+        week2 = datetime.datetime(2026, 5, 11, 10,
+                                  tzinfo=datetime.timezone.utc)
+        override.add("recurrence-id", week2)
+        override.add("dtstart", week2)
+        override.add("dtend", week2 + datetime.timedelta(hours=1))
+        override.add("attendee", BOB, parameters={"PARTSTAT": "DECLINED"})
+        mine.icalendar_instance.add_component(override)
+        mine.save(increase_seqno=False)
+        theirs = calendar.event_by_uid("e2e-one")
+        theirs.load()
+        overrides = [c for c in theirs.icalendar_instance.walk("VEVENT")
+                     if "recurrence-id" in c]
+        assert [c["recurrence-id"].dt for c in overrides] == [week2]
+        attendees = overrides[0].get("attendee")
+        attendees = attendees if isinstance(attendees, list) else [attendees]
+        [line] = [a for a in attendees if str(a).lower() == BOB]
+        assert line.params["PARTSTAT"] == "DECLINED"
+        master = [c for c in theirs.icalendar_instance.walk("VEVENT")
+                  if "recurrence-id" not in c][0]
+        assert "DECLINED" not in str(master.get("attendee"))
+        assert [m for m, _ in _inbox(alice, "e2e-one")] == ["REPLY"]
+
+
+def test_a_user_found_by_search_is_invited_with_save_with_invites(
+        live_server):
+    with client(live_server, "alice") as alice_dav, \
+            client(live_server, "carol") as carol_dav:
+        alice, carol = alice_dav.principal(), carol_dav.principal()
+        carol.schedule_inbox()
+        [found] = alice_dav.search_principals("carol")
+        address = found.get_vcal_address()
+        assert str(address) == "mailto:carol@example.org"
+        assert address.params["CUTYPE"] == "INDIVIDUAL"
+        calendar = alice.calendars()[0]
+        ical = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//e2e//EN\r\n"
+                "BEGIN:VEVENT\r\nUID:e2e-found\r\nDTSTAMP:20260101T000000Z\r\n"
+                "DTSTART:20260601T100000Z\r\nDTEND:20260601T110000Z\r\n"
+                "SUMMARY:Found you\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+        calendar.save_with_invites(ical, [found])
+        [(method, message)] = _inbox(carol, "e2e-found")
+        assert method == "REQUEST"
+        assert "Found you" in message.to_ical().decode()
+        mine = _copy(carol, "e2e-found")
+        assert str(mine.icalendar_component["summary"]) == "Found you"

@@ -369,3 +369,68 @@ def test_python_caldav_finds_the_meeting_room(live_server):
                               password=live_server["password"]) as at_home:
             names = {p.url.path for p in at_home.search_principals("o")}
         assert {"/bob/", "/carol/", "/room-1/"} <= names
+
+
+# -- another user's principal URL (issue 19 point 6) -------------------------
+
+@pytest.mark.parametrize("fixture", ["server", "open_server"])
+def test_another_principal_url_shows_directory_facts_only(request, fixture):
+    """python-caldav reads an attendee's addresses on their principal URL
+    (get_vcal_address, save_with_invites): the facts a search shows, and
+    nothing else, whatever the rights backend allows."""
+    server = request.getfixturevalue(fixture)
+    for user in ("alice", "bob"):
+        server.propfind("/%s/" % user, "D:resourcetype", user=user)
+    assert server.mkcalendar("/bob/work/", user="bob").status == 201
+    server.proppatch("/bob/", "<D:displayname>Bob Builder</D:displayname>",
+                     user="bob")
+    private = ("C:schedule-inbox-URL", "C:schedule-outbox-URL",
+               "D:current-user-privilege-set", "D:sync-token", "CS:getctag")
+    response = server.propfind("/bob/", *(PROPS + ("D:resourcetype",
+                                                   "C:calendar-home-set")
+                                          + private), user="alice")
+    assert response.status == 207, response.text
+    bob = response.responses()["/bob/"]
+    assert prop(bob, "D:displayname").text == "Bob Builder"
+    assert [h.text for h in prop(bob, "C:calendar-user-address-set")] == [
+        "mailto:bob@example.org", "/bob/"]
+    assert prop(bob, "C:calendar-user-type").text == "INDIVIDUAL"
+    assert prop(bob, "D:principal-URL").findtext(
+        "D:href", namespaces=NS) == "/bob/"
+    assert prop(bob, "D:resourcetype").find("D:principal", NS) is not None
+    # The rights backend may share more of bob (open_server: Radicale's
+    # own properties); his scheduling set-up is never shown.
+    for human in private if fixture == "server" else private[:2]:
+        assert status_of(bob, human) in (404, None), human
+        assert prop(bob, human) is None, human
+    assert b".schedule-inbox" not in response.body
+    if fixture == "open_server":
+        return
+    # A room's type, from the addresses file (it never logged in).
+    room = server.propfind("/room-1/", "C:calendar-user-type",
+                           user="alice").responses()["/room-1/"]
+    assert prop(room, "C:calendar-user-type").text == "ROOM"
+
+
+def test_another_principal_url_lists_nothing_below_it(server):
+    for user in ("alice", "bob"):
+        server.propfind("/%s/" % user, "D:resourcetype", user=user)
+    assert server.mkcalendar("/bob/work/", user="bob").status == 201
+    for depth in ("1", "infinity"):
+        response = server.propfind("/bob/", "D:resourcetype",
+                                   "D:displayname", user="alice", depth=depth)
+        assert response.status == 207
+        assert list(response.responses()) == ["/bob/"]
+    # allprop: the facts only.
+    response = server.request("PROPFIND", "/bob/", "", user="alice",
+                              depth="0")
+    assert response.status == 207
+    assert b"/bob/work/" not in response.body
+    assert b"schedule-inbox" not in response.body
+    # Nobody of that name, and anonymous requests: as before.
+    assert server.propfind("/nobody/", "D:displayname",
+                           user="alice").status in (403, 404)
+    assert server.propfind("/bob/", *PROPS, user=None).status == 401
+    # A calendar or item of bob's stays closed.
+    assert server.propfind("/bob/work/", "D:displayname",
+                           user="alice").status == 403

@@ -163,6 +163,15 @@ def test_ordinary_work_answers_as_in_plain_radicale(tmp_path, rights):
     plugin = make_server(str(tmp_path / "plugin"), rights=rights,
                          scheduling_domain="example.org")
     expected, actual = run(plain), run(plugin)
+    if rights == "owner_only":
+        # The one intended difference (issue 19): another user's principal
+        # URL shows the directory facts a principal search shows, where
+        # plain Radicale refuses; bob's principal alone, nothing below it.
+        assert expected[-1][:3] == ("PROPFIND", "/bob/", 403)
+        assert actual[-1][:3] == ("PROPFIND", "/bob/", 207)
+        listed = ET.fromstring(actual[-1][5]).findall("{DAV:}response")
+        assert [r.findtext("{DAV:}href") for r in listed] == ["/bob/"]
+        expected, actual = expected[:-1], actual[:-1]
     assert [a[:3] for a in actual] == [e[:3] for e in expected]
     for want, got in zip(expected, actual):
         assert got == want, want[:2]

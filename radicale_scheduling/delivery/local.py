@@ -21,7 +21,6 @@ import re
 import uuid
 from typing import TYPE_CHECKING, List, Optional, Tuple
 
-import radicale
 from radicale import item as radicale_item
 from radicale import pathutils
 from radicale.log import logger
@@ -38,11 +37,6 @@ if TYPE_CHECKING:
     from radicale_scheduling.storage.collection import Collection
 
 DELIVERED = "1.2"
-#: The recipient's Radicale refuses to store the object: Radicale 3.1.x
-#: cannot store an object made only of overridden instances (an invitation
-#: to some instances of a series).
-UNDELIVERABLE = "5.2"
-_LONE_INSTANCES_UNSUPPORTED = radicale.VERSION.startswith("3.1.")
 #: The recipient's object with this UID belongs to another organizer (or
 #: to no meeting at all): a UID collision, or someone posing as that
 #: meeting's organizer.  RFC 5546 s3.6.21 "No authority"; nothing changes.
@@ -105,11 +99,6 @@ def _message_facts(message: Message) -> Tuple[str, str, Tuple[int, int]]:
     if message.body.facts is None:
         message.body.facts = index_facts(message.calendar)
     return message.body.facts
-
-
-def _storable(cal: Component) -> bool:
-    return not _LONE_INSTANCES_UNSUPPORTED or any(
-        ical.rid(c) is None for c in ical.components(cal))
 
 
 def organizers(cal: Optional[Component]) -> set:
@@ -299,11 +288,6 @@ def deliver(storage: Storage, message: Message, user: str,
     updated: Optional[Component] = None
     facts = None
     if found is None and message.method == "REQUEST":
-        if not _storable(message.calendar):
-            logger.warning("Scheduling: Radicale %s cannot store %r for %r "
-                           "(only overridden instances)", radicale.VERSION,
-                           message.uid, user)
-            return UNDELIVERABLE
         text = _as_copy_text(message.serialize(), uuid.uuid4().hex)
         facts = _message_facts(message)
     elif found is not None:
@@ -337,15 +321,8 @@ def deliver(storage: Storage, message: Message, user: str,
         logger.info("Scheduling: kept the copy of %r of %r current (no "
                     "inbox message)", message.uid, user)
         return DELIVERED
-    if _storable(message.calendar):
-        inbox = storage.collection(paths.collection_path(user, paths.INBOX))
-        inbox.write_delivered(inbox_href(message), message.serialize())
-    else:
-        # Radicale 3.1 cannot show a message about one instance; the copy
-        # was still updated.
-        logger.info("Scheduling: %s for one instance of %r not shown in the "
-                    "inbox of %r (Radicale %s)", message.method, message.uid,
-                    user, radicale.VERSION)
+    inbox = storage.collection(paths.collection_path(user, paths.INBOX))
+    inbox.write_delivered(inbox_href(message), message.serialize())
     logger.info("Scheduling: delivered %s for %r to %r", message.method,
                 message.uid, user)
     return DELIVERED

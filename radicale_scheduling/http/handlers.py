@@ -196,7 +196,12 @@ def handle_propfind(request: Request) -> Response:
         request.storage.ensure_default_calendar(request.user)
     with properties.answering(request.storage, request.user,
                               request.base_prefix):
-        return request.call_next()
+        result = request.call_next()
+    if result[0] == client.FORBIDDEN and request.user and \
+            "/" not in request.sane_path and request.sane_path and \
+            not request.owns_path:
+        return principal_search.directory_propfind(request) or result
+    return result
 
 
 _DISCOVERY = (b"schedule-inbox-URL", b"schedule-outbox-URL",

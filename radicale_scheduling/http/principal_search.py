@@ -365,3 +365,43 @@ def handle(request: Request, root: ET.Element) -> Response:
     url = xmlutils.make_href(request.base_prefix, "/" + request.sane_path +
                              ("/" if segments else ""))
     return _xml_response(client.MULTI_STATUS, answer(ctx, search, url))
+
+
+def directory_propfind(request: Request) -> Optional[Response]:
+    """PROPFIND on another user's principal URL that the rights backend
+    refuses: the directory facts a search shows (``properties.DIRECTORY``),
+    404 for every other property asked, and nothing below the principal
+    whatever the Depth.  python-caldav's ``get_vcal_address()`` and
+    ``save_with_invites()`` read an attendee's calendar-user-address-set
+    there (RFC 6638 s2.4.1).  None (Radicale's refusal stands) for a
+    name that is no principal."""
+    storage = request.storage
+    user = request.sane_path
+    with storage.acquire_lock("r", request.user):
+        if user not in storage.known_users():
+            return None
+        name = storage.principal_display_name(user)
+    if name is None:
+        return None  # a calendar or address book at the top
+    principal = storage.principal(user)
+    candidate = Candidate(principal, name or principal.display_name or user)
+    try:
+        body = compat.read_body(request.environ)
+        root = DefusedET.fromstring(body) if body.strip() else None
+    except (DefusedET.ParseError, ValueError) as e:
+        return compat.text_error(client.BAD_REQUEST,
+                                 "Invalid XML request body: %s" % e)
+    top = root[0] if root is not None and len(root) else None
+    if top is not None and top.tag == clark("D:prop"):
+        tags = [child.tag for child in top]
+    else:  # allprop, propname or an empty body: the facts themselves
+        tags = sorted(properties.DIRECTORY - {properties.RECORD_TYPE,
+                                              properties.EMAIL_SET})
+    ctx = properties.Context(storage, request.user, request.base_prefix)
+    multistatus = element("D:multistatus", None,
+                          principal_response(ctx, candidate, tags))
+    if top is not None and top.tag == clark("D:propname"):
+        for prop in multistatus.iter(clark("D:prop")):
+            for child in prop:
+                child.clear()
+    return _xml_response(client.MULTI_STATUS, multistatus)

@@ -184,9 +184,13 @@ def _principal_values(ctx: Context, collection: Any, tags: Sequence[str]
                       ) -> Dict[str, Value]:
     owner = collection.path
     if owner != ctx.user:
-        # Another user's scheduling set-up gives nothing away.
-        return {tag: None for tag in tags if tag in OWN or tag in
-                (ADDRESS_SET, USER_TYPE)}
+        # Another user's scheduling set-up gives nothing away; their
+        # directory facts are what a principal search shows anyway.
+        others: Dict[str, Value] = {tag: None for tag in tags if tag in OWN}
+        others.update(directory_values(
+            ctx, ctx.storage.principal(owner),
+            [tag for tag in tags if tag in (ADDRESS_SET, USER_TYPE)]))
+        return others
     values: Dict[str, Value] = {}
     if ADDRESS_SET in tags or USER_TYPE in tags:
         values.update(directory_values(

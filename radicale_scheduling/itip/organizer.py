@@ -98,11 +98,18 @@ def check_same_organizer(cal: Component) -> None:
 
 # -- the view of one attendee (RFC 6638 s3.2.6) ----------------------------
 
-def view(cal: Optional[Component], who: str) -> Dict[Optional[str], Component]:
-    """The instances ``who`` is invited to, as the components they see."""
+def view(cal: Optional[Component], who: str,
+         stale: Optional[Set[str]] = None) -> Dict[Optional[str], Component]:
+    """The instances ``who`` is invited to, as the components they see.
+
+    ``stale``: the object's ``stale_overrides``, when the caller computed
+    them once for all attendees.
+    """
     comps = ical.by_rid(cal)
     if not comps:
         return {}
+    for key in stale_overrides(comps) if stale is None else stale:
+        comps.pop(key, None)
     invited = {key: comp for key, comp in comps.items()
                if _invited(comp, who)}
     master = comps.get(None)
@@ -118,6 +125,76 @@ def view(cal: Optional[Component], who: str) -> Dict[Optional[str], Component]:
                 master.add("exdate").value = [value]
             invited[None] = master
     return invited
+
+
+# -- overrides of instances the series no longer has ------------------------
+
+def _as_instant(value: object) -> object:
+    """A RECURRENCE-ID as the rule's expansion gives it (dates become
+    midnight, as vobject expands all-day rules)."""
+    if isinstance(value, datetime.date) and \
+            not isinstance(value, datetime.datetime):
+        return datetime.datetime(value.year, value.month, value.day)
+    return value
+
+
+#: Most instances of a series expanded to tell whether its overrides still
+#: name instances (fifty years of a daily meeting); beyond, all are kept.
+MAX_EXPANSION = 20000
+
+
+def stale_overrides(comps: Dict[Optional[str], Component]) -> Set[str]:
+    """Overrides that name no instance of the master's series.
+
+    RFC 5545 s3.8.4.4: a RECURRENCE-ID names an instance of the recurrence
+    set.  After the organizer truncates the series (a new COUNT or UNTIL),
+    moves it or removes its RRULE, an override the client kept for an
+    instance that is gone stands for nothing; Apple's server drops such
+    overrides, and so do attendees' copies here.  The comparison is by
+    instant (RECURRENCE-ID in another time zone than DTSTART, or in UTC,
+    names the same instance, also across a DST change); EXDATEs do not
+    count (an excluded instance is cancelled, not stale).  Anything the
+    expansion cannot decide (a floating start against a zoned
+    RECURRENCE-ID, a rule vobject cannot read, a series longer than
+    MAX_EXPANSION instances up to the last override) is kept.
+    """
+    master = comps.get(None)
+    overrides = [key for key in comps if key is not None]
+    if master is None or not overrides:
+        return set()
+    start = ical.first(master, "dtstart")
+    if start is None:
+        return set()
+    stale: Set[str] = set()
+    try:
+        if ical.lines(master, "rrule") or ical.lines(master, "rdate"):
+            series = master.duplicate(master)
+            for line in list(ical.lines(series, "exdate")) + \
+                    list(ical.lines(series, "exrule")):
+                series.remove(line)
+            rules = series.getrruleset(addRDate=True)
+            first = _as_instant(start.value)
+            wanted = {key: _as_instant(ical.first(comps[key],
+                                                  "recurrence-id").value)
+                      for key in overrides}
+            last = max(wanted.values())  # type: ignore[type-var]
+            seen = set()
+            for count, occurrence in enumerate(rules):
+                if count >= MAX_EXPANSION:
+                    return set()  # undecided: keep them all
+                if occurrence > last:
+                    break
+                seen.add(ical.value_key(occurrence))
+            stale = {key for key, value in wanted.items()
+                     if value != first and ical.value_key(value) not in seen}
+        else:
+            for key in overrides:
+                value = ical.first(comps[key], "recurrence-id").value
+                if ical.value_key(value) != ical.value_key(start.value):
+                    stale.add(key)
+    except Exception:  # vobject and dateutil raise many kinds
+        return set()
+    return stale
 
 
 def _invited(comp: Component, who: str) -> bool:
@@ -219,9 +296,12 @@ def organizer_change(old: Optional[Component], new: Optional[Component],
     recipients = _attendee_addresses(old) | _attendee_addresses(new)
     recipients.discard(organizer)
     recipients -= organizer_addresses
+    # Expanded once, not once per attendee.
+    old_stale = stale_overrides(ical.by_rid(old))
+    new_stale = stale_overrides(ical.by_rid(new))
     for who in sorted(recipients):
-        old_view = view(old, who)
-        new_view = view(new, who) if new is not None else {}
+        old_view = view(old, who, old_stale)
+        new_view = view(new, who, new_stale) if new is not None else {}
         messages = _messages_for(who, organizer, old_view, new_view, bodies,
                                  who in forced)
         if _never_delivered(old, who):
@@ -320,10 +400,38 @@ def _messages_for(who: str, organizer: str,
         comps = [new_view[key] for key in ical.iter_instances_keys(new_view)]
         request = bodies.message("REQUEST", who, organizer, comps)
         request.quiet = not forced and bool(old_view) and \
-            _view_signature(expected, who, others=False) == \
-            _view_signature(new_view, who, others=False)
+            _view_signature(_unremarkable(expected, who), who,
+                            others=False) == \
+            _view_signature(_unremarkable(new_view, who), who, others=False)
         messages.append(request)
     return messages
+
+
+def _unremarkable(comps: Dict[Optional[str], Component], who: str
+                  ) -> Dict[Optional[str], Component]:
+    """The view without overrides that, for ``who``, say what the series
+    says of that instance: an override made only to invite someone else
+    to one instance (or to take them off it) is no news to ``who``."""
+    master = comps.get(None)
+    if master is None or len(comps) == 1:
+        return comps
+    result = dict(comps)
+    for key, comp in comps.items():
+        line = ical.first(comp, "recurrence-id") if key is not None else None
+        if line is None or _own_partstat(comp, who) != \
+                _own_partstat(master, who):
+            continue
+        derived = ical.derived_instance(master, line.value)
+        if _mine(comp, who) == _mine(derived, who):
+            del result[key]
+    return result
+
+
+def _mine(comp: Component, who: str) -> tuple:
+    """A component as ``who`` compares it, the other attendees left out."""
+    return tuple(k for k in ical.signature(comp, ignore_partstat_of="*")
+                 if k[0] not in ("ATTENDEE", "EXDATE") or
+                 (k[0] == "ATTENDEE" and ical.normalize_address(k[2]) == who))
 
 
 def _without_cancelled(old_view: Dict[Optional[str], Component],

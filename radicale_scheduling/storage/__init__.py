@@ -20,7 +20,7 @@ from radicale.log import logger
 from radicale.storage import multifilesystem
 
 from radicale_scheduling import options, principals
-from radicale_scheduling.storage import paths
+from radicale_scheduling.storage import instances, paths
 from radicale_scheduling.storage.collection import (
     DEFAULT_CALENDAR_KEY,
     TRANSP_KEY,
@@ -87,6 +87,7 @@ class Storage(multifilesystem.Storage):
         # Imported here: the HTTP layer imports this module.
         from radicale_scheduling import http
         http.install()
+        instances.install()
         if self.journal.pending():
             with self.acquire_lock("w"):
                 pass  # finishes what a crashed process left
