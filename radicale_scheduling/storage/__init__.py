@@ -19,7 +19,7 @@ from radicale import pathutils, types
 from radicale.log import logger
 from radicale.storage import multifilesystem
 
-from radicale_scheduling import options, principals
+from radicale_scheduling import context, options, principals
 from radicale_scheduling.storage import paths
 from radicale_scheduling.storage.collection import (
     DEFAULT_CALENDAR_KEY,
@@ -148,7 +148,19 @@ class Storage(multifilesystem.Storage):
             if getattr(collection, "schedule_kind", None):
                 raise ValueError("Items cannot be moved into or out of a "
                                  "scheduling inbox or outbox")
-        super().move(item, to_collection, to_href, *args, **kwargs)
+
+        def plain_move() -> None:
+            super(Storage, self).move(item, to_collection, to_href, *args,
+                                      **kwargs)
+        ctx = context.current()
+        if ctx is None or not isinstance(item.collection, Collection) or \
+                not isinstance(to_collection, Collection) or \
+                item.collection.tag != "VCALENDAR" or item.href is None:
+            plain_move()
+            return
+        # RFC 6638 s3.2.3.4: scheduling on the source and destination.
+        self.scheduler.move(item.collection, item.href, to_collection,
+                            to_href, ctx, plain_move)
 
     # -- users ---------------------------------------------------------------
 
