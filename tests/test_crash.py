@@ -164,7 +164,7 @@ def _serve_killed(folder, request, env, arm):
                 assert time.monotonic() < deadline, "radicale did not start"
                 time.sleep(0.05)
         open(arm, "w").close()  # count the request's changes only
-        method, path, body, user = request
+        method, path, body, user = request[:4]
         token = base64.b64encode(("%s:%s" % (user, PASSWORD)).encode())
         connection = http.client.HTTPConnection("127.0.0.1", port,
                                                 timeout=30)
@@ -172,7 +172,8 @@ def _serve_killed(folder, request, env, arm):
         try:
             connection.request(method, path, body, {
                 "Authorization": "Basic " + token.decode(),
-                "Content-Type": "text/calendar"})
+                "Content-Type": "text/calendar",
+                **_headers(request, "127.0.0.1:%d" % port)})
             status = connection.getresponse().status
         except (ConnectionError, http.client.HTTPException):
             pass
@@ -185,6 +186,13 @@ def _serve_killed(folder, request, env, arm):
         if process.poll() is None:
             process.terminate()
             process.wait(timeout=30)
+
+
+def _headers(request, host):
+    """Extra request headers: an optional fifth element of a request,
+    ``{host}`` in them naming the server's host."""
+    return {name: value.format(host=host) for name, value in
+            (request[4] if len(request) > 4 else {}).items()}
 
 
 def _receive_killed(folder, request, env, arm):
@@ -253,6 +261,18 @@ def _bob_accepts(folder):
     return ("PUT", path, cal.serialize(), "bob")
 
 
+def _bob_moves_an_answer(folder):
+    """bob keeps his accepted copy in a second calendar and moves it over
+    the copy he was sent (RFC 6638 s3.2.3.4): his REPLY goes out, the
+    source goes away, all in one operation."""
+    server = _server(folder)
+    assert server.mkcalendar("/bob/other/", user="bob").status == 201
+    _method, path, body, _user = _bob_accepts(folder)
+    assert put(server, "bob", "/bob/other/accepted.ics", body).status == 201
+    return ("MOVE", "/bob/other/accepted.ics", "", "bob",
+            {"Destination": "http://{host}" + path, "Overwrite": "T"})
+
+
 #: An outside organizer's invitation to two users of the server, by mail.
 INVITATION_MAIL = ("From: Erin <erin@elsewhere.example>\r\n"
                    "To: bob@example.org, carol@example.org\r\n"
@@ -271,6 +291,7 @@ SCENARIOS = {
     "invitation": (_provisioned, lambda folder: (
         "PUT", "/alice/calendar/m.ics", MEETING, "alice")),
     "answer": (_invited, _bob_accepts),
+    "move": (_invited, _bob_moves_an_answer),
     "cancellation": (_invited, lambda folder: (
         "DELETE", "/alice/calendar/m.ics", "", "alice")),
 }
@@ -321,9 +342,12 @@ def test_killed_at_every_change(tmp_path, name):
             code, what = incoming.process(server.app._storage, request[1])
             assert code == incoming.OK, what
         else:
-            method, path, body, user = request
+            method, path, body, user = request[:4]
             retried = server.request(method, path, body, user=user,
-                                     content_type="text/calendar")
+                                     content_type="text/calendar", **{
+                                         k.lower(): v for k, v in
+                                         _headers(request,
+                                                  "localhost").items()})
             assert retried.status in (200, 201, 204, 404), retried.text
         assert snapshot(folder) == after, "retry after change %d" % crash_at
         shutil.rmtree(folder)

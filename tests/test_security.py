@@ -593,7 +593,8 @@ def test_the_outbox_sends_no_invitations_or_replies(world):
 
 def test_a_rule_without_end_cannot_run_forever(tmp_path):
     """FREQ=SECONDLY without end in a calendar: the lookup stops at the
-    occurrence budget with a clear refusal."""
+    occurrence budget; that recipient is answered with an error status,
+    the others normally (issue 16 point 7)."""
     rooms = write_file(str(tmp_path), "addresses", "[room-1]\ntype = ROOM\n")
     server = set_up(make_server(str(tmp_path), scheduling_domain="example.org",
                                 scheduling_addresses=rooms,
@@ -603,12 +604,26 @@ def test_a_rule_without_end_cannot_run_forever(tmp_path):
         "ORGANIZER;CN=bob:mailto:bob@example.org\r\n", "")
     assert put(server, "bob", "/bob/calendar/endless.ics",
                endless).status == 201
+    assert put(server, "carol", "/carol/calendar/busy.ics", ics(
+        "busy", start="20260106T090000Z", end="20260106T100000Z",
+        organizer="carol").replace(
+        "ORGANIZER;CN=carol:mailto:carol@example.org\r\n", "")).status == 201
     before = snapshot(server)
-    response = server.request("POST", OUTBOX, FREEBUSY, user="alice",
-                              content_type="text/calendar")
-    assert response.status == 403
-    assert error_element(response, "C:valid-scheduling-message") is not None
-    assert b"scheduling_freebusy_max_occurrences" in response.body
+    response = server.request("POST", OUTBOX, FREEBUSY.replace(
+        "ATTENDEE:mailto:bob@example.org", "ATTENDEE:mailto:bob@example.org"
+        "\r\nATTENDEE:mailto:carol@example.org"), user="alice",
+        content_type="text/calendar")
+    assert response.status == 200, response.text
+    answers = {r.findtext("C:recipient/D:href", namespaces=NS): r
+               for r in response.xml.findall("C:response", NS)}
+    bob = answers["mailto:bob@example.org"]
+    assert bob.findtext("C:request-status", namespaces=NS).startswith("5.3;")
+    assert bob.find("C:calendar-data", NS) is None
+    carol = answers["mailto:carol@example.org"]
+    assert carol.findtext("C:request-status",
+                          namespaces=NS) == "2.0;Success"
+    assert "FREEBUSY;FBTYPE=BUSY:20260106T090000Z/20260106T100000Z" in \
+        carol.findtext("C:calendar-data", namespaces=NS)
     assert changes(before, snapshot(server)) == []
     # A room whose calendar holds such a rule answers without running on:
     # it cannot tell, so it declines.

@@ -61,6 +61,11 @@ def _wrap_method(method: str, handler: Callable[..., Any]) -> None:
             return original(self, environ, base_prefix, path, user, *rest)
         if not handlers.is_scheduling_app(self):
             return call_next()
+        try:
+            compat.content_length(environ)
+        except ValueError as e:
+            # Radicale answers 500 for this; it is the client's error.
+            return compat.text_error(client.BAD_REQUEST, str(e))
         request = handlers.Request(self, environ, base_prefix, path, user,
                                    call_next)
         try:

@@ -51,9 +51,18 @@ def headers_dict(headers: Any) -> Dict[str, str]:
     return dict(headers.items() if hasattr(headers, "items") else headers)
 
 
+def content_length(environ: Dict[str, Any]) -> int:
+    """The request's Content-Length; ValueError unless it is digits
+    (RFC 9110 s8.6): a negative length would read the whole stream."""
+    value = str(environ.get("CONTENT_LENGTH") or "0").strip()
+    if not value.isdigit() or not value.isascii():
+        raise ValueError("Malformed Content-Length: %r" % value[:40])
+    return int(value)
+
+
 def read_body(environ: Dict[str, Any]) -> bytes:
     """Read the request body and put it back for Radicale to read again."""
-    length = int(environ.get("CONTENT_LENGTH") or 0)
+    length = content_length(environ)
     if not length:
         return b""
     body = environ["wsgi.input"].read(length)

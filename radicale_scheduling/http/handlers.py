@@ -242,15 +242,32 @@ def handle_delete(request: Request) -> Response:
         return compat.forbidden(
             "The %s belongs to the principal and cannot be deleted."
             % _kind_name(schedule.kind))
-    if request.owns_path and "/" in request.sane_path:
-        default = request.storage.default_calendar(request.user)
-        if default and default.strip("/") == request.sane_path:
-            return compat.precondition_failed(
-                client.FORBIDDEN, "C:default-calendar-needed",
-                "This calendar is where invitations are delivered "
-                "(schedule-default-calendar-URL of your inbox). Choose "
-                "another default calendar first (RFC 6638 section 4.3).")
+    refused = _default_calendar_needed(request)
+    if refused:
+        return refused
     return _scheduling_write(request)
+
+
+def _default_calendar_needed(request: Request) -> Optional[Response]:
+    """RFC 6638 s4.3.1.1: the default calendar is not deleted, by its
+    owner or by anyone rights let write it; nor, by someone else, the
+    principal holding it (its owner may remove their whole account)."""
+    parts = request.sane_path.split("/")
+    owner = parts[0]
+    if len(parts) > 2 or not owner or \
+            len(parts) == 1 and owner == request.user or \
+            not pathutils.is_safe_filesystem_path_component(owner):
+        return None
+    default = request.storage.default_calendar(owner)
+    if not default or not (default.strip("/") + "/").startswith(
+            request.sane_path + "/"):
+        return None
+    whose = "your" if owner == request.user else "%s's" % owner
+    return compat.precondition_failed(
+        client.FORBIDDEN, "C:default-calendar-needed",
+        "This calendar is where invitations are delivered "
+        "(schedule-default-calendar-URL of %s inbox). Choose another "
+        "default calendar first (RFC 6638 section 4.3)." % whose)
 
 
 def handle_move(request: Request) -> Response:

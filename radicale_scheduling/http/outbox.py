@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import datetime
 from http import client
-from typing import TYPE_CHECKING, List, Tuple
+from typing import TYPE_CHECKING, Dict, List, Tuple
 
+from radicale.log import logger
 from vobject.base import Component
 
 from radicale_scheduling.http import compat, explicit
@@ -26,10 +27,17 @@ from radicale_scheduling.storage import busy
 
 if TYPE_CHECKING:
     from radicale_scheduling.http.handlers import Request
+    from radicale_scheduling.storage import Storage
 
 UTC = datetime.timezone.utc
 #: How long a free-busy request may be, before anything is parsed.
 MAX_BODY = 1024 * 1024
+SUCCESS = "2.0;Success"
+#: Per recipient (RFC 5546 s3.6.16): the recipient's calendars need more
+#: than scheduling_freebusy_max_occurrences instances, or failed.
+TOO_COSTLY = "5.3;No scheduling support for user;too many recurrence " \
+    "instances in the window"
+FAILED = "5.3;No scheduling support for user"
 
 
 class BadRequest(Exception):
@@ -50,7 +58,7 @@ def _read(request: Request) -> Component:
         raise BadRequest(client.UNSUPPORTED_MEDIA_TYPE,
                          "C:supported-calendar-data",
                          "A scheduling message is text/calendar.")
-    length = int(request.environ.get("CONTENT_LENGTH") or 0)
+    length = compat.content_length(request.environ)
     if length > MAX_BODY:
         raise BadRequest(client.REQUEST_ENTITY_TOO_LARGE,
                          "C:max-resource-size",
@@ -142,30 +150,51 @@ def handle_post(request: Request) -> Response:
     except BadRequest as e:
         return compat.precondition_failed(e.status, e.precondition, e.reason)
     storage = request.storage
-    budget = freebusy.Budget(storage.settings.freebusy_max_occurrences)
     now = datetime.datetime.now(UTC)
     root = element("C:schedule-response")
-    try:
-        with storage.acquire_lock("r", request.user):
-            for line in attendees:
-                recipient = ical.address(line)
-                user = storage.user_for_address(recipient)
-                if user is None:
-                    reason = "3.7;Invalid calendar user" if storage.directory\
-                        .is_local_domain(recipient) else \
-                        "3.7;Not a calendar user of this server"
-                    root.append(_recipient_response(str(line.value), reason))
-                    continue
-                periods = busy.busy_time(storage, user, begin, end, budget)
-                data = freebusy.reply(vfb, line, periods, now).serialize()
-                root.append(_recipient_response(str(line.value),
-                                                "2.0;Success", data))
-    except freebusy.TooManyOccurrences:
-        return compat.precondition_failed(
-            client.FORBIDDEN, "C:valid-scheduling-message",
-            "The request expands more than %d occurrences "
-            "(scheduling_freebusy_max_occurrences); ask for a shorter "
-            "window." % storage.settings.freebusy_max_occurrences)
+    answered: Dict[str, Tuple[str, List[freebusy.Period]]] = {}
+    for line in attendees:
+        recipient = ical.address(line)
+        user = storage.user_for_address(recipient)
+        if user is None:
+            reason = "3.7;Invalid calendar user" if storage.directory\
+                .is_local_domain(recipient) else \
+                "3.7;Not a calendar user of this server"
+            root.append(_recipient_response(str(line.value), reason))
+            continue
+        if user not in answered:  # one user's several addresses: once
+            answered[user] = _busy(storage, user, begin, end)
+        status, periods = answered[user]
+        if status != SUCCESS:
+            root.append(_recipient_response(str(line.value), status))
+            continue
+        data = freebusy.reply(vfb, line, periods, now).serialize()
+        root.append(_recipient_response(str(line.value), status, data))
     return compat.response(client.OK, {
         "Content-Type": "application/xml; charset=utf-8"}, to_bytes(root))
 
+
+def _busy(storage: Storage, user: str, begin: datetime.datetime,
+          end: datetime.datetime) -> Tuple[str, List[freebusy.Period]]:
+    """One recipient's status and busy time.
+
+    The storage lock is held only while reading that recipient's items,
+    so a waiting writer goes between recipients and never waits for the
+    expansion.  What fails or exceeds the occurrence budget for one
+    recipient is that recipient's error (RFC 6638 s5, RFC 5546 s3.6):
+    the others are answered normally.
+    """
+    try:
+        with storage.acquire_lock("r", user):
+            sources = busy.gather(storage, user, begin, end)
+        budget = freebusy.Budget(storage.settings.freebusy_max_occurrences)
+        return SUCCESS, busy.periods_of(sources, begin, end, budget)
+    except freebusy.TooManyOccurrences:
+        logger.warning("Scheduling: free-busy of %r expands more than %d "
+                       "occurrences (scheduling_freebusy_max_occurrences)",
+                       user, storage.settings.freebusy_max_occurrences)
+        return TOO_COSTLY, []
+    except Exception as e:  # one broken calendar must not fail the others
+        logger.warning("Scheduling: free-busy of %r failed: %s", user, e,
+                       exc_info=True)
+        return FAILED, []

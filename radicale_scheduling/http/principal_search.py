@@ -9,8 +9,9 @@ lists these reports but answers them with an empty multistatus.
 
 Who is found: every user the server knows (``Storage.known_users``:
 principal folders, htpasswd users, the addresses file, so rooms and
-resources too), under their display name: the DAV:displayname set on the
-principal, else the addresses file's name, else the user name.  A folder at
+resources too), under their display name: the addresses file's name, else
+the DAV:displayname set on the principal (unless it is another user's
+name), else the user name.  A folder at
 the top that is a calendar or an address book is no principal.
 
 Matching is caseless substring matching, the RFC's preferred default;
@@ -155,15 +156,29 @@ def matcher(text: str, match_type: str = "contains") -> Matcher:
 # -- who is there --------------------------------------------------------
 
 def candidates(storage: Storage) -> List[Candidate]:
-    """Every principal of the server, sorted by display name."""
-    found = []
+    """Every principal of the server, sorted by display name.
+
+    The addresses file's name, where the admin gave one, wins over the
+    DAV:displayname a user set, and a set name that is another user's
+    name (admin-given or user name) shows the user name instead: nobody
+    appears in attendee completion as somebody else."""
+    named = []
     for user in storage.known_users():
         name = storage.principal_display_name(user)
         if name is None:
             continue  # a calendar or address book, no principal
-        principal = storage.principal(user)
-        found.append(Candidate(principal,
-                               name or principal.display_name or user))
+        named.append((storage.principal(user), name))
+    taken: Dict[str, str] = {}
+    for principal, _name in named:
+        for other in (principal.user, principal.display_name):
+            if other:
+                taken.setdefault(other.casefold(), principal.user)
+    found = []
+    for principal, name in named:
+        shown = principal.display_name or name or principal.user
+        if taken.get(shown.casefold(), principal.user) != principal.user:
+            shown = principal.user
+        found.append(Candidate(principal, shown))
     found.sort(key=lambda c: (c.display_name.casefold(), c.user))
     return found
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from typing import Callable, Dict, Iterable, Iterator, Optional, Set, Tuple
 from urllib.parse import unquote, urlparse
 
@@ -19,7 +20,7 @@ from radicale import pathutils, types
 from radicale.log import logger
 from radicale.storage import multifilesystem
 
-from radicale_scheduling import options, principals
+from radicale_scheduling import context, options, principals
 from radicale_scheduling.storage import instances, paths
 from radicale_scheduling.storage.collection import (
     DEFAULT_CALENDAR_KEY,
@@ -30,6 +31,8 @@ from radicale_scheduling.storage.journal import Journal
 
 __all__ = ["Collection", "Storage", "DEFAULT_CALENDAR_KEY", "TRANSP_KEY"]
 
+#: The lock file waiting writers hold, beside Radicale's ``.Radicale.lock``.
+TURNSTILE_FILE = ".Radicale.lock.turnstile"
 #: Radicale's file of a collection's properties (multifilesystem).
 _PROPS_FILE = ".Radicale.props"
 #: Name and properties of the calendar created for a user who has none.
@@ -53,6 +56,11 @@ class Storage(multifilesystem.Storage):
     def __init__(self, configuration: types.CONFIG) -> None:
         configuration = configuration.copy(options.PLUGIN_CONFIG_SCHEMA)
         super().__init__(configuration)
+        # Writers before new readers (acquire_lock): Radicale's own file
+        # lock code, on a file beside Radicale's lock.
+        self._turnstile = pathutils.RwLock(
+            os.path.join(self._filesystem_folder, TURNSTILE_FILE))
+        self._lock_depth = threading.local()
         self.settings = options.Settings.from_configuration(configuration)
         self.journal = Journal(self)
         self._htpasswd: Tuple[Optional[Tuple[int, int]], Set[str]] = (None,
@@ -97,12 +105,36 @@ class Storage(multifilesystem.Storage):
 
     @contextlib.contextmanager
     def acquire_lock(self, mode: str, *args, **kwargs) -> Iterator[None]:
-        """Radicale's lock; a writer first finishes any scheduling
-        operation a killed process left half done (storage/journal.py)."""
-        with super().acquire_lock(mode, *args, **kwargs):
-            if mode == "w":
-                self.journal.recover()
-            yield
+        """Radicale's lock, taken writer first; a writer first finishes
+        any scheduling operation a killed process left half done
+        (storage/journal.py).
+
+        Radicale's lock is a shared/exclusive lock on one file, which
+        grants new readers while a writer waits: under a stream of
+        free-busy lookups a PUT waited for ever.  Everyone first passes
+        a turnstile, a second file lock held exclusively only while
+        taking Radicale's: a writer holds it while it waits, so readers
+        that come after it wait behind it, in every thread and process
+        sharing the folder.  A thread that already holds the lock (a
+        nested read, as Radicale's PROPFIND of shared collections does)
+        takes Radicale's at once: waiting at the turnstile for a writer
+        that waits for it would never end."""
+        depth = getattr(self._lock_depth, "value", 0)
+        with contextlib.ExitStack() as stack:
+            if depth:
+                stack.enter_context(super().acquire_lock(mode, *args,
+                                                         **kwargs))
+            else:
+                with self._turnstile.acquire("w"):
+                    stack.enter_context(super().acquire_lock(mode, *args,
+                                                             **kwargs))
+            self._lock_depth.value = depth + 1
+            try:
+                if mode == "w":
+                    self.journal.recover()
+                yield
+            finally:
+                self._lock_depth.value = depth
 
     # -- where things are ----------------------------------------------------
 
@@ -149,7 +181,19 @@ class Storage(multifilesystem.Storage):
             if getattr(collection, "schedule_kind", None):
                 raise ValueError("Items cannot be moved into or out of a "
                                  "scheduling inbox or outbox")
-        super().move(item, to_collection, to_href, *args, **kwargs)
+
+        def plain_move() -> None:
+            super(Storage, self).move(item, to_collection, to_href, *args,
+                                      **kwargs)
+        ctx = context.current()
+        if ctx is None or not isinstance(item.collection, Collection) or \
+                not isinstance(to_collection, Collection) or \
+                item.collection.tag != "VCALENDAR" or item.href is None:
+            plain_move()
+            return
+        # RFC 6638 s3.2.3.4: scheduling on the source and destination.
+        self.scheduler.move(item.collection, item.href, to_collection,
+                            to_href, ctx, plain_move)
 
     # -- users ---------------------------------------------------------------
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import datetime
 import functools
-from typing import TYPE_CHECKING, List, Optional
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, FrozenSet, List, Optional, Tuple
 
 import vobject
+from radicale import item as radicale_item
 from radicale.log import logger
 
 from radicale_scheduling.itip import freebusy
@@ -52,13 +54,26 @@ def is_opaque(collection: Collection) -> bool:
     return (collection.get_meta(TRANSP_KEY) or "opaque") != "transparent"
 
 
-def busy_time(storage: Storage, user: str, start: datetime.datetime,
-              end: datetime.datetime, budget: freebusy.Budget,
-              skip_uid: Optional[str] = None) -> List[freebusy.Period]:
-    """Merged busy periods of ``user`` in [start, end)."""
-    me = frozenset(storage.principal(user).addresses)
+@dataclass
+class Sources:
+    """What a user's busy time is computed from, read under the storage
+    lock; expanding it (the costly part) needs no lock."""
+
+    me: FrozenSet[str]
+    items: List[Tuple[radicale_item.Item, datetime.tzinfo]] = \
+        field(default_factory=list)
+    availability: Optional[str] = None
+    user: str = ""
+
+
+def gather(storage: Storage, user: str, start: datetime.datetime,
+           end: datetime.datetime, skip_uid: Optional[str] = None
+           ) -> Sources:
+    """The items of ``user``'s opaque calendars that may touch [start,
+    end), and their availability.  Caller holds the storage lock."""
+    sources = Sources(frozenset(storage.principal(user).addresses),
+                      user=user)
     first, last = start.timestamp() - _SLACK, end.timestamp() + _SLACK
-    periods: List[freebusy.Period] = []
     for collection in storage.user_calendars(user):
         if not is_opaque(collection):
             continue
@@ -69,17 +84,36 @@ def busy_time(storage: Storage, user: str, start: datetime.datetime,
                 continue
             if skip_uid is not None and item.uid == skip_uid:
                 continue
-            periods.extend(freebusy.busy_periods(item.vobject_item, start,
-                                                 end, tz, budget, me))
+            sources.items.append((item, tz))
     inbox = storage.collection(paths.collection_path(user, paths.INBOX))
-    availability = inbox.get_meta(AVAILABILITY_KEY) if inbox.exists else None
-    if availability:
+    sources.availability = inbox.get_meta(AVAILABILITY_KEY) \
+        if inbox.exists else None
+    return sources
+
+
+def periods_of(sources: Sources, start: datetime.datetime,
+               end: datetime.datetime, budget: freebusy.Budget
+               ) -> List[freebusy.Period]:
+    """Merged busy periods in [start, end) of what ``gather`` read."""
+    periods: List[freebusy.Period] = []
+    for item, tz in sources.items:
+        periods.extend(freebusy.busy_periods(item.vobject_item, start, end,
+                                             tz, budget, sources.me))
+    if sources.availability:
         try:
-            cal = vobject.readOne(availability)
+            cal = vobject.readOne(sources.availability)
         except Exception as e:
             logger.warning("Scheduling: unusable calendar-availability of "
-                           "%r: %s", user, e)
+                           "%r: %s", sources.user, e)
         else:
             periods.extend(freebusy.busy_periods(
                 cal, start, end, datetime.timezone.utc, budget))
     return freebusy.merge(periods)
+
+
+def busy_time(storage: Storage, user: str, start: datetime.datetime,
+              end: datetime.datetime, budget: freebusy.Budget,
+              skip_uid: Optional[str] = None) -> List[freebusy.Period]:
+    """Merged busy periods of ``user`` in [start, end)."""
+    return periods_of(gather(storage, user, start, end, skip_uid), start,
+                      end, budget)

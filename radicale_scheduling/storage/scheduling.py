@@ -11,9 +11,11 @@ SchedulingError before anything is written.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import os
 import uuid
-from typing import TYPE_CHECKING, Dict, FrozenSet, List, Optional
+from typing import TYPE_CHECKING, Callable, Dict, FrozenSet, List, Optional
 
 from radicale import item as radicale_item
 from radicale.log import logger
@@ -33,6 +35,7 @@ from radicale_scheduling.itip.organizer import (
     set_schedule_status,
     view,
 )
+from radicale_scheduling.storage import journal
 
 if TYPE_CHECKING:
 
@@ -343,6 +346,55 @@ class Scheduler:
             messages = attendee.removal(old, me, now)
             self._check_sender(ctx, collection.owner, messages)
             self.send(collection.owner, messages)
+
+    # -- MOVE --------------------------------------------------------------
+
+    def move(self, source: Collection, href: str, target: Collection,
+             to_href: str, ctx: RequestContext,
+             plain_move: Callable[[], None]) -> None:
+        """MOVE of one item (RFC 6638 s3.2.3.4), under the write lock.
+
+        Between calendars of one owner nothing is sent: the meeting stays
+        in her calendars (s3.2.3.4, "None").  A meeting that leaves its
+        owner's calendars is removed there by DELETE's rules (s3.2.3.2:
+        CANCEL or a declining REPLY, in the owner's name only), and the
+        destination gets what a PUT of it would (s3.2.3.1: the
+        organizer's and attendee's change rules against an overwritten
+        object, the UID's uniqueness, nobody scheduling in another's
+        name).  Source removal, messages and the destination's object
+        are one journal operation.  ``plain_move`` is Radicale's own.
+        """
+        old_item = source._get(href) if source.exists_href(href) else None
+        if old_item is None:
+            return plain_move()
+        # s3.2.10.2: the tag is the moved resource's.
+        if ctx.if_schedule_tag_match is not None and not tag_matches(
+                ctx.if_schedule_tag_match, old_item.vobject_item):
+            raise SchedulingError(
+                None, "If-Schedule-Tag-Match: the object was changed by "
+                "its organizer or attendee since", status=412)
+        text = old_item.serialize()
+        same_file = source.path == target.path and href == to_href
+        overwritten = None if same_file or not target.exists_href(to_href) \
+            else target.read_text(to_href)
+        same_owner = source.owner == target.owner
+        if same_file or not _mentions_organizer(text) and \
+                not _mentions_organizer(overwritten) or \
+                same_owner and overwritten is None:
+            return plain_move()
+        inner = dataclasses.replace(ctx, if_schedule_tag_match=None)
+        with self.storage.journal.transaction() as txn:
+            if not same_owner:
+                self.delete(source, href, inner)
+            # Staged before the destination is worked out, so that its
+            # checks (the UID among the owner's calendars) see it gone.
+            txn.stage(journal.Write(
+                os.path.join(source._filesystem_path, href), None))
+            moved = radicale_item.Item(collection_path=target.path,
+                                       text=text)
+            moved.prepare()
+            self.upload(target, to_href, moved, inner)
+        return None
 
     # -- sending -----------------------------------------------------------
 

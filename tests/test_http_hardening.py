@@ -1,0 +1,101 @@
+"""Smaller hardening of the HTTP surface (issue 16 point 7): each refusal
+is the client's error with a reason, and changes nothing."""
+
+import io
+
+import pytest
+from test_principal_search import property_search, search
+from test_security import OUTBOX, changes, error_element, set_up, snapshot
+
+from helpers import prop
+from scheduling_helpers import ics, methods
+
+CAL = "/alice/calendar/"
+
+
+@pytest.fixture
+def world(server):
+    return set_up(server)
+
+
+@pytest.fixture
+def open_world(open_server):
+    return set_up(open_server)
+
+
+def raw(server, method, path, body, length, user="alice", **headers):
+    """A request whose Content-Length header is exactly ``length``."""
+    captured = {}
+    environ = {
+        "REQUEST_METHOD": method, "PATH_INFO": path,
+        "SERVER_NAME": "localhost", "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "localhost", "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body), "wsgi.errors": io.StringIO(),
+        "CONTENT_LENGTH": length, "CONTENT_TYPE": "text/calendar",
+        "HTTP_AUTHORIZATION": "Basic %s" % {
+            "alice": "YWxpY2U6cmFkaWNhbGU="}[user]}
+    environ.update(("HTTP_" + k.upper(), v) for k, v in headers.items())
+
+    def start_response(status, response_headers):
+        captured["status"] = int(status.split()[0])
+
+    body = b"".join(server.app(environ, start_response))
+    return captured["status"], body
+
+
+@pytest.mark.parametrize("length", ["abc", "-5", "1e3", "12 34", "٣"])
+@pytest.mark.parametrize("method, path", [
+    ("POST", OUTBOX), ("PUT", CAL + "new.ics"), ("PROPFIND", CAL),
+    ("REPORT", CAL)])
+def test_a_malformed_content_length_is_400(world, length, method, path):
+    body = ics("new", "bob").encode()
+    before = snapshot(world)
+    status, answer = raw(world, method, path, body, length)
+    assert status == 400, answer
+    assert b"Content-Length" in answer
+    assert changes(before, snapshot(world)) == []
+    assert methods(world, "bob") == ["REQUEST"]  # m1 only
+
+
+def test_nobody_else_deletes_the_default_calendar(open_world):
+    """RFC 6638 s4.3.1.1 for everyone whom rights let write there: not the
+    default calendar, nor the principal holding it."""
+    server = open_world
+    before = snapshot(server)
+    for path in ("/alice/calendar/", "/alice/"):
+        response = server.request("DELETE", path, user="bob")
+        assert response.status == 403, path
+        assert error_element(response, "C:default-calendar-needed") \
+            is not None
+        assert b"alice's inbox" in response.body
+    assert changes(before, snapshot(server)) == []
+    # Another calendar of alice's is no default: rights decide, as ever.
+    assert server.mkcalendar("/alice/other/").status == 201
+    assert server.request("DELETE", "/alice/other/",
+                          user="bob").status == 200
+
+
+def test_the_admins_name_wins_over_a_users_display_name(server):
+    """The addresses file names alice "Alice Example" and the room
+    "Meeting room 1": what they or others set does not show."""
+    for user, name in (("bob", "Alice Example"), ("alice", "Bob"),
+                       ("room-1", "CEO")):
+        server.propfind("/%s/" % user, "D:resourcetype", user=user)
+        response = server.proppatch(
+            "/%s/" % user, "<D:displayname>%s</D:displayname>" % name,
+            user=user)
+        assert response.status == 207
+    found = search(server, property_search(("D:displayname", "")))
+    shown = {href: prop(r, "D:displayname").text
+             for href, r in found.items()}
+    assert shown["/alice/"] == "Alice Example"
+    assert shown["/room-1/"] == "Meeting room 1"
+    # bob's own name would be another user's: his user name stands in.
+    assert shown["/bob/"] == "bob"
+    found = search(server, property_search(("D:displayname",
+                                            "alice example")))
+    assert list(found) == ["/alice/"]
+    # The principal's own property is left as the user set it.
+    response = server.propfind("/bob/", "D:displayname", user="bob")
+    assert b"Alice Example" in response.body
