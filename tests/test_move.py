@@ -3,6 +3,8 @@ s3.2.10.2): on the source when a meeting leaves its owner's calendars, on
 the destination always; nobody schedules in another's name by moving, and
 a refused MOVE changes nothing."""
 
+import os
+
 import pytest
 from test_attendee import answer
 from test_security import bob_copy, changes, error_element, set_up, snapshot
@@ -149,14 +151,20 @@ def test_schedule_reply_f_moves_a_copy_away_quietly(open_world):
 
 
 def test_moving_an_edited_copy_over_ones_own_is_checked(world):
-    """bob keeps an edited copy (another time) in a second calendar and
-    moves it over his copy: the attendee-change rule of a PUT applies."""
+    """bob has an edited copy (another time) in a second calendar and
+    moves it over his copy: the attendee-change rule of a PUT applies.
+
+    A PUT of such a copy is itself refused now, so the copy is one left in
+    the folder (written while the plugin was off)."""
     server = world
     href, text = bob_copy(server)
     assert server.mkcalendar("/bob/other/", user="bob").status == 201
     moved = text.replace("DTSTART:20260105T100000Z",
                          "DTSTART:20260105T090000Z")
-    assert put(server, "bob", "/bob/other/x.ics", moved).status == 201
+    assert put(server, "bob", "/bob/other/x.ics", moved).status == 403
+    with open(os.path.join(server.collection_root(), "bob", "other", "x.ics"), "w",
+              newline="") as f:
+        f.write(moved)
     before = snapshot(server)
     response = move(server, "bob", "/bob/other/x.ics", href, overwrite="T")
     assert response.status == 403
