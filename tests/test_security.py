@@ -14,6 +14,7 @@ from test_attendee import answer
 
 from helpers import NS, Server, make_configuration, make_server, prop, write_file
 from radicale_scheduling.delivery import incoming
+from radicale_scheduling.storage.collection import TAGS_FOLDER
 from scheduling_helpers import attendee_line, copy, hrefs, ics, inbox, methods, put, unfold
 
 CAL = "/alice/calendar/"
@@ -23,17 +24,28 @@ USERS = ("alice", "bob", "carol", "room-1")
 
 
 def snapshot(server):
-    """relative path -> bytes (None for folders) of the collection tree."""
+    """relative path -> bytes (None for folders) of the collection tree;
+    an object's schedule tag counts as part of the object."""
     root = server.collection_root()
     files = {}
     for folder, folders, names in os.walk(root):
+        tags = os.path.basename(folder) == TAGS_FOLDER
         folders[:] = [f for f in folders if f != ".Radicale.cache"]
         for name in folders:
-            files[os.path.relpath(os.path.join(folder, name), root)] = None
+            if name != TAGS_FOLDER:
+                files[os.path.relpath(os.path.join(folder, name), root)] = None
         for name in names:
             path = os.path.join(folder, name)
             with open(path, "rb") as f:
-                files[os.path.relpath(path, root)] = f.read()
+                data = f.read()
+            if tags:
+                path = os.path.join(os.path.dirname(folder), name)
+                key = os.path.relpath(path, root)
+                files[key] = (files.get(key), data)
+            else:
+                key = os.path.relpath(path, root)
+                files[key] = (data, files[key][1]) if isinstance(
+                    files.get(key), tuple) else data
     return files
 
 

@@ -113,32 +113,15 @@ def handle_report(request: Request) -> Response:
 def handle_get(request: Request) -> Response:
     """GET, HEAD: a scheduling object carries its Schedule-Tag (s3.2.10)."""
     result = guard(request) or request.call_next()
-    if result[0] != client.OK or request.path.endswith("/"):
+    if result[0] != client.OK or request.path.endswith("/") or \
+            request.schedule is not None:
         return result
-    body = result[2]
-    if isinstance(body, bytes):
-        if _TAG_BYTES not in body:
-            return result
-        body = body.decode("utf-8", "replace")
-    tag = schedule_tag_of(body) if isinstance(body, str) else None
+    tag = request.storage.item_schedule_tag(request.path)
     if tag is None:
         return result
     headers = compat.headers_dict(result[1])
     headers["Schedule-Tag"] = '"%s"' % tag
     return (result[0], headers) + tuple(result[2:])
-
-
-_TAG_BYTES = ("\n%s:" % ical.SCHEDULE_TAG).encode()
-
-
-def schedule_tag_of(text: str) -> Optional[str]:
-    marker = "\n" + ical.SCHEDULE_TAG + ":"
-    start = text.find(marker)
-    if start < 0:
-        return None
-    start += len(marker)
-    end = text.find("\n", start)
-    return text[start:end].strip()
 
 
 def _scheduling_write(request: Request) -> Response:
@@ -267,10 +250,7 @@ def handle_move(request: Request) -> Response:
                                              client.NO_CONTENT):
         # RFC 6638 s3.2.10: the destination's Schedule-Tag.
         with request.storage.acquire_lock("r", request.user):
-            item = next(iter(request.storage.discover(to_path)), None)
-            text = item.serialize() if item is not None and \
-                not hasattr(item, "get_meta") else ""
-        tag = schedule_tag_of(text)
+            tag = request.storage.item_schedule_tag(to_path)
         if tag is not None:
             headers = compat.headers_dict(result[1])
             headers["Schedule-Tag"] = '"%s"' % tag

@@ -148,7 +148,29 @@ class Storage(multifilesystem.Storage):
             if getattr(collection, "schedule_kind", None):
                 raise ValueError("Items cannot be moved into or out of a "
                                  "scheduling inbox or outbox")
+        source = item.collection
+        tag = source.schedule_tag(item.href) \
+            if isinstance(source, Collection) else None
         super().move(item, to_collection, to_href, *args, **kwargs)
+        # The schedule tag goes with the object (RFC 6638 s3.2.10: MOVE
+        # answers with the destination's tag).
+        if isinstance(to_collection, Collection):
+            to_collection.set_schedule_tag(to_href, tag)
+        if isinstance(source, Collection) and (
+                source.path, item.href) != (to_collection.path, to_href):
+            source.set_schedule_tag(item.href, None)
+
+    def item_schedule_tag(self, path: str) -> Optional[str]:
+        """The schedule tag of the item at ``path`` (no base prefix)."""
+        sane = pathutils.strip_path(pathutils.sanitize_path(path))
+        parent, _, href = sane.rpartition("/")
+        if not parent or not pathutils.is_safe_filesystem_path_component(
+                href):
+            return None
+        try:
+            return self.collection("/%s/" % parent).schedule_tag(href)
+        except ValueError:
+            return None
 
     # -- users ---------------------------------------------------------------
 
