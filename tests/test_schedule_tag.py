@@ -7,11 +7,12 @@ X-RADICALE-SCHEDULE-TAG) keep their tag and ETag."""
 import os
 import re
 
-from helpers import NS, make_configuration, make_server
 from radicale import Application
+from test_attendee import answer
+
+from helpers import NS, make_configuration, make_server
 from radicale_scheduling.storage.collection import TAGS_FOLDER
 from scheduling_helpers import calendars, copies, hrefs, ics, organize, put
-from test_attendee import answer
 
 CAL = "/alice/calendar/"
 USERS = ("alice", "bob", "carol", "room-1")
@@ -116,7 +117,7 @@ def _options(server):
 def _as_stored_by_earlier_versions(root):
     """Move every tag back into its object, as versions up to this one
     stored it."""
-    for folder, folders, names in os.walk(root):
+    for folder, _folders, names in os.walk(root):
         if os.path.basename(folder) != TAGS_FOLDER:
             continue
         for name in names:

@@ -316,15 +316,10 @@ def deliver(storage: Storage, message: Message, user: str,
         logger.info("Scheduling: kept the copy of %r of %r current (no "
                     "inbox message)", message.uid, user)
         return DELIVERED
-    if _storable(message.calendar):
-        inbox = storage.collection(paths.collection_path(user, paths.INBOX))
-        inbox.write_delivered(inbox_href(message), message.serialize())
-    else:
-        # Radicale 3.1 cannot show a message about one instance; the copy
-        # was still updated.
-        logger.info("Scheduling: %s for one instance of %r not shown in the "
-                    "inbox of %r (Radicale %s)", message.method, message.uid,
-                    user, radicale.VERSION)
+    # Any message, also one about some instances only: the inbox takes
+    # what Radicale's calendars refuse (storage/collection.py).
+    inbox = storage.collection(paths.collection_path(user, paths.INBOX))
+    inbox.write_delivered(inbox_href(message), message.serialize())
     logger.info("Scheduling: delivered %s for %r to %r", message.method,
                 message.uid, user)
     return DELIVERED

@@ -13,8 +13,8 @@ from radicale.log import logger
 from radicale.storage import multifilesystem
 
 from radicale_scheduling import context
-from radicale_scheduling.storage import journal, paths
 from radicale_scheduling.itip import calendar as ical
+from radicale_scheduling.storage import journal, paths
 from radicale_scheduling.storage.index import ItemIndex
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ class Collection(multifilesystem.Collection):
         gets the unbounded time range of an item without one."""
         if self.schedule_kind:
             try:
-                item.time_range
+                _ = item.time_range  # computed once, kept by the item
             except Exception as e:
                 logger.debug("Scheduling: %r in %r has no time range (%s)",
                              item.href, self.path, e)
