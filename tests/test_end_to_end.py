@@ -95,3 +95,36 @@ def test_invite_accept_and_find_a_time_with_python_caldav(live_server):
         busy = answer.get("mailto:carol@example.org")
         data = busy.data if hasattr(busy, "data") else str(busy)
         assert "20260202T090000Z/20260202T100000Z" in data.replace("\r\n ", "")
+
+
+def test_inbox_items_read_and_deleted_with_python_caldav(live_server):
+    """A client empties its inbox as it reads it; the next run (a new
+    client, an initial sync-collection) sees only what is left (RFC 6578
+    s3.4), each message with its data."""
+    with client(live_server, "alice") as alice_dav, \
+            client(live_server, "bob") as bob_dav:
+        bob = bob_dav.principal()
+        bob.schedule_inbox()
+        calendar = alice_dav.principal().calendars()[0]
+        for uid in ("e2e-inbox-1", "e2e-inbox-2"):
+            event = calendar.save_event(
+                dtstart=datetime.datetime(2026, 3, 2, 9,
+                                          tzinfo=datetime.timezone.utc),
+                dtend=datetime.datetime(2026, 3, 2, 10,
+                                        tzinfo=datetime.timezone.utc),
+                summary="Inbox " + uid, uid=uid)
+            event.add_organizer()
+            event.add_attendee("mailto:bob@example.org")
+            event.save()
+        items = bob.schedule_inbox().get_items()
+        uids = sorted(str(i.icalendar_component["UID"]) for i in items)
+        assert uids[-2:] == ["e2e-inbox-1", "e2e-inbox-2"]
+        [first] = [i for i in items
+                   if str(i.icalendar_component["UID"]) == "e2e-inbox-1"]
+        first.delete()
+    with client(live_server, "bob") as bob_dav:
+        items = bob_dav.principal().schedule_inbox().get_items()
+        uids = [str(i.icalendar_component["UID"]) for i in items]
+        assert "e2e-inbox-1" not in uids
+        assert "e2e-inbox-2" in uids
+        assert all(i.data and "BEGIN:VCALENDAR" in i.data for i in items)
