@@ -3,7 +3,7 @@ schedule-calendar-transp (s9.1)."""
 
 import os
 
-from helpers import NS, make_server, prop
+from helpers import NS, make_server, prop, proppatch_refused
 
 INBOX = "/alice/.schedule-inbox/"
 DEFAULT = "C:schedule-default-calendar-URL"
@@ -76,9 +76,8 @@ def test_invalid_default_calendars_are_refused_and_change_nothing(server):
     for href in ("/bob/calendar/", "/alice/todo/", "/alice/book/",
                  "/alice/missing/", "/alice/", INBOX, "/alice/calendar/x/"):
         response = set_default(server, href)
-        assert response.status == 403, href
-        assert response.xml.find("C:valid-schedule-default-calendar-URL",
-                                 NS) is not None
+        assert proppatch_refused(response, 403,
+                                 "C:valid-schedule-default-calendar-URL")
         assert default_of(server) == "/alice/calendar/"
 
 
@@ -86,8 +85,7 @@ def test_removing_the_default_calendar_url_is_refused(server):
     assert default_of(server) == "/alice/calendar/"
     response = server.proppatch(INBOX,
                                 remove_xml="<C:schedule-default-calendar-URL/>")
-    assert response.status == 403
-    assert response.xml.find("C:default-calendar-needed", NS) is not None
+    assert proppatch_refused(response, 403, "C:default-calendar-needed")
     assert default_of(server) == "/alice/calendar/"
 
 
@@ -108,7 +106,7 @@ def test_default_calendar_url_elsewhere_is_refused(server):
     response = server.proppatch(
         "/alice/calendar/", "<C:schedule-default-calendar-URL><D:href>"
         "/alice/calendar/</D:href></C:schedule-default-calendar-URL>")
-    assert response.status == 403
+    assert proppatch_refused(response, 403)
 
 
 def _addressbook():
@@ -161,7 +159,9 @@ def test_invalid_transp_values_are_refused(server):
             "/alice/calendar/",
             "<C:schedule-calendar-transp>%s</C:schedule-calendar-transp>"
             "<D:displayname>Changed</D:displayname>" % value)
-        assert response.status == 400, value
+        # RFC 4918 s9.2.1: 409 for a value the property cannot take, 424
+        # for the display name that is not set either.
+        assert proppatch_refused(response, 409), value
     assert transp_of(server) == ["opaque"]
     assert b"Changed" not in server.propfind("/alice/calendar/",
                                              "D:displayname").body
@@ -169,7 +169,7 @@ def test_invalid_transp_values_are_refused(server):
     response = server.proppatch(
         "/alice/", "<C:schedule-calendar-transp><C:opaque/>"
         "</C:schedule-calendar-transp>")
-    assert response.status == 403
+    assert proppatch_refused(response, 403)
 
 
 def test_users_cannot_claim_addresses_or_change_computed_properties(server):
@@ -182,9 +182,8 @@ def test_users_cannot_claim_addresses_or_change_computed_properties(server):
                         ".schedule-inbox/</D:href></C:schedule-inbox-URL>"),
             (INBOX, "<D:resourcetype><D:collection/></D:resourcetype>")):
         response = server.proppatch(path, value)
-        assert response.status == 403, value
-        assert response.xml.find("D:cannot-modify-protected-property",
-                                 NS) is not None
+        assert proppatch_refused(response, 403,
+                                 "D:cannot-modify-protected-property")
     response = server.propfind("/alice/", "C:calendar-user-address-set",
                                "C:calendar-user-type")
     assert b"bob@example.org" not in response.body
@@ -215,3 +214,33 @@ def test_a_calendar_client_discovering_scheduling_gets_a_calendar(server):
     home = server.propfind("/alice/", "D:resourcetype", depth="1")
     assert set(home.responses()) == {"/alice/", "/alice/calendar/"}
     assert default_of(server) == "/alice/calendar/"
+
+
+def test_a_refused_proppatch_names_every_property(server):
+    """RFC 4918 s9.2: all or nothing, each property with its status."""
+    server.propfind("/alice/", "D:resourcetype")
+    assert server.mkcalendar("/alice/calendar/").status == 201
+    response = server.proppatch(
+        "/alice/calendar/",
+        "<D:displayname>Changed</D:displayname>"
+        "<C:calendar-user-type>ROOM</C:calendar-user-type>"
+        "<C:schedule-calendar-transp><C:transparent/>"
+        "</C:schedule-calendar-transp>")
+    assert response.status == 207
+    [answer] = response.xml.findall("D:response", NS)
+    assert answer.findtext("D:href", namespaces=NS) == "/alice/calendar/"
+    found = {}
+    for propstat in answer.findall("D:propstat", NS):
+        for name in propstat.find("D:prop", NS):
+            found[name.tag.split("}")[1]] = (
+                propstat.findtext("D:status", namespaces=NS),
+                propstat.find("D:error/D:cannot-modify-protected-property",
+                              NS) is not None)
+    assert found == {
+        "calendar-user-type": ("HTTP/1.1 403 Forbidden", True),
+        "displayname": ("HTTP/1.1 424 Failed Dependency", False),
+        "schedule-calendar-transp": ("HTTP/1.1 424 Failed Dependency",
+                                     False)}
+    assert transp_of(server) == ["opaque"]
+    assert b"Changed" not in server.propfind("/alice/calendar/",
+                                             "D:displayname").body
