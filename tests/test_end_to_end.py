@@ -13,6 +13,12 @@ def client(live_server, user):
                             password=live_server["password"])
 
 
+def calendar_of(principal):
+    """The user's first calendar, made as a client makes it if none."""
+    return (principal.calendars() or [principal.make_calendar(
+        name="Calendar", cal_id="calendar")])[0]
+
+
 def test_python_caldav_discovers_a_scheduling_server(live_server):
     with client(live_server, "alice") as dav:
         assert dav.check_scheduling_support()
@@ -25,11 +31,10 @@ def test_python_caldav_discovers_a_scheduling_server(live_server):
         # The admin's addresses file first, then the domain's address.
         assert addresses == ["mailto:alice.example@family.example",
                              "mailto:alice@example.org", "/alice/"]
-        # The inbox answers (empty); discovering it made the default calendar.
+        # The inbox answers (empty); discovering it made no calendar: the
+        # client makes its own, or the first invitation makes one.
         assert inbox.children() == []
-        calendars = principal.calendars()
-        assert [urlparse(str(c.url)).path for c in calendars] == [
-            "/alice/calendar/"]
+        assert principal.calendars() == []
 
 
 def test_inbox_is_not_offered_as_a_calendar(live_server):
@@ -38,9 +43,8 @@ def test_inbox_is_not_offered_as_a_calendar(live_server):
         principal.schedule_inbox()
         cal = principal.make_calendar(name="Work", cal_id="work")
         paths = sorted(urlparse(str(c.url)).path for c in principal.calendars())
-        # The default calendar made at discovery, and bob's own; never the
-        # inbox or outbox.
-        assert paths == ["/bob/calendar/", "/bob/work/"]
+        # bob's own calendar; never the inbox or outbox.
+        assert paths == ["/bob/work/"]
         cal.save_event(dtstart=datetime.datetime(2026, 1, 5, 10),
                        dtend=datetime.datetime(2026, 1, 5, 11),
                        summary="Ordinary event")
@@ -65,7 +69,7 @@ def test_invite_accept_and_find_a_time_with_python_caldav(live_server):
         alice = alice_dav.principal()
         carol = carol_dav.principal()
         carol.schedule_inbox()  # carol's account exists and is set up
-        calendar = alice.calendars()[0]
+        calendar = calendar_of(alice)
         event = calendar.save_event(
             dtstart=datetime.datetime(2026, 2, 2, 9, tzinfo=datetime.timezone.utc),
             dtend=datetime.datetime(2026, 2, 2, 10, tzinfo=datetime.timezone.utc),
@@ -105,7 +109,7 @@ def test_inbox_items_read_and_deleted_with_python_caldav(live_server):
             client(live_server, "bob") as bob_dav:
         bob = bob_dav.principal()
         bob.schedule_inbox()
-        calendar = alice_dav.principal().calendars()[0]
+        calendar = calendar_of(alice_dav.principal())
         for uid in ("e2e-inbox-1", "e2e-inbox-2"):
             event = calendar.save_event(
                 dtstart=datetime.datetime(2026, 3, 2, 9,

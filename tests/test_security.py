@@ -56,13 +56,14 @@ def changes(before, after):
 
 def set_up(server):
     """Every user has a calendar; alice invited bob and carol to m1."""
-    for user in USERS:
+    for user in USERS:  # each client makes its calendar, then discovers
+        server.propfind("/%s/" % user, "D:resourcetype", user=user)
+        assert server.mkcalendar("/%s/calendar/" % user, user=user,
+                                 components="VEVENT,VTODO,VJOURNAL"
+                                 ).status == 201
         server.propfind("/%s/" % user, "C:schedule-inbox-URL", user=user)
         server.propfind("/%s/.schedule-inbox/" % user, "D:resourcetype",
                         user=user)
-    for user in USERS:  # the default calendar, made by the discovery
-        assert server.request("PROPFIND", "/%s/calendar/" % user, user=user,
-                              depth="0").status == 207
     assert put(server, "alice", CAL + "m1.ics",
                ics("m1", "bob", "carol")).status == 201
     return server

@@ -168,15 +168,14 @@ def handle_propfind(request: Request) -> Response:
     if refused:
         return refused
     schedule = request.schedule
-    if schedule is not None and schedule.kind == paths.INBOX:
-        # The inbox shows schedule-default-calendar-URL: choose it now.
-        request.storage.ensure_default_calendar(request.user)
-    elif request.user and request.sane_path == request.user and \
+    if schedule is not None and schedule.kind == paths.INBOX or \
+            request.user and request.sane_path == request.user and \
             _asks_scheduling(compat.read_body(request.environ)):
-        # A calendar client discovering scheduling: set the user up now,
-        # so that they have a calendar to receive invitations into (RFC
-        # 6638 s4.3).  Address-book-only clients never ask for these.
-        request.storage.ensure_default_calendar(request.user)
+        # The inbox shows schedule-default-calendar-URL: one of the user's
+        # calendars is chosen now, if they have one.  None is created by
+        # reading: a client that makes its own calendar next would find
+        # one already there; the first invitation creates it (s4.3).
+        request.storage.ensure_default_calendar(request.user, create=False)
     with properties.answering(request.storage, request.user,
                               request.base_prefix):
         return request.call_next()

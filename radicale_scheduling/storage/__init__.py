@@ -361,21 +361,29 @@ class Storage(multifilesystem.Storage):
         logger.info("Scheduling: created schedule inbox and outbox of %r",
                     user)
 
-    def ensure_default_calendar(self, user: str) -> str:
+    def ensure_default_calendar(self, user: str, create: bool = True
+                                ) -> Optional[str]:
         """The user's default calendar, chosen or created on first need.
 
         RFC 6638 s4.3: an attendee needs a calendar to receive invitations
-        into.  The first calendar (by name) that takes events is chosen, or
-        one is created; the choice is stored on the inbox so that later
-        calendars do not change it.  Must be called without the lock.
+        into.  The first calendar (by name) that takes events is chosen;
+        the choice is stored on the inbox so that later calendars do not
+        change it.  Without one, a calendar is created only when
+        ``create`` (an invitation needs it): reading the scheduling
+        properties creates nothing, and the inbox then shows no default
+        calendar (s9.2).  Must be called without the lock.
         """
         current = self.default_calendar(user)
         if current and self.is_valid_default_calendar(user, current):
             return current
+        if not create and not current and self.scheduling_ready(user) and \
+                not any(c.accepts_events for c in self.user_calendars(user)):
+            return None  # nothing to choose: no need for the write lock
         with self.acquire_lock("w", user):
-            return self.ensure_default_calendar_locked(user)
+            return self.ensure_default_calendar_locked(user, create)
 
-    def ensure_default_calendar_locked(self, user: str) -> str:
+    def ensure_default_calendar_locked(self, user: str, create: bool = True
+                                       ) -> Optional[str]:
         self.provision_locked(user)
         current = self.default_calendar(user)
         if current and self.is_valid_default_calendar(user, current):
@@ -383,11 +391,16 @@ class Storage(multifilesystem.Storage):
         if current:
             logger.warning("Scheduling: default calendar %r of %r is gone; "
                            "choosing another", current, user)
-        chosen = self._choose_default_calendar(user)
+        chosen = self._choose_default_calendar(user, create)
+        if chosen is None and not current:
+            return None
         inbox = self._collection_class(
             self, paths.collection_path(user, paths.INBOX))
         meta = dict(inbox.get_meta())
-        meta[DEFAULT_CALENDAR_KEY] = chosen
+        if chosen is None:
+            meta.pop(DEFAULT_CALENDAR_KEY, None)
+        else:
+            meta[DEFAULT_CALENDAR_KEY] = chosen
         inbox.set_meta(meta)
         return chosen
 
@@ -420,10 +433,13 @@ class Storage(multifilesystem.Storage):
                 result.append(collection)
         return result
 
-    def _choose_default_calendar(self, user: str) -> str:
+    def _choose_default_calendar(self, user: str, create: bool
+                                 ) -> Optional[str]:
         for collection in self.user_calendars(user):
             if collection.accepts_events:
                 return pathutils.unstrip_path(collection.path, True)
+        if not create:
+            return None
         return self._create_calendar(user, DEFAULT_CALENDAR_NAME,
                                      DEFAULT_CALENDAR_PROPS, "default")
 
@@ -452,6 +468,7 @@ class Storage(multifilesystem.Storage):
         for it (a "tasks" calendar for to-dos, as Apple's and Cyrus'
         servers do).  Caller holds the write lock."""
         default = self.ensure_default_calendar_locked(user)
+        assert default is not None  # created when there was none
         if self.collection(default).accepts(component):
             return default
         for collection in self.user_calendars(user):
