@@ -169,3 +169,22 @@ def test_objects_of_earlier_versions_keep_tag_and_etag(server, tmp_path):
             assert "X-RADICALE-" not in f.read()
     assert server.request("GET", href, user="bob").headers["Schedule-Tag"] \
         != '"%s"' % before["bob"][0]
+
+
+def test_the_tag_moves_with_the_object(server):
+    organize(server, ics("m1", "bob"), USERS)
+    tag = server.request("GET", CAL + "m1.ics", user="alice"
+                         ).headers["Schedule-Tag"]
+    assert server.mkcalendar("/alice/work/").status == 201
+    moved = server.request("MOVE", CAL + "m1.ics", user="alice",
+                           destination="http://localhost/alice/work/m1.ics")
+    assert moved.status in (201, 204)
+    assert moved.headers["Schedule-Tag"] == tag
+    got = server.request("GET", "/alice/work/m1.ics", user="alice")
+    assert got.headers["Schedule-Tag"] == tag
+    assert "X-RADICALE-" not in got.text
+    # Nothing is left behind for a new object under the old name.
+    assert server.request("PUT", CAL + "m1.ics", ics("other"), user="alice",
+                          content_type="text/calendar").status == 201
+    assert "Schedule-Tag" not in server.request(
+        "GET", CAL + "m1.ics", user="alice").headers
