@@ -33,9 +33,15 @@ import radicale
 radicale.__path__.insert(0, os.path.join(os.path.dirname(__file__),
                                          "overlay", "radicale"))
 
-if os.environ.get("SUITE_STORAGE"):
-    from radicale.tests import BaseTest
+from radicale.tests import BaseTest  # noqa: E402
 
+if not hasattr(BaseTest, "setup_method"):
+    # Radicale 3.1's tests use nose's setup/teardown, which pytest 8 no
+    # longer calls.
+    BaseTest.setup_method = lambda self: self.setup()
+    BaseTest.teardown_method = lambda self: self.teardown()
+
+if os.environ.get("SUITE_STORAGE"):
     _configure = BaseTest.configure
 
     def configure(self, config_):
