@@ -142,7 +142,7 @@ class Collection(multifilesystem.Collection):
     def _tag_path(self, href: str) -> str:
         return os.path.join(self._filesystem_path, TAGS_FOLDER, href)
 
-    def _stored_tag(self, href: str) -> Optional[str]:
+    def _stored_tag(self, href: str) -> str:
         """The tag file's content (staged or on disk), "" for none."""
         path = self._tag_path(href)
         staged = _staged(path)
