@@ -61,6 +61,28 @@ def status_of(response: ET.Element, human: str) -> Optional[int]:
     return None
 
 
+def proppatch_refused(response: Response, status: int = 403,
+                      precondition: Optional[str] = None) -> bool:
+    """A PROPPATCH that changed nothing (RFC 4918 s9.2): 207 with one
+    property refused (``status``, ``precondition`` in its DAV:error) and
+    every other one 424 Failed Dependency."""
+    assert response.status == 207, response.text
+    refused = []
+    for propstat in response.xml.iter(clark("D:propstat")):
+        code = int((propstat.findtext(clark("D:status")) or "").split()[1])
+        names = [p.tag for p in propstat.find(clark("D:prop"))]
+        if code == 424:
+            continue
+        error = propstat.find(clark("D:error"))
+        refused.append((code, names, [e.tag for e in error]
+                        if error is not None else []))
+    assert len(refused) == 1 and len(refused[0][1]) == 1, response.text
+    assert refused[0][0] == status, response.text
+    if precondition is not None:
+        assert refused[0][2] == [clark(precondition)], response.text
+    return True
+
+
 def propfind_body(*props: str) -> str:
     inner = "".join("<%s/>" % p for p in props)
     return ('<?xml version="1.0"?><D:propfind xmlns:D="DAV:" '

@@ -323,6 +323,12 @@ def build(urls: List[str], stats: Stats, meetings_per_organizer: int = 2,
     errors: List[str] = []
 
     def discover(user: str, seed: int) -> None:
+        # The client makes its calendar (409: another device did), then
+        # discovers scheduling, which creates no calendar.
+        reply = scenario.client(user, seed).request(
+            "setup", "MKCALENDAR", "/%s/calendar/" % user, "")
+        if reply.status not in (201, 409):
+            errors.append("calendar of %s: %d" % (user, reply.status))
         reply = scenario.client(user, seed).request(
             "setup", "PROPFIND", "/%s/" % user, DISCOVERY, Depth="0")
         if reply.status != 207:

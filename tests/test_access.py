@@ -107,6 +107,7 @@ def test_inbox_and_outbox_cannot_be_deleted_moved_into_or_created(server):
     assert server.request("MKCOL", INBOX + "sub/", user="alice").status == 403
     assert server.mkcalendar("/alice/.schedule-inbox/cal/").status == 403
     # MOVE out of the inbox and into the outbox
+    assert server.mkcalendar("/alice/calendar/").status == 201
     moved = server.request("MOVE", href, user="alice",
                            destination="http://localhost/alice/calendar/x.ics")
     assert moved.status == 403

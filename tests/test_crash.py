@@ -236,6 +236,10 @@ def run_killed(folder, request, crash_at):
 def _provisioned(folder):
     server = _server(folder)
     for user in PEOPLE:
+        server.propfind("/%s/" % user, "D:resourcetype", user=user)
+        assert server.mkcalendar("/%s/calendar/" % user, user=user,
+                                 components="VEVENT,VTODO,VJOURNAL"
+                                 ).status == 201
         assert server.propfind("/%s/" % user, "C:schedule-inbox-URL",
                                "C:calendar-user-address-set",
                                user=user).status == 207

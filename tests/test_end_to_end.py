@@ -14,6 +14,12 @@ def client(live_server, user):
                             password=live_server["password"])
 
 
+def calendar_of(principal):
+    """The user's first calendar, made as a client makes it if none."""
+    return (principal.calendars() or [principal.make_calendar(
+        name="Calendar", cal_id="calendar")])[0]
+
+
 def test_python_caldav_discovers_a_scheduling_server(live_server):
     with client(live_server, "alice") as dav:
         assert dav.check_scheduling_support()
@@ -26,11 +32,10 @@ def test_python_caldav_discovers_a_scheduling_server(live_server):
         # The admin's addresses file first, then the domain's address.
         assert addresses == ["mailto:alice.example@family.example",
                              "mailto:alice@example.org", "/alice/"]
-        # The inbox answers (empty); discovering it made the default calendar.
+        # The inbox answers (empty); discovering it made no calendar: the
+        # client makes its own, or the first invitation makes one.
         assert inbox.children() == []
-        calendars = principal.calendars()
-        assert [urlparse(str(c.url)).path for c in calendars] == [
-            "/alice/calendar/"]
+        assert principal.calendars() == []
 
 
 def test_inbox_is_not_offered_as_a_calendar(live_server):
@@ -39,9 +44,8 @@ def test_inbox_is_not_offered_as_a_calendar(live_server):
         principal.schedule_inbox()
         cal = principal.make_calendar(name="Work", cal_id="work")
         paths = sorted(urlparse(str(c.url)).path for c in principal.calendars())
-        # The default calendar made at discovery, and bob's own; never the
-        # inbox or outbox.
-        assert paths == ["/bob/calendar/", "/bob/work/"]
+        # bob's own calendar; never the inbox or outbox.
+        assert paths == ["/bob/work/"]
         cal.save_event(dtstart=datetime.datetime(2026, 1, 5, 10),
                        dtend=datetime.datetime(2026, 1, 5, 11),
                        summary="Ordinary event")
@@ -66,7 +70,7 @@ def test_invite_accept_and_find_a_time_with_python_caldav(live_server):
         alice = alice_dav.principal()
         carol = carol_dav.principal()
         carol.schedule_inbox()  # carol's account exists and is set up
-        calendar = alice.calendars()[0]
+        calendar = calendar_of(alice)
         event = calendar.save_event(
             dtstart=datetime.datetime(2026, 2, 2, 9, tzinfo=datetime.timezone.utc),
             dtend=datetime.datetime(2026, 2, 2, 10, tzinfo=datetime.timezone.utc),
@@ -99,7 +103,7 @@ def test_invite_accept_and_find_a_time_with_python_caldav(live_server):
 
 
 def _meeting(alice, uid, summary):
-    calendar = alice.calendars()[0]
+    calendar = calendar_of(alice)
     event = calendar.save_event(
         dtstart=datetime.datetime(2026, 3, 2, 9, tzinfo=datetime.timezone.utc),
         dtend=datetime.datetime(2026, 3, 2, 10, tzinfo=datetime.timezone.utc),
@@ -258,7 +262,7 @@ def test_invite_to_two_instances_only_with_python_caldav(live_server):
             client(live_server, "bob") as bob_dav:
         alice, bob = alice_dav.principal(), bob_dav.principal()
         bob.schedule_inbox()
-        calendar = alice.calendars()[0]
+        calendar = calendar_of(alice)
         calendar.save_event(_calendar(
             _vevent("e2e-two", "20260302T100000Z", BOB,
                     rid="20260302T100000Z"),
@@ -288,7 +292,7 @@ def test_organizer_truncates_the_series_with_python_caldav(live_server):
             client(live_server, "bob") as bob_dav:
         alice, bob = alice_dav.principal(), bob_dav.principal()
         bob.schedule_inbox()
-        calendar = alice.calendars()[0]
+        calendar = calendar_of(alice)
         event = calendar.save_event(_calendar(_vevent(
             "e2e-cut", "20260406T100000Z", BOB, rule="FREQ=WEEKLY;COUNT=6")))
         event.load()
@@ -311,7 +315,7 @@ def test_attendee_declines_one_instance_with_python_caldav(live_server):
             client(live_server, "bob") as bob_dav:
         alice, bob = alice_dav.principal(), bob_dav.principal()
         bob.schedule_inbox()
-        calendar = alice.calendars()[0]
+        calendar = calendar_of(alice)
         calendar.save_event(_calendar(_vevent(
             "e2e-one", "20260504T100000Z", BOB, rule="FREQ=WEEKLY;COUNT=4")))
         mine = _copy(bob, "e2e-one")
@@ -355,7 +359,7 @@ def test_a_user_found_by_search_is_invited_with_save_with_invites(
         address = found.get_vcal_address()
         assert str(address) == "mailto:carol@example.org"
         assert address.params["CUTYPE"] == "INDIVIDUAL"
-        calendar = alice.calendars()[0]
+        calendar = calendar_of(alice)
         ical = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//e2e//EN\r\n"
                 "BEGIN:VEVENT\r\nUID:e2e-found\r\nDTSTAMP:20260101T000000Z\r\n"
                 "DTSTART:20260601T100000Z\r\nDTEND:20260601T110000Z\r\n"
@@ -366,3 +370,36 @@ def test_a_user_found_by_search_is_invited_with_save_with_invites(
         assert "Found you" in message.to_ical().decode()
         mine = _copy(carol, "e2e-found")
         assert str(mine.icalendar_component["summary"]) == "Found you"
+
+
+def test_inbox_items_read_and_deleted_with_python_caldav(live_server):
+    """A client empties its inbox as it reads it; the next run (a new
+    client, an initial sync-collection) sees only what is left (RFC 6578
+    s3.4), each message with its data."""
+    with client(live_server, "alice") as alice_dav, \
+            client(live_server, "bob") as bob_dav:
+        bob = bob_dav.principal()
+        bob.schedule_inbox()
+        calendar = calendar_of(alice_dav.principal())
+        for uid in ("e2e-inbox-1", "e2e-inbox-2"):
+            event = calendar.save_event(
+                dtstart=datetime.datetime(2026, 3, 2, 9,
+                                          tzinfo=datetime.timezone.utc),
+                dtend=datetime.datetime(2026, 3, 2, 10,
+                                        tzinfo=datetime.timezone.utc),
+                summary="Inbox " + uid, uid=uid)
+            event.add_organizer()
+            event.add_attendee("mailto:bob@example.org")
+            event.save()
+        items = bob.schedule_inbox().get_items()
+        uids = sorted(str(i.icalendar_component["UID"]) for i in items)
+        assert uids[-2:] == ["e2e-inbox-1", "e2e-inbox-2"]
+        [first] = [i for i in items
+                   if str(i.icalendar_component["UID"]) == "e2e-inbox-1"]
+        first.delete()
+    with client(live_server, "bob") as bob_dav:
+        items = bob_dav.principal().schedule_inbox().get_items()
+        uids = [str(i.icalendar_component["UID"]) for i in items]
+        assert "e2e-inbox-1" not in uids
+        assert "e2e-inbox-2" in uids
+        assert all(i.data and "BEGIN:VCALENDAR" in i.data for i in items)

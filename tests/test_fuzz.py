@@ -288,14 +288,18 @@ def check(server, before, response, writes=True, target=None, user="alice"):
         assert changed == [], (response.status, response.body[:500], changed)
         return
     for path in changed:
-        if path.endswith(".ics") and after.get(path) is not None:
-            text = after[path].decode("utf-8")
+        data = after.get(path)
+        if isinstance(data, tuple):  # (object, its schedule tag)
+            data = data[0]
+        if path.endswith(".ics") and data is not None:
+            text = data.decode("utf-8")
             cal = vobject.readOne(text)
             assert cal.name == "VCALENDAR", path
             cal.serialize()
     if target is not None:
         got = server.request("GET", target, user=user)
         assert got.status == 200
+        assert "X-RADICALE-" not in got.text
         vobject.readOne(got.text)
 
 

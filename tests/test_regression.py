@@ -102,6 +102,21 @@ def script(token_of):
         '</D:prop><CR:filter><CR:prop-filter name="FN"><CR:text-match>bob'
         '</CR:text-match></CR:prop-filter></CR:filter></CR:addressbook-query>'
         % NS), {"depth": "1"}
+    # Elements without a namespace where they are no property name.
+    yield "PROPPATCH", cal, (
+        '<D:propertyupdate %s xmlns:X="urn:x"><D:set><D:prop><X:dead><inner>'
+        'value</inner></X:dead></D:prop></D:set></D:propertyupdate>' % NS), {}
+    yield "PROPFIND", cal, ('<D:propfind %s xmlns:X="urn:x"><D:prop><X:dead/>'
+                            '</D:prop></D:propfind>' % NS), {"depth": "0"}
+    yield "MKCOL", "/alice/plain/", (
+        '<D:mkcol %s><D:set><D:prop><D:resourcetype><collection/>'
+        '</D:resourcetype></D:prop></D:set></D:mkcol>' % NS), {}
+    yield "REPORT", cal, (
+        '<C:calendar-query %s><D:prop><getetag/></D:prop><C:filter>'
+        '<C:comp-filter name="VCALENDAR"/></C:filter></C:calendar-query>'
+        % NS), {"depth": "1"}
+    yield "PROPFIND", cal, ('<propfind xmlns="DAV:"><prop><displayname/>'
+                            '</prop></propfind>'), {"depth": "0"}
     yield "GET", "/alice/cal2/", None, {}
     yield "DELETE", "/alice/cal2/", None, {}
     yield "PROPFIND", "/alice/", ('<D:propfind %s><D:prop><D:resourcetype/>'

@@ -315,7 +315,8 @@ def test_assign_work_on_and_complete_a_task_with_python_caldav(live_server):
         alice, bob = alice_dav.principal(), bob_dav.principal()
         bob.schedule_inbox()  # bob's account exists and is set up
         alice.schedule_inbox()
-        calendar = alice.calendars()[0]
+        calendar = (alice.calendars() or [alice.make_calendar(
+            name="Calendar", cal_id="calendar")])[0]
         task = calendar.save_todo(
             summary="Quarterly report", uid="e2e-task",
             due=datetime.datetime(2026, 3, 31, 17,

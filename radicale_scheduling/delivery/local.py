@@ -65,11 +65,11 @@ def inbox_href(message: Message) -> str:
                                   message.uid, body)[:40]
 
 
-def tag_after_update(old: Optional[Component], new: Component) -> str:
+def tag_after_update(old_tag: Optional[str], old: Optional[Component],
+                     new: Component) -> str:
     """RFC 6638 s3.2.10: an attendee's schedule tag changes with the
     organizer's real changes (a new revision included), not with others'
     participation."""
-    old_tag = ical.schedule_tag(old)
     if old is not None and old_tag:
         old_sig = [(ical.signature(c), ical.sequence(c))
                    for c in ical.components(old)]
@@ -80,11 +80,9 @@ def tag_after_update(old: Optional[Component], new: Component) -> str:
     return uuid.uuid4().hex
 
 
-def _as_copy_text(message_text: str, tag: str) -> str:
-    """The stored form of an invitation: no METHOD, a schedule tag."""
-    text = _METHOD_LINE.sub("", message_text, count=1)
-    head, sep, rest = text.partition("BEGIN:VCALENDAR\r\n")
-    return "%s%s%s:%s\r\n%s" % (head, sep, ical.SCHEDULE_TAG, tag, rest)
+def _as_copy_text(message_text: str) -> str:
+    """The stored form of an invitation: no METHOD."""
+    return _METHOD_LINE.sub("", message_text, count=1)
 
 
 def index_facts(cal: Component) -> Tuple[str, str, Tuple[int, int]]:
@@ -287,15 +285,19 @@ def deliver(storage: Storage, message: Message, user: str,
     text: Optional[str] = None
     updated: Optional[Component] = None
     facts = None
+    tag: Optional[str] = None
     if found is None and message.method == "REQUEST":
-        text = _as_copy_text(message.serialize(), uuid.uuid4().hex)
+        text = _as_copy_text(message.serialize())
+        tag = uuid.uuid4().hex
         facts = _message_facts(message)
     elif found is not None:
         stored = found[2].vobject_item
         updated = inbound.apply(message.method, message.calendar, stored,
                                 message.recipient)
         if updated is not None:
-            ical.set_schedule_tag(updated, tag_after_update(stored, updated))
+            ical.remove_private(updated)
+            tag = tag_after_update(found[0].schedule_tag(found[1]), stored,
+                                   updated)
             text = updated.serialize()
             facts = index_facts(updated)
     if text is not None and message.method == "REQUEST" and \
@@ -315,6 +317,8 @@ def deliver(storage: Storage, message: Message, user: str,
             collection = storage.collection(
                 storage.delivery_calendar_locked(user, facts[1]))
             href = new_href(collection, message.uid)
+        if tag is not None:
+            collection.set_schedule_tag(href, tag)
         collection.write_delivered(href, text, facts)
     # The inbox message comes last: it appears once processing is done.
     if message.quiet:

@@ -113,32 +113,15 @@ def handle_report(request: Request) -> Response:
 def handle_get(request: Request) -> Response:
     """GET, HEAD: a scheduling object carries its Schedule-Tag (s3.2.10)."""
     result = guard(request) or request.call_next()
-    if result[0] != client.OK or request.path.endswith("/"):
+    if result[0] != client.OK or request.path.endswith("/") or \
+            request.schedule is not None:
         return result
-    body = result[2]
-    if isinstance(body, bytes):
-        if _TAG_BYTES not in body:
-            return result
-        body = body.decode("utf-8", "replace")
-    tag = schedule_tag_of(body) if isinstance(body, str) else None
+    tag = request.storage.item_schedule_tag(request.path)
     if tag is None:
         return result
     headers = compat.headers_dict(result[1])
     headers["Schedule-Tag"] = '"%s"' % tag
     return (result[0], headers) + tuple(result[2:])
-
-
-_TAG_BYTES = ("\n%s:" % ical.SCHEDULE_TAG).encode()
-
-
-def schedule_tag_of(text: str) -> Optional[str]:
-    marker = "\n" + ical.SCHEDULE_TAG + ":"
-    start = text.find(marker)
-    if start < 0:
-        return None
-    start += len(marker)
-    end = text.find("\n", start)
-    return text[start:end].strip()
 
 
 def _scheduling_write(request: Request) -> Response:
@@ -185,15 +168,14 @@ def handle_propfind(request: Request) -> Response:
     if refused:
         return refused
     schedule = request.schedule
-    if schedule is not None and schedule.kind == paths.INBOX:
-        # The inbox shows schedule-default-calendar-URL: choose it now.
-        request.storage.ensure_default_calendar(request.user)
-    elif request.user and request.sane_path == request.user and \
+    if schedule is not None and schedule.kind == paths.INBOX or \
+            request.user and request.sane_path == request.user and \
             _asks_scheduling(compat.read_body(request.environ)):
-        # A calendar client discovering scheduling: set the user up now,
-        # so that they have a calendar to receive invitations into (RFC
-        # 6638 s4.3).  Address-book-only clients never ask for these.
-        request.storage.ensure_default_calendar(request.user)
+        # The inbox shows schedule-default-calendar-URL: one of the user's
+        # calendars is chosen now, if they have one.  None is created by
+        # reading: a client that makes its own calendar next would find
+        # one already there; the first invitation creates it (s4.3).
+        request.storage.ensure_default_calendar(request.user, create=False)
     with properties.answering(request.storage, request.user,
                               request.base_prefix):
         result = request.call_next()
@@ -289,10 +271,7 @@ def handle_move(request: Request) -> Response:
                                              client.NO_CONTENT):
         # RFC 6638 s3.2.10: the destination's Schedule-Tag.
         with request.storage.acquire_lock("r", request.user):
-            item = next(iter(request.storage.discover(to_path)), None)
-            text = item.serialize() if item is not None and \
-                not hasattr(item, "get_meta") else ""
-        tag = schedule_tag_of(text)
+            tag = request.storage.item_schedule_tag(to_path)
         if tag is not None:
             headers = compat.headers_dict(result[1])
             headers["Schedule-Tag"] = '"%s"' % tag

@@ -290,17 +290,18 @@ def _calendar_values(ctx: Context, collection: Any, tags: Sequence[str]
     return values
 
 
-def schedule_tag_element(text: str) -> Optional[ET.Element]:
+def schedule_tag_element(item: Any) -> Optional[ET.Element]:
     """CALDAV:schedule-tag of a stored object (RFC 6638 s9.3), if any."""
-    from radicale_scheduling.http.handlers import schedule_tag_of
-    tag = schedule_tag_of(text)
+    collection = getattr(item, "collection", None)
+    tag = collection.schedule_tag(item.href) \
+        if hasattr(collection, "schedule_tag") and item.href else None
     return None if tag is None else element("C:schedule-tag", '"%s"' % tag)
 
 
 def _item_values(item: Any, tags: Sequence[str]) -> Dict[str, Value]:
     if SCHEDULE_TAG not in tags:
         return {}
-    return {SCHEDULE_TAG: schedule_tag_element(item.serialize())}
+    return {SCHEDULE_TAG: schedule_tag_element(item)}
 
 
 def values_for(ctx: Context, item: Any, tags: Sequence[str]
@@ -319,7 +320,7 @@ def values_for(ctx: Context, item: Any, tags: Sequence[str]
 def names_for(ctx: Context, item: Any) -> List[str]:
     """What DAV:propname lists for a resource, beyond Radicale's names."""
     if not isinstance(item, radicale_storage.BaseCollection):
-        return [SCHEDULE_TAG] if schedule_tag_element(item.serialize()) \
+        return [SCHEDULE_TAG] if schedule_tag_element(item) \
             is not None else []
     kind = getattr(item, "schedule_kind", None)
     if kind == paths.INBOX:

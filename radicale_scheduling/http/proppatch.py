@@ -6,6 +6,9 @@ so after validation this module rewrites them in the request body into the
 text Radicale stores; Radicale then applies the whole PROPPATCH in one write
 as usual.  Server-computed properties (addresses, inbox URLs, ...) are
 refused: storing them as dead properties would let a user claim an address.
+A refusal changes nothing and is answered as WebDAV answers a PROPPATCH
+(RFC 4918 s9.2): 207 Multi-Status naming each property, the refused one
+with its status and precondition, every other with 424 Failed Dependency.
 """
 
 from __future__ import annotations
@@ -16,11 +19,11 @@ from typing import TYPE_CHECKING, Iterator, Optional, Tuple
 from urllib.parse import unquote, urlparse
 
 import defusedxml.ElementTree as DefusedET
-from radicale import httputils, pathutils
+from radicale import httputils, pathutils, xmlutils
 
 from radicale_scheduling.http import compat, properties, xml
 from radicale_scheduling.http.compat import Response
-from radicale_scheduling.http.xml import clark, to_bytes
+from radicale_scheduling.http.xml import clark, element, to_bytes
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.storage import paths
 
@@ -87,64 +90,95 @@ def check_and_rewrite(request: Request) -> Optional[Response]:
     for is_set, prop in _props(root):
         tag = prop.tag
         if tag in properties.PROTECTED:
-            return compat.precondition_failed(
-                client.FORBIDDEN, "D:cannot-modify-protected-property",
+            return _failed(
+                request, root, prop, client.FORBIDDEN,
                 "%s is computed by the server and cannot be changed."
-                % xml_name(tag))
+                % xml_name(tag), "D:cannot-modify-protected-property")
         if tag == properties.RESOURCETYPE:
             # Radicale stores the new type, then fails the request (400)
             # naming it: refused before anything is written.
-            return compat.precondition_failed(
-                client.FORBIDDEN, "D:cannot-modify-protected-property",
+            return _failed(
+                request, root, prop, client.FORBIDDEN,
                 "DAV:resourcetype is given when a collection is made "
                 "(MKCOL, MKCALENDAR) and cannot be changed (RFC 4918 "
-                "section 15.9).")
+                "section 15.9).", "D:cannot-modify-protected-property")
         if tag == properties.CALENDAR_TRANSP:
             if target_tag is None:
                 target_tag = _target_tag(request) or ""
             if schedule is not None or target_tag != "VCALENDAR":
-                return compat.forbidden(
+                return _failed(
+                    request, root, prop, client.FORBIDDEN,
                     "schedule-calendar-transp applies to calendar "
                     "collections only (RFC 6638 section 9.1).")
             if is_set:
                 values = [_TRANSP_VALUES.get(child.tag) for child in prop]
                 if len(values) != 1 or values[0] is None:
-                    return compat.text_error(
-                        client.BAD_REQUEST,
+                    return _failed(
+                        request, root, prop, client.CONFLICT,
                         "schedule-calendar-transp takes exactly one of "
                         "<C:opaque/> or <C:transparent/>.")
                 _set_text(prop, values[0])
                 changed = True
         elif tag in _INBOX_ONLY and not on_inbox:
-            return compat.forbidden(_INBOX_ONLY[tag])
+            return _failed(request, root, prop, client.FORBIDDEN,
+                           _INBOX_ONLY[tag])
         elif tag == properties.AVAILABILITY:
             if is_set and not _is_availability(prop.text or ""):
-                return compat.text_error(
-                    client.BAD_REQUEST,
+                return _failed(
+                    request, root, prop, client.CONFLICT,
                     "calendar-availability must be iCalendar holding "
                     "VAVAILABILITY components (RFC 7953).")
         elif tag == properties.DEFAULT_CALENDAR:
             if not is_set:
-                return compat.precondition_failed(
-                    client.FORBIDDEN, "C:default-calendar-needed",
+                return _failed(
+                    request, root, prop, client.FORBIDDEN,
                     "Invitations need a default calendar; point "
                     "schedule-default-calendar-URL at another calendar "
-                    "instead of removing it.")
+                    "instead of removing it.", "C:default-calendar-needed")
             hrefs = [child for child in prop if child.tag == clark("D:href")]
             path = _href_to_path(request, hrefs[0].text or "") \
                 if len(hrefs) == 1 and len(prop) == 1 else ""
             if not path or not request.storage.is_valid_default_calendar(
                     request.user, path):
-                return compat.precondition_failed(
-                    client.FORBIDDEN, "C:valid-schedule-default-calendar-URL",
+                return _failed(
+                    request, root, prop, client.FORBIDDEN,
                     "The default calendar must be one DAV:href to one of "
-                    "your own calendars that accepts events.")
+                    "your own calendars that accepts events.",
+                    "C:valid-schedule-default-calendar-URL")
             _set_text(prop, path)
             changed = True
     if changed:
         compat.replace_body(request.environ, to_bytes(root))
         request.environ["CONTENT_TYPE"] = "application/xml; charset=utf-8"
     return None
+
+
+def _failed(request: Request, root: ET.Element, refused: ET.Element,
+            status: int, reason: str, precondition: Optional[str] = None
+            ) -> Response:
+    """The answer to a PROPPATCH that changes nothing (RFC 4918 s9.2.1):
+    the refused property with ``status`` and, where the RFC names one, its
+    precondition (s16), every other property with 424 Failed Dependency."""
+    def propstat(props: list, code: int, *extra: ET.Element) -> ET.Element:
+        return element("D:propstat", None,
+                       element("D:prop", None,
+                               *(ET.Element(p.tag) for p in props)),
+                       element("D:status", xmlutils.make_response(code)),
+                       *extra)
+    extra = [element("D:error", None, element(precondition))] \
+        if precondition else []
+    extra.append(element("D:responsedescription", reason))
+    others = [p for _, p in _props(root) if p is not refused]
+    response = element("D:response", None, element(
+        "D:href", xmlutils.make_href(request.base_prefix,
+                                    request.path)),
+        propstat([refused], status, *extra))
+    if others:
+        response.append(propstat(others, client.FAILED_DEPENDENCY))
+    return compat.response(
+        client.MULTI_STATUS,
+        {"Content-Type": "application/xml; charset=utf-8"},
+        to_bytes(element("D:multistatus", None, response)))
 
 
 def _is_availability(text: str) -> bool:

@@ -15,6 +15,11 @@ CALDAV = "urn:ietf:params:xml:ns:caldav"
 MAX_DEPTH = 64
 
 
+_PROP = "{DAV:}prop"
+#: Bodies whose DAV:prop children Radicale maps to prefixed names.
+_PROPERTY_BODIES = ("{DAV:}propfind", "{DAV:}propertyupdate")
+
+
 class RefusedBody(Exception):
     """A request body refused before Radicale acts on it (400)."""
 
@@ -31,13 +36,19 @@ def check_body(root: Optional[ET.Element]) -> None:
     if too_deep(root):
         raise RefusedBody("The XML body nests deeper than %d levels."
                           % MAX_DEPTH)
-    # Radicale names every element by its namespace prefix and fails
-    # (500) on one that has none, e.g. a PROPFIND for <prop><x/></prop>.
-    for node in root.iter():
-        if not node.tag.startswith("{"):
-            raise RefusedBody("The XML element <%s> has no namespace; "
-                              "WebDAV elements and properties have one."
-                              % node.tag[:100])
+    # Radicale names a property by its namespace prefix and fails (500) on
+    # a PROPFIND of one that has none (<D:prop><x/></D:prop>).  Only such
+    # property names are refused: an element without a namespace elsewhere
+    # (a dead property's value, <collection/> in DAV:resourcetype, a
+    # REPORT's property, answered 404) is Radicale's to answer.
+    if root.tag not in _PROPERTY_BODIES:
+        return
+    for prop in root.iter(_PROP):
+        for node in prop:
+            if not node.tag.startswith("{"):
+                raise RefusedBody("The property <%s> has no namespace; "
+                                  "WebDAV properties have one."
+                                  % node.tag[:100])
 
 
 def clark(human_tag: str) -> str:

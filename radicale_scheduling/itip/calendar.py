@@ -22,9 +22,13 @@ SERVER_PARAMS = ("SCHEDULE-AGENT", "SCHEDULE-STATUS", "SCHEDULE-FORCE-SEND")
 #: An attendee's participation as the server recorded it from their answers:
 #: what a tag-matched PUT (RFC 6638 s3.2.10.1) takes from the stored copy.
 PARTICIPATION_PARAMS = ("PARTSTAT", "RSVP", "SCHEDULE-STATUS")
-#: Property holding the CalDAV schedule tag (RFC 6638 s3.2.10) in the
-#: stored object, so that it changes atomically with the object.
+#: Property that held the CalDAV schedule tag (RFC 6638 s3.2.10) in objects
+#: stored by earlier versions; the tag now lives beside the object
+#: (storage/collection.py), and this property is never shown to a client.
 SCHEDULE_TAG = "X-RADICALE-SCHEDULE-TAG"
+_PRIVATE_LINE = re.compile(r"^%s[;:]([^\r\n]*)(?:\r?\n[ \t][^\r\n]*)*"
+                           r"(?:\r?\n|$)" % SCHEDULE_TAG,
+                           re.MULTILINE | re.IGNORECASE)
 
 
 class InvalidCalendar(ValueError):
@@ -340,17 +344,23 @@ def exdates(comp: Optional[Component]) -> Dict[str, object]:
     return result
 
 
-def schedule_tag(cal: Optional[Component]) -> Optional[str]:
-    if cal is None:
-        return None
-    line = cal.contents.get(SCHEDULE_TAG.lower())
-    return str(line[0].value) if line else None
+def without_private(text: str) -> Tuple[str, Optional[str]]:
+    """``text`` without the server-private schedule tag property, and the
+    tag it held (objects stored by earlier versions)."""
+    if SCHEDULE_TAG.lower() not in text.lower():
+        return text, None
+    found = _PRIVATE_LINE.search(text)
+    if found is None:
+        return text, None
+    tag = found.group(1).rpartition(":")[2].strip() or None
+    return _PRIVATE_LINE.sub("", text), tag
 
 
-def set_schedule_tag(cal: Component, tag: str) -> None:
-    for line in list(cal.contents.get(SCHEDULE_TAG.lower(), [])):
-        cal.remove(line)
-    cal.add(SCHEDULE_TAG.lower()).value = tag
+def remove_private(cal: Component) -> None:
+    """Drop the schedule tag property wherever a client put it."""
+    for comp in [cal] + list(cal.components()):
+        for line in list(comp.contents.get(SCHEDULE_TAG.lower(), [])):
+            comp.remove(line)
 
 
 def most_attendees_per_instance(cal: Optional[Component]) -> int:

@@ -181,19 +181,41 @@ class Storage(multifilesystem.Storage):
             if getattr(collection, "schedule_kind", None):
                 raise ValueError("Items cannot be moved into or out of a "
                                  "scheduling inbox or outbox")
+        source = item.collection
 
         def plain_move() -> None:
+            tag = source.schedule_tag(item.href) \
+                if isinstance(source, Collection) else None
             super(Storage, self).move(item, to_collection, to_href, *args,
                                       **kwargs)
+            # The schedule tag goes with the object (RFC 6638 s3.2.10: MOVE
+            # answers with the destination's tag).
+            if isinstance(to_collection, Collection):
+                to_collection.set_schedule_tag(to_href, tag)
+            if isinstance(source, Collection) and (
+                    source.path, item.href) != (to_collection.path, to_href):
+                source.set_schedule_tag(item.href, None)
         ctx = context.current()
-        if ctx is None or not isinstance(item.collection, Collection) or \
+        if ctx is None or not isinstance(source, Collection) or \
                 not isinstance(to_collection, Collection) or \
-                item.collection.tag != "VCALENDAR" or item.href is None:
+                source.tag != "VCALENDAR" or item.href is None:
             plain_move()
             return
         # RFC 6638 s3.2.3.4: scheduling on the source and destination.
-        self.scheduler.move(item.collection, item.href, to_collection,
-                            to_href, ctx, plain_move)
+        self.scheduler.move(source, item.href, to_collection, to_href, ctx,
+                            plain_move)
+
+    def item_schedule_tag(self, path: str) -> Optional[str]:
+        """The schedule tag of the item at ``path`` (no base prefix)."""
+        sane = pathutils.strip_path(pathutils.sanitize_path(path))
+        parent, _, href = sane.rpartition("/")
+        if not parent or not pathutils.is_safe_filesystem_path_component(
+                href):
+            return None
+        try:
+            return self.collection("/%s/" % parent).schedule_tag(href)
+        except ValueError:
+            return None
 
     # -- users ---------------------------------------------------------------
 
@@ -400,21 +422,29 @@ class Storage(multifilesystem.Storage):
         logger.info("Scheduling: created schedule inbox and outbox of %r",
                     user)
 
-    def ensure_default_calendar(self, user: str) -> str:
+    def ensure_default_calendar(self, user: str, create: bool = True
+                                ) -> Optional[str]:
         """The user's default calendar, chosen or created on first need.
 
         RFC 6638 s4.3: an attendee needs a calendar to receive invitations
-        into.  The first calendar (by name) that takes events is chosen, or
-        one is created; the choice is stored on the inbox so that later
-        calendars do not change it.  Must be called without the lock.
+        into.  The first calendar (by name) that takes events is chosen;
+        the choice is stored on the inbox so that later calendars do not
+        change it.  Without one, a calendar is created only when
+        ``create`` (an invitation needs it): reading the scheduling
+        properties creates nothing, and the inbox then shows no default
+        calendar (s9.2).  Must be called without the lock.
         """
         current = self.default_calendar(user)
         if current and self.is_valid_default_calendar(user, current):
             return current
+        if not create and not current and self.scheduling_ready(user) and \
+                not any(c.accepts_events for c in self.user_calendars(user)):
+            return None  # nothing to choose: no need for the write lock
         with self.acquire_lock("w", user):
-            return self.ensure_default_calendar_locked(user)
+            return self.ensure_default_calendar_locked(user, create)
 
-    def ensure_default_calendar_locked(self, user: str) -> str:
+    def ensure_default_calendar_locked(self, user: str, create: bool = True
+                                       ) -> Optional[str]:
         self.provision_locked(user)
         current = self.default_calendar(user)
         if current and self.is_valid_default_calendar(user, current):
@@ -422,11 +452,16 @@ class Storage(multifilesystem.Storage):
         if current:
             logger.warning("Scheduling: default calendar %r of %r is gone; "
                            "choosing another", current, user)
-        chosen = self._choose_default_calendar(user)
+        chosen = self._choose_default_calendar(user, create)
+        if chosen is None and not current:
+            return None
         inbox = self._collection_class(
             self, paths.collection_path(user, paths.INBOX))
         meta = dict(inbox.get_meta())
-        meta[DEFAULT_CALENDAR_KEY] = chosen
+        if chosen is None:
+            meta.pop(DEFAULT_CALENDAR_KEY, None)
+        else:
+            meta[DEFAULT_CALENDAR_KEY] = chosen
         inbox.set_meta(meta)
         return chosen
 
@@ -459,10 +494,13 @@ class Storage(multifilesystem.Storage):
                 result.append(collection)
         return result
 
-    def _choose_default_calendar(self, user: str) -> str:
+    def _choose_default_calendar(self, user: str, create: bool
+                                 ) -> Optional[str]:
         for collection in self.user_calendars(user):
             if collection.accepts_events:
                 return pathutils.unstrip_path(collection.path, True)
+        if not create:
+            return None
         return self._create_calendar(user, DEFAULT_CALENDAR_NAME,
                                      DEFAULT_CALENDAR_PROPS, "default")
 
@@ -491,6 +529,7 @@ class Storage(multifilesystem.Storage):
         for it (a "tasks" calendar for to-dos, as Apple's and Cyrus'
         servers do).  Caller holds the write lock."""
         default = self.ensure_default_calendar_locked(user)
+        assert default is not None  # created when there was none
         if self.collection(default).accepts(component):
             return default
         for collection in self.user_calendars(user):

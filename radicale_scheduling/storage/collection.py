@@ -17,9 +17,11 @@ from typing import (
 from radicale import item as radicale_item
 from radicale import pathutils
 from radicale.item import filter as radicale_filter
+from radicale.log import logger
 from radicale.storage import multifilesystem
 
 from radicale_scheduling import context
+from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.storage import journal, paths
 from radicale_scheduling.storage.index import ItemIndex
 
@@ -33,6 +35,11 @@ TRANSP_KEY = "C:schedule-calendar-transp"
 DEFAULT_CALENDAR_KEY = "C:schedule-default-calendar-URL"
 #: What Radicale's prefilter says for "no time range".
 _UNBOUNDED = radicale_filter.simplify_prefilters([], "VCALENDAR")[1:3]
+#: Folder, in a calendar's folder, of its objects' schedule tags (RFC 6638
+#: s3.2.10): one small file per scheduling object, named as the item.  The
+#: tag is server bookkeeping, so it is kept out of the object a client
+#: reads; Radicale never lists dot-names as items or collections.
+TAGS_FOLDER = ".Radicale.scheduling-tags"
 
 
 class Collection(multifilesystem.Collection):
@@ -88,23 +95,114 @@ class Collection(multifilesystem.Collection):
              ) -> Optional[radicale_item.Item]:
         staged = _staged(os.path.join(self._filesystem_path, href))
         if staged is None:
-            return super()._get(href, verify_href)
+            return _without_private(super()._get(href, verify_href))
         if staged.text is None:
             return None
         return radicale_item.Item(collection_path=self.path, href=href,
                                   text=staged.text)
 
+    def _item_cache_content(self, item: radicale_item.Item):
+        """An inbox holds iTIP messages, not calendar objects: a
+        DECLINECOUNTER or REFRESH has no DTSTART (RFC 5546 s3.2.7, s3.2.8)
+        and a CANCEL of some instances has no master component, and
+        Radicale's time-range indexing refuses both ("Skip broken item"),
+        so the owner could neither see nor delete them.  Such a message
+        gets the unbounded time range of an item without one."""
+        if self.schedule_kind:
+            try:
+                _ = item.time_range  # computed once, kept by the item
+            except Exception as e:
+                logger.debug("Scheduling: %r in %r has no time range (%s)",
+                             item.href, self.path, e)
+                item._time_range = _UNBOUNDED
+        return super()._item_cache_content(item)
+
+    def sync(self, old_token: str = ""):
+        """Radicale's sync, without removed members in an initial sync
+        (RFC 6578 s3.4): a client that starts afresh (python-caldav's
+        ``get_items()``) must not be told of items it never saw."""
+        token, changes = super().sync(old_token)
+        if old_token:
+            return token, changes
+        return token, [href for href in changes if os.path.isfile(
+            os.path.join(self._filesystem_path, href))]
+
     def read_text(self, href: str) -> Optional[str]:
-        """The text of the item file ``href``, None if there is none."""
+        """The text of the item file ``href``, None if there is none (no
+        server-private property in it, see ``_without_private``)."""
         path = os.path.join(self._filesystem_path, href)
         staged = _staged(path)
         if staged is not None:
             return staged.text
+        text = self._read_raw(href)
+        return None if text is None else ical.without_private(text)[0]
+
+    def _read_raw(self, href: str) -> Optional[str]:
         try:
-            with open(path, encoding="utf-8", newline="") as f:
+            with open(os.path.join(self._filesystem_path, href),
+                      encoding="utf-8", newline="") as f:
                 return f.read()
         except OSError:
             return None
+
+    # -- schedule tags (RFC 6638 s3.2.10) ---------------------------------------
+
+    def _tag_path(self, href: str) -> str:
+        return os.path.join(self._filesystem_path, TAGS_FOLDER, href)
+
+    def _stored_tag(self, href: str) -> str:
+        """The tag file's content (staged or on disk), "" for none."""
+        path = self._tag_path(href)
+        staged = _staged(path)
+        if staged is not None:
+            return staged.text or ""
+        try:
+            with open(path, encoding="utf-8") as f:
+                return f.read().strip()
+        except OSError:
+            return ""
+
+    def schedule_tag(self, href: str) -> Optional[str]:
+        """The schedule tag of item ``href``, None if it has none.
+
+        Objects written before tags moved out of them keep theirs in an
+        ``X-RADICALE-SCHEDULE-TAG`` property until their next write,
+        which moves it here (``write_delivered``); clients never see it
+        (``_without_private``)."""
+        if not pathutils.is_safe_filesystem_path_component(href) or \
+                not self.exists_href(href):
+            return None
+        tag = self._stored_tag(href)
+        if tag:
+            return tag
+        staged = _staged(os.path.join(self._filesystem_path, href))
+        text = staged.text if staged is not None else self._read_raw(href)
+        return ical.without_private(text or "")[1]
+
+    def set_schedule_tag(self, href: str, tag: Optional[str]) -> None:
+        """Give ``href`` the schedule tag ``tag`` (None: no tag), in the
+        running operation's journal, so that tag and object change
+        together."""
+        if not pathutils.is_safe_filesystem_path_component(href):
+            raise pathutils.UnsafePathError(href)
+        if (self._stored_tag(href) or None) == tag:
+            return
+        path = self._tag_path(href)
+        txn = journal.current()
+        if txn is not None:
+            txn.stage(journal.Write(path, tag))
+        else:
+            self._storage.journal.write_file(path, tag)
+
+    def _keep_legacy_tag(self, href: str) -> None:
+        """Before an object's text is replaced: an old object's tag, held
+        in the object itself, moves to its tag file."""
+        if self.schedule_kind or self._stored_tag(href):
+            return
+        text = self._read_raw(href)
+        legacy = ical.without_private(text)[1] if text else None
+        if legacy:
+            self.set_schedule_tag(href, legacy)
 
     def facts(self, href: str) -> Optional[journal.Facts]:
         """(UID, component, time range) of ``href`` as last known."""
@@ -188,6 +286,7 @@ class Collection(multifilesystem.Collection):
         """
         if not pathutils.is_safe_filesystem_path_component(href):
             raise pathutils.UnsafePathError(href)
+        self._keep_legacy_tag(href)
         cast("Storage", self._storage).check_size(
             text, "The scheduling object /%s/%s" % (self.path, href))
         write = journal.Write(os.path.join(self._filesystem_path, href),
@@ -205,9 +304,12 @@ class Collection(multifilesystem.Collection):
         if write.facts is not None:
             self.index.record(write.href, *write.facts)
 
-    def store_last(self, href: str, item: radicale_item.Item):
+    def store_last(self, href: str, item: radicale_item.Item,
+                   schedule_tag: Optional[str] = None):
         """Store the client's object as the operation's last step, after
-        the messages its change sent (see storage/journal.py)."""
+        the messages its change sent (see storage/journal.py), with its
+        schedule tag (None: it is no scheduling object, or no longer)."""
+        self.set_schedule_tag(href, schedule_tag)
         txn = journal.current()
         if txn is None:
             return self.store(href, item)
@@ -239,11 +341,31 @@ class Collection(multifilesystem.Collection):
         with self._storage.journal.transaction() as txn:
             for name in hrefs:
                 self._storage.scheduler.delete(self, name, ctx)
+                if href is not None:
+                    self.set_schedule_tag(name, None)
             record = {"tree": self._filesystem_path} if href is None else {
                 "path": os.path.join(self._filesystem_path, href),
                 "text": None}
             txn.finish_with(record, lambda: super(Collection, self).delete(
                 href))
+
+
+def _without_private(item: Optional[radicale_item.Item]
+                     ) -> Optional[radicale_item.Item]:
+    """``item`` as a client may see it: an object stored by an earlier
+    version still holds its schedule tag; it is left out, and the ETag
+    stays that of the file, so a client's copy stays valid."""
+    if item is None:
+        return None
+    text = item.serialize()
+    if ical.SCHEDULE_TAG not in text:
+        return item
+    return radicale_item.Item(
+        collection=item.collection, href=item.href,
+        last_modified=item.last_modified, etag=item.etag,
+        text=ical.without_private(text)[0], uid=item.uid,
+        name=item.name, component_name=item.component_name,
+        time_range=item.time_range)
 
 
 def _staged(path: str) -> Optional[journal.Write]:
@@ -254,6 +376,5 @@ def _staged(path: str) -> Optional[journal.Write]:
 def _uid_of(write: journal.Write) -> Optional[str]:
     if write.facts is not None:
         return write.facts[0]
-    from radicale_scheduling.itip import calendar as ical
     comps = ical.components(ical.parse(write.text or ""))
     return ical.text(comps[0], "uid") if comps else None

@@ -54,8 +54,7 @@ def _mentions_organizer(text: Optional[str]) -> bool:
     return bool(text) and "\nORGANIZER" in text.upper()
 
 
-def tag_matches(header: str, cal: Optional[Component]) -> bool:
-    current = ical.schedule_tag(cal)
+def tag_matches(header: str, current: Optional[str]) -> bool:
     return current is not None and header.strip().strip('"') == current
 
 
@@ -102,8 +101,8 @@ class Scheduler:
             else None
         old_text = old_item.serialize() if old_item is not None else None
         if ctx.if_schedule_tag_match is not None:
-            old_cal = old_item.vobject_item if old_item is not None else None
-            if not tag_matches(ctx.if_schedule_tag_match, old_cal):
+            if not tag_matches(ctx.if_schedule_tag_match,
+                               collection.schedule_tag(href)):
                 raise SchedulingError(
                     None, "If-Schedule-Tag-Match: the object was changed by "
                     "its organizer or attendee since", status=412)
@@ -173,12 +172,12 @@ class Scheduler:
         """Store a client-written scheduling object with a new schedule tag
         (RFC 6638 s3.2.10: a direct change always changes the tag)."""
         tag = uuid.uuid4().hex
-        ical.set_schedule_tag(stored, tag)
+        ical.remove_private(stored)
         stored_item = radicale_item.Item(collection_path=collection.path,
                                         vobject_item=stored)
         stored_item.prepare()
         self.storage.check_size(stored_item.serialize(), "This meeting")
-        result = collection.store_last(href, stored_item)
+        result = collection.store_last(href, stored_item, tag)
         ctx.schedule_tag, ctx.rewritten = tag, True
         return result
 
@@ -326,9 +325,10 @@ class Scheduler:
         if old_item is None:
             return
         old = old_item.vobject_item if _mentions_organizer(
-            old_item.serialize()) or ctx.if_schedule_tag_match else None
+            old_item.serialize()) else None
         if ctx.if_schedule_tag_match is not None and \
-                not tag_matches(ctx.if_schedule_tag_match, old):
+                not tag_matches(ctx.if_schedule_tag_match,
+                                collection.schedule_tag(href)):
             raise SchedulingError(
                 None, "If-Schedule-Tag-Match: the object was changed since",
                 status=412)
@@ -369,7 +369,7 @@ class Scheduler:
             return plain_move()
         # s3.2.10.2: the tag is the moved resource's.
         if ctx.if_schedule_tag_match is not None and not tag_matches(
-                ctx.if_schedule_tag_match, old_item.vobject_item):
+                ctx.if_schedule_tag_match, source.schedule_tag(href)):
             raise SchedulingError(
                 None, "If-Schedule-Tag-Match: the object was changed by "
                 "its organizer or attendee since", status=412)
@@ -390,6 +390,7 @@ class Scheduler:
             # checks (the UID among the owner's calendars) see it gone.
             txn.stage(journal.Write(
                 os.path.join(source._filesystem_path, href), None))
+            source.set_schedule_tag(href, None)
             moved = radicale_item.Item(collection_path=target.path,
                                        text=text)
             moved.prepare()
