@@ -244,15 +244,22 @@ def _rids(cal):
 BOB = "mailto:bob@example.org"
 
 
-def _default(principal):
-    """The calendar invitations are delivered to (RFC 6638 s4.3)."""
-    [calendar] = [c for c in principal.calendars()
-                  if urlparse(str(c.url)).path.endswith("/calendar/")]
+def _holding(principal, uid):
+    """The one calendar of the user's that holds ``uid`` (the default
+    calendar invitations are delivered to, RFC 6638 s4.3)."""
+    found = []
+    for calendar in principal.calendars():
+        try:
+            calendar.event_by_uid(uid)
+        except caldav.lib.error.NotFoundError:
+            continue
+        found.append(calendar)
+    [calendar] = found
     return calendar
 
 
 def _copy(principal, uid):
-    event = _default(principal).event_by_uid(uid)
+    event = _holding(principal, uid).event_by_uid(uid)
     event.load()
     return event
 
@@ -275,13 +282,13 @@ def test_invite_to_two_instances_only_with_python_caldav(live_server):
         assert _rids(mine.icalendar_instance) == ["20260302T100000",
                                                   "20260316T100000"]
         # The server finds the second instance by time, not the week between.
-        found = _default(bob).search(
+        found = _holding(bob, "e2e-two").search(
             start=datetime.datetime(2026, 3, 16, tzinfo=datetime.timezone.utc),
             end=datetime.datetime(2026, 3, 17, tzinfo=datetime.timezone.utc),
             event=True)
         assert [str(e.icalendar_component["uid"]) for e in found] == [
             "e2e-two"]
-        assert _default(bob).search(
+        assert _holding(bob, "e2e-two").search(
             start=datetime.datetime(2026, 3, 9, tzinfo=datetime.timezone.utc),
             end=datetime.datetime(2026, 3, 10, tzinfo=datetime.timezone.utc),
             event=True) == []
@@ -301,7 +308,7 @@ def test_organizer_truncates_the_series_with_python_caldav(live_server):
         mine = _copy(bob, "e2e-cut")
         assert mine.icalendar_component["rrule"]["COUNT"] == [2]
         # The removed weeks are gone from bob's calendar.
-        assert _default(bob).search(
+        assert _holding(bob, "e2e-cut").search(
             start=datetime.datetime(2026, 4, 27, tzinfo=datetime.timezone.utc),
             end=datetime.datetime(2026, 5, 12, tzinfo=datetime.timezone.utc),
             event=True) == []
@@ -393,7 +400,7 @@ def test_inbox_items_read_and_deleted_with_python_caldav(live_server):
             event.save()
         items = bob.schedule_inbox().get_items()
         uids = sorted(str(i.icalendar_component["UID"]) for i in items)
-        assert uids[-2:] == ["e2e-inbox-1", "e2e-inbox-2"]
+        assert {"e2e-inbox-1", "e2e-inbox-2"} <= set(uids)
         [first] = [i for i in items
                    if str(i.icalendar_component["UID"]) == "e2e-inbox-1"]
         first.delete()
