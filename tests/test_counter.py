@@ -210,6 +210,13 @@ def test_counter_and_refresh_by_mail_and_declinecounter_mailed(mailing,
                    ics("m1", "bob", GRANDMA_LINE)).status == 201
         assert wait_for(lambda: len(sink.envelopes) == 1)  # the invitation
         storage = server.app._storage
+
+        def invitation_status_recorded():
+            text = server.request("GET", CAL + "m1.ics", user="alice").text
+            return "SCHEDULE-STATUS=1.1" in unfold(text)
+        # The sender records the invitation's 1.1 just after the mail
+        # server took it: compare with the copy from then on.
+        assert wait_for(invitation_status_recorded)
         before = server.request("GET", CAL + "m1.ics", user="alice").text
         # Outlook's "propose new time": a COUNTER from grandma.
         code, why = incoming.process(storage, mail(
