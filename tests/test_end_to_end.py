@@ -7,6 +7,8 @@ from urllib.parse import urlparse
 import caldav
 import pytest
 
+pytestmark = pytest.mark.e2e
+
 
 def client(live_server, user):
     return caldav.DAVClient(url=live_server["url"], username=user,
