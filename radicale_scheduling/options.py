@@ -212,6 +212,12 @@ class Settings:
     def smtp_enabled(self) -> bool:
         return bool(self.smtp_host)
 
+    @property
+    def smtp_port_used(self) -> int:
+        """``scheduling_smtp_port``, or the security's usual port."""
+        return self.smtp_port or {"ssl": 465, "starttls": 587}.get(
+            self.smtp_security, 25)
+
 
 def _smtp(configuration: Any) -> dict:
     def get(name: str) -> Any:

@@ -346,9 +346,9 @@ class Outbound:
                 self._status(entry, UNDELIVERABLE)
                 return
             self._requeue(entry, SENDING)
-            logger.info("Scheduling: mail for %r to %r failed (%s), retry "
-                        "in %d s", entry["uid"], entry["recipient"],
-                        entry["error"], wait)
+            logger.warning("Scheduling: mail for %r to %r failed (%s), retry "
+                           "in %d s", entry["uid"], entry["recipient"],
+                           entry["error"], wait)
             if entry["attempts"] == 1:
                 self._status(entry, RETRYING)
             return

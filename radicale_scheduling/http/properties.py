@@ -192,6 +192,12 @@ def _principal_values(ctx: Context, collection: Any, tags: Sequence[str]
         values.update(directory_values(
             ctx, ctx.storage.principal(owner),
             [tag for tag in tags if tag in (ADDRESS_SET, USER_TYPE)]))
+    if DISPLAYNAME in tags and not collection.get_meta("D:displayname"):
+        # The admin's name for the user (addresses file) until the user
+        # sets one; else Radicale's answer (404).
+        name = ctx.storage.principal(owner).display_name
+        values[DISPLAYNAME] = element("D:displayname", name) if name \
+            else KEEP
     for tag in tags:
         if tag == INBOX_URL:
             values[tag] = element("C:schedule-inbox-URL", None, href(

@@ -45,15 +45,48 @@ COMPONENT_CALENDARS = {"VTODO": ("tasks", "Tasks"),
                        "VJOURNAL": ("journal", "Journal")}
 
 
+_logged: Set[str] = set()
+
+
+def _log_once(log: Callable[..., None], message: str, *args: object) -> None:
+    """A start line, once per process: Radicale 3.9 loads the storage
+    twice (its sharing backend has its own), and the same configuration
+    need not be announced twice."""
+    text = message % args
+    if text not in _logged:
+        _logged.add(text)
+        log("%s", text)
+
+
+def _check_hook(configuration: types.CONFIG,
+                settings: options.Settings) -> None:
+    """Radicale's own ``[hook] type = email`` (3.5.5 and later) mails every
+    attendee of a saved event itself; with the plugin's iMIP mail on too,
+    an outside attendee would get two mails for one change."""
+    try:
+        hook = configuration.get("hook", "type")
+    except KeyError:
+        return
+    if hook == "email" and settings.smtp_enabled:
+        raise RuntimeError(
+            "[hook] type = email and [storage] scheduling_smtp_host are both "
+            "set: attendees would get two mails for one change; keep one "
+            "(scheduling_smtp_host sends standard iTIP invitations)")
+
+
 class Storage(multifilesystem.Storage):
     """Radicale's filesystem storage with scheduling collections."""
 
     _collection_class = Collection
 
     def __init__(self, configuration: types.CONFIG) -> None:
-        configuration = configuration.copy(options.PLUGIN_CONFIG_SCHEMA)
+        configuration = configuration.copy(  # type: ignore[attr-defined]
+            options.PLUGIN_CONFIG_SCHEMA)
+        # Checked before Radicale's storage creates any folder.
+        settings = options.Settings.from_configuration(configuration)
+        _check_hook(configuration, settings)
         super().__init__(configuration)
-        self.settings = options.Settings.from_configuration(configuration)
+        self.settings = settings
         self.journal = Journal(self)
         self._htpasswd: Tuple[Optional[Tuple[int, int]], Set[str]] = (None,
                                                                       set())
@@ -65,7 +98,7 @@ class Storage(multifilesystem.Storage):
             lambda message: logger.error("%s (keeping the previous version)",
                                          message))
         if not self.settings.domain:
-            logger.info("Scheduling: no scheduling_domain; only user names "
+            _log_once(logger.info, "Scheduling: no scheduling_domain; only user names "
                         "that are e-mail addresses and the addresses file "
                         "give users mailto: addresses")
         from radicale_scheduling.delivery import outbound
@@ -76,11 +109,13 @@ class Storage(multifilesystem.Storage):
             self.outbound = outbound.for_storage(self)
             if outbound.AUTOSTART:
                 self.outbound.start()
-            logger.info("Scheduling: e-mail (iMIP) through %s as %r, queue "
-                        "in %r", self.settings.smtp_host,
-                        self.settings.smtp_from, self.settings.queue_folder)
+            _log_once(logger.info, "Scheduling: e-mail (iMIP) through "
+                      "%s port %d (%s) as %r, queue in %r",
+                      self.settings.smtp_host, self.settings.smtp_port_used,
+                      self.settings.smtp_security, self.settings.smtp_from,
+                      self.settings.queue_folder)
         else:
-            logger.warning(
+            _log_once(logger.warning,
                 "Scheduling: scheduling_smtp_host is not set, so nobody "
                 "outside this server hears of invitations (clients stop "
                 "mailing them once the server schedules)")
@@ -90,9 +125,9 @@ class Storage(multifilesystem.Storage):
         if self.journal.pending():
             with self.acquire_lock("w"):
                 pass  # finishes what a crashed process left
-        logger.info("Scheduling (RFC 6638) enabled: domain %r, addresses "
-                    "file %r", self.settings.domain,
-                    self.settings.addresses_file)
+        _log_once(logger.info, "Scheduling (RFC 6638) enabled: domain %r, "
+                  "addresses file %r", self.settings.domain,
+                  self.settings.addresses_file)
 
     @contextlib.contextmanager
     def acquire_lock(self, mode: str, *args, **kwargs) -> Iterator[None]:
