@@ -13,15 +13,18 @@ CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INSTALLED = os.environ.get("RADICALE_SCHEDULING_INSTALLED") == "1"
 
 
-def _inside_checkout(path: str) -> bool:
-    return os.path.abspath(path).startswith(CHECKOUT + os.sep)
+def _from_checkout(path: str) -> bool:
+    """The checkout's own package (tests/run's venvs live inside the
+    checkout too, in .venv-test/)."""
+    return os.path.dirname(os.path.abspath(path)) == os.path.join(
+        CHECKOUT, "radicale_scheduling")
 
 
 @pytest.mark.e2e
 @pytest.mark.skipif(not INSTALLED, reason="tests/run only: run from the "
                     "checkout (PYTHONPATH=$PWD), the checkout is the package")
 def test_the_tests_import_the_installed_wheel_not_the_checkout():
-    assert not _inside_checkout(radicale_scheduling.__file__), \
+    assert not _from_checkout(radicale_scheduling.__file__), \
         radicale_scheduling.__file__
     assert not any(os.path.abspath(p or os.curdir) == CHECKOUT
                    for p in sys.path), "the checkout is on sys.path"

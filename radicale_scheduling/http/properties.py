@@ -67,7 +67,7 @@ MAX_ATTENDEES = clark("C:max-attendees-per-instance")
 HANDLED = frozenset({INBOX_URL, OUTBOX_URL, ADDRESS_SET, USER_TYPE,
                      DEFAULT_CALENDAR, CALENDAR_TRANSP, RESOURCETYPE,
                      CURRENT_PRIVILEGES, SUPPORTED_PRIVILEGES, SCHEDULE_TAG,
-                     SUPPORTED_REPORTS, MAX_ATTENDEES})
+                     SUPPORTED_REPORTS, MAX_ATTENDEES, DISPLAYNAME})
 #: Properties that belong to scheduling alone (404 wherever not ours).
 OWN = frozenset({INBOX_URL, OUTBOX_URL, DEFAULT_CALENDAR, CALENDAR_TRANSP,
                  SCHEDULE_TAG, MAX_ATTENDEES})
