@@ -125,7 +125,7 @@ class Outbound:
             os.close(directory)
 
     def entries(self, state: str = PENDING) -> List[dict]:
-        result = []
+        result: List[dict] = []
         folder = os.path.join(self.folder, state)
         try:
             names = sorted(os.listdir(folder))
@@ -368,6 +368,7 @@ class Outbound:
                           message_id="<%s@%s>" % (
                               entry["id"], s.smtp_from.rpartition("@")[2]))
         context = ssl.create_default_context()
+        client: smtplib.SMTP
         if s.smtp_security == "ssl":
             client = smtplib.SMTP_SSL(s.smtp_host, port, timeout=30,
                                       context=context)
@@ -388,7 +389,9 @@ class Outbound:
                 raise
             except smtplib.SMTPResponseException as e:
                 if 500 <= e.smtp_code < 600:
-                    raise _Permanent("%d %s" % (e.smtp_code, e.smtp_error),
+                    error = e.smtp_error.decode("utf-8", "replace") if \
+                        isinstance(e.smtp_error, bytes) else e.smtp_error
+                    raise _Permanent("%d %s" % (e.smtp_code, error),
                                      UNDELIVERABLE) from e
                 raise
 

@@ -25,6 +25,7 @@ from typing import (
     Optional,
     Sequence,
     Tuple,
+    cast,
 )
 from urllib.parse import unquote
 
@@ -310,7 +311,7 @@ def values_for(ctx: Context, item: Any, tags: Sequence[str]
     if not isinstance(item, radicale_storage.BaseCollection):
         return _item_values(item, tags)
     if getattr(item, "schedule_kind", None):
-        return _schedule_values(ctx, item, tags)
+        return _schedule_values(ctx, cast(Collection, item), tags)
     if item.is_principal:
         return _principal_values(ctx, item, tags)
     if item.tag == "VCALENDAR":

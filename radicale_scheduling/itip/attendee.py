@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from typing import FrozenSet, List, Optional
+from typing import FrozenSet, List, Optional, Tuple
 
 from vobject.base import Component
 from vobject.icalendar import utc
@@ -71,7 +71,7 @@ def _comparable(comp: Component, me: str, ignore_status: bool = False
                 name in ("EXDATE", "RECURRENCE-ID") or \
                 (ignore_status and name == "STATUS"):
             continue
-        ignore = ical.SERVER_PARAMS
+        ignore: Tuple[str, ...] = ical.SERVER_PARAMS
         if name == "ATTENDEE" and ical.address(line) == me:
             ignore = ignore + ("PARTSTAT", "RSVP")
         keys.append(ical._line_key(line, ignore))
@@ -103,7 +103,7 @@ def _check_allowed(old: Component, new: Component, me: str) -> None:
             if key is None or old_master is None:
                 raise _refuse("Components cannot be added.")
             before = ical.derived_instance(
-                old_master, ical.first(comp, "recurrence-id").value)
+                old_master, ical.required(comp, "recurrence-id").value)
         ignore_status = tasks.status_change_allowed(before, comp)
         if _comparable(before, me, ignore_status) != \
                 _comparable(comp, me, ignore_status):
@@ -179,8 +179,8 @@ def attendee_change(old: Component, new: Component, me: str,
     stamp = ical.utc_now_stamp(now).astimezone(utc)
     old_comps, new_comps = ical.by_rid(old), ical.by_rid(new)
     _keep_revision(old_comps, new_comps)
-    organizer = next(iter({ical.organizer(c) for c in ical.components(new)}
-                          - {None}))
+    organizer = next(iter({ical.organizer(c) or "" for c in
+                           ical.components(new)} - {""}))
     _keep_sequence(old_comps, new_comps)
     answers: List[Component] = []
     new_master = new_comps.get(None)

@@ -131,7 +131,7 @@ def _apply_cancel(message: Component, stored: Optional[Component]
     master = comps.get(None)
     changed = False
     for key, cancel in incoming.items():
-        instance = ical.first(cancel, "recurrence-id").value
+        instance = ical.required(cancel, "recurrence-id").value
         override = comps.get(key)
         if master is not None:
             if override is not None:
@@ -162,7 +162,7 @@ def _instance_component(cal: Component, comps: Dict[Optional[str],
     if master is None:
         return None
     comp = ical.derived_instance(master,
-                                 ical.first(reply, "recurrence-id").value)
+                                 ical.required(reply, "recurrence-id").value)
     cal.add(comp)
     comps[key] = comp
     return comp

@@ -14,8 +14,8 @@ import os
 from typing import Callable, Dict, Iterable, Iterator, Optional, Set, Tuple
 from urllib.parse import unquote, urlparse
 
+from radicale import config, pathutils, types
 from radicale import item as radicale_item
-from radicale import pathutils, types
 from radicale.log import logger
 from radicale.storage import multifilesystem
 
@@ -58,7 +58,7 @@ def _log_once(log: Callable[..., None], message: str, *args: object) -> None:
         log("%s", text)
 
 
-def _check_hook(configuration: types.CONFIG,
+def _check_hook(configuration: config.Configuration,
                 settings: options.Settings) -> None:
     """Radicale's own ``[hook] type = email`` (3.5.5 and later) mails every
     attendee of a saved event itself; with the plugin's iMIP mail on too,
@@ -79,9 +79,8 @@ class Storage(multifilesystem.Storage):
 
     _collection_class = Collection
 
-    def __init__(self, configuration: types.CONFIG) -> None:
-        configuration = configuration.copy(  # type: ignore[attr-defined]
-            options.PLUGIN_CONFIG_SCHEMA)
+    def __init__(self, configuration: config.Configuration) -> None:
+        configuration = configuration.copy(options.PLUGIN_CONFIG_SCHEMA)
         # Checked before Radicale's storage creates any folder.
         settings = options.Settings.from_configuration(configuration)
         _check_hook(configuration, settings)

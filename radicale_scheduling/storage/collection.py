@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import xml.etree.ElementTree as ET
-from typing import TYPE_CHECKING, Iterable, Iterator, List, Optional, Tuple
+from typing import IO, TYPE_CHECKING, Iterable, Iterator, List, Optional, Tuple
 
 from radicale import item as radicale_item
 from radicale import pathutils
@@ -38,6 +38,8 @@ class Collection(multifilesystem.Collection):
     rights grant access below a principal to tagged collections only; the
     HTTP layer reports them as inbox and outbox, never as calendars.
     """
+
+    _storage: Storage
 
     def __init__(self, storage_: Storage, path: str,
                  filesystem_path: Optional[str] = None) -> None:
@@ -190,7 +192,9 @@ class Collection(multifilesystem.Collection):
 
     def apply_staged(self, write: journal.Write) -> None:
         assert write.href is not None and write.text is not None
-        with self._atomic_write(write.path, newline="") as f:
+        f: IO[str]  # Radicale types it IO[AnyStr]
+        with self._atomic_write(  # type: ignore[assignment]
+                write.path, newline="") as f:
             f.write(write.text)
         if write.facts is not None:
             self.index.record(write.href, *write.facts)
