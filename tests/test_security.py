@@ -392,7 +392,7 @@ def test_a_claim_added_while_running_is_ignored(world, tmp_path):
                ics("c2", "bob", organizer="carol")).status == 201
     assert copy(world, "bob", "c2")
     assert not [h for h in hrefs(world, "alice", CAL)
-                if "c2" in world.request("GET", h, user="alice").text]
+                if "UID:c2\r\n" in world.request("GET", h, user="alice").text]
 
 
 # -- replies spoofed by mail (iMIP) -------------------------------------------
