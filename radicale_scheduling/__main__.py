@@ -6,8 +6,9 @@
 ``receive`` is what a Postfix or Exim pipe transport, procmail or a sieve
 ``pipe`` action runs for each incoming mail (see README.md).  Exit codes
 follow sysexits: 0 done, 65 not an iTIP mail or malformed, 67 no such
-meeting or recipient, 77 sender not allowed, 78 configuration error (one
-line on stderr; nothing is created before the configuration is valid).
+meeting or recipient, 70 internal error, 75 temporary failure, 77 sender
+not allowed, 78 configuration error (one line on stderr; nothing is
+created before the configuration is valid).
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from typing import Dict, List, Optional
 from radicale import config as radicale_config
 from radicale import storage as radicale_storage
 
-#: sysexits.h EX_CONFIG: a configuration error.
+#: sysexits.h: a configuration error; an internal error; try again later.
 EX_CONFIG = 78
+EX_SOFTWARE = 70
+EX_TEMPFAIL = 75
 
 PROG = "python -m radicale_scheduling"
 
@@ -38,7 +41,8 @@ actions:
 
 --config defaults to Radicale's own (RADICALE_CONFIG, /etc/radicale/config,
 ~/.config/radicale/config).  Exit codes (sysexits): 0 done, 65 not an iTIP
-mail or malformed, 67 no such meeting or recipient, 77 sender not allowed,
+mail or malformed, 67 no such meeting or recipient, 70 internal error,
+75 temporary failure (disk, lock: try again), 77 sender not allowed,
 78 configuration error."""
 
 
@@ -153,11 +157,20 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("%s: configuration error: %s" % (
             PROG, " ".join(str(e).split())), file=sys.stderr)
         return EX_CONFIG
-    if args.command == "queue":
-        return _queue(storage, args.action)
-    from radicale_scheduling.delivery import incoming
-    code, text = incoming.process(storage, sys.stdin.buffer.read(),
-                                  args.recipients)
+    try:
+        if args.command == "queue":
+            return _queue(storage, args.action)
+        from radicale_scheduling.delivery import incoming
+        code, text = incoming.process(storage, sys.stdin.buffer.read(),
+                                      args.recipients)
+    except OSError as e:
+        # A full disk, a lock or permission: a mail server tries again.
+        print("%s: %s" % (PROG, e), file=sys.stderr)
+        return EX_TEMPFAIL
+    except Exception as e:  # one line for the admin, not a traceback
+        print("%s: internal error: %s: %s" % (PROG, type(e).__name__, e),
+              file=sys.stderr)
+        return EX_SOFTWARE
     print(text, file=sys.stderr if code else sys.stdout)
     return code
 
