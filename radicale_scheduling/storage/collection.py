@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import xml.etree.ElementTree as ET
-from typing import IO, TYPE_CHECKING, Iterable, Iterator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, List, Optional, Tuple
 
 from radicale import item as radicale_item
 from radicale import pathutils
@@ -192,9 +192,9 @@ class Collection(multifilesystem.Collection):
 
     def apply_staged(self, write: journal.Write) -> None:
         assert write.href is not None and write.text is not None
-        f: IO[str]  # Radicale types it IO[AnyStr]
-        with self._atomic_write(  # type: ignore[assignment]
-                write.path, newline="") as f:
+        # Radicale types the file IO[AnyStr], which nothing binds here.
+        atomic: Any = self._atomic_write(write.path, newline="")
+        with atomic as f:
             f.write(write.text)
         if write.facts is not None:
             self.index.record(write.href, *write.facts)
