@@ -203,6 +203,9 @@ def test_mail_out_and_the_answer_back_in(world):
         assert parts["text/calendar"].get_param("method") == "REQUEST"
         text = parts["text/plain"].get_content()
         assert "None" not in text and "None" not in str(mail["From"])
+        body = parts["text/calendar"].get_content()
+        body = body if isinstance(body, str) else body.decode()
+        assert "CN=None" not in body and "ORGANIZER" in body
         assert "bob@example.org" in text
         result = subprocess.run(
             [sys.executable, "-m", "radicale_scheduling", "--config",

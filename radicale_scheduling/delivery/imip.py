@@ -142,6 +142,15 @@ def build(method: str, ics: str, sender: str, recipient: str,
     """The RFC 6047 message for one recipient."""
     cal = ical.parse(ics)
     subject, text = describe(method, cal, sender)
+    placeholders = [line for comp in ical.components(cal)
+                    for line in ical.lines(comp, "organizer") +
+                    ical.attendees(comp)
+                    if ical.param(line, "CN") is not None and not _cn(line)]
+    if placeholders:
+        # The mail program would show "None" as the person's name.
+        for line in placeholders:
+            ical.set_param(line, "CN", None)
+        ics = cal.serialize()
     message = EmailMessage(policy=email.policy.SMTP)
     display = _clean(sender_name, 80) or sender[7:]
     message["From"] = email.utils.formataddr(
