@@ -223,6 +223,12 @@ class Settings:
     def smtp_enabled(self) -> bool:
         return bool(self.smtp_host)
 
+    @property
+    def smtp_port_used(self) -> int:
+        """``scheduling_smtp_port``, or the security's usual port."""
+        return self.smtp_port or {"ssl": 465, "starttls": 587}.get(
+            self.smtp_security, 25)
+
 
 def _server_limits(configuration: Any) -> list:
     """Radicale's own size limits: max_content_length, and from 3.6 on

@@ -9,13 +9,31 @@ must keep it so.
 from __future__ import annotations
 
 import os
+import site
 import socket
 import subprocess
 import sys
 import time
 from typing import Dict, Iterable, Optional
 
-CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import radicale_scheduling
+
+#: The folder holding the package the tests import: the checkout when run
+#: as ``PYTHONPATH=$PWD python -m pytest``, site-packages under tests/run.
+PACKAGE_HOME = os.path.dirname(os.path.dirname(os.path.abspath(
+    radicale_scheduling.__file__)))
+
+
+def env() -> Dict[str, str]:
+    """The environment of a server process: it imports the same
+    radicale_scheduling as the tests (the installed one under tests/run,
+    never the checkout behind its back)."""
+    environment = dict(os.environ)
+    installed = {os.path.abspath(p) for p in site.getsitepackages()}
+    if PACKAGE_HOME not in installed:
+        environment["PYTHONPATH"] = os.pathsep.join(
+            p for p in (PACKAGE_HOME, environment.get("PYTHONPATH")) if p)
+    return environment
 
 
 def free_port() -> int:
@@ -64,13 +82,9 @@ class LiveServer:
             f.write(config)
         self.log_path = os.path.join(folder, name + ".log")
         self._log = open(self.log_path, "w")
-        # The plugin of this checkout, whatever the environment installed.
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (CHECKOUT, env.get("PYTHONPATH")) if p)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "radicale", "--config", self.config_path],
-            stdout=self._log, stderr=subprocess.STDOUT, env=env)
+            stdout=self._log, stderr=subprocess.STDOUT, env=env())
 
     def wait_listening(self, seconds: float = 30) -> None:
         deadline = time.monotonic() + seconds

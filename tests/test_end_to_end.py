@@ -8,6 +8,8 @@ import caldav
 import icalendar
 import pytest
 
+pytestmark = pytest.mark.e2e
+
 
 def client(live_server, user):
     return caldav.DAVClient(url=live_server["url"], username=user,

@@ -40,11 +40,11 @@ def _instances(copy: Component, now: datetime.datetime,
     master = comps.get(None)
     if master is not None and ical.first(master, "dtstart") is not None:
         length = freebusy.duration(master)
-        first = freebusy.to_utc(ical.first(master, "dtstart").value, utc)
+        first = freebusy.to_utc(ical.required(master, "dtstart").value, utc)
         window_end = max(first, now) + HORIZON
         for start in freebusy.occurrence_starts(master, first, window_end,
                                                 utc, length, budget):
-            key = ical.value_key(start)
+            key: Optional[str] = ical.value_key(start)
             if key in comps:
                 continue
             begin = freebusy.to_utc(start, utc)
@@ -54,7 +54,7 @@ def _instances(copy: Component, now: datetime.datetime,
             continue
         if (ical.text(comp, "status") or "").upper() == "CANCELLED":
             continue
-        begin = freebusy.to_utc(ical.first(comp, "dtstart").value, utc)
+        begin = freebusy.to_utc(ical.required(comp, "dtstart").value, utc)
         result.append((key, None, begin, begin + freebusy.duration(comp)))
     return result
 

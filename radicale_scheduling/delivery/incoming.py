@@ -93,6 +93,7 @@ def _process(storage: Storage, raw: bytes,
     if not comps or len(uids) != 1 or None in uids:
         return DATAERR, "the calendar data holds no single meeting"
     uid = next(iter(uids))
+    assert uid is not None  # checked above
     limit = storage.settings.max_attendees
     if ical.most_attendees_per_instance(cal) > limit:
         # As a PUT over scheduling_max_attendees is refused, so is a copy
@@ -103,6 +104,7 @@ def _process(storage: Storage, raw: bytes,
     if len(organizers) != 1 or None in organizers:
         return DATAERR, "the meeting has no single ORGANIZER"
     organizer = next(iter(organizers))
+    assert organizer is not None  # checked above
     if method == "REPLY":
         return _reply(storage, cal, uid, sender, organizer)
     if method in counter.FROM_ATTENDEE:
@@ -186,9 +188,9 @@ def _invitation(storage: Storage, cal, method: str, uid: str, sender: str,
                         "it, not by mail" % organizer)
     invited = {ical.address(line) for c in ical.components(cal)
                for line in ical.attendees(c)}
-    targets = [(address, storage.user_for_address(address))
-               for address in wanted if address in invited]
-    targets = [(a, u) for a, u in targets if u is not None]
+    targets: List[Tuple[str, str]] = [
+        (address, user) for address in wanted if address in invited
+        for user in [storage.user_for_address(address)] if user is not None]
     if method == counter.DECLINECOUNTER:
         # Only about a meeting they have (RFC 5546 s3.2.8); it changes
         # no copy, the message just lands in the inbox.

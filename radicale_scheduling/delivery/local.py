@@ -314,6 +314,7 @@ def deliver(storage: Storage, message: Message, user: str,
         if found is not None:
             collection, href = found[0], found[1]
         else:
+            assert facts is not None  # set with text
             collection = storage.collection(
                 storage.delivery_calendar_locked(user, facts[1]))
             href = new_href(collection, message.uid)

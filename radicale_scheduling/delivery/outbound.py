@@ -156,7 +156,7 @@ class Outbound:
             os.close(directory)
 
     def entries(self, state: str = PENDING) -> List[dict]:
-        result = []
+        result: List[dict] = []
         folder = os.path.join(self.folder, state)
         try:
             names = sorted(os.listdir(folder))
@@ -486,9 +486,9 @@ class Outbound:
                 self._status(entry, UNDELIVERABLE)
                 return
             self._requeue(entry, SENDING)
-            logger.info("Scheduling: mail for %r to %r failed (%s), retry "
-                        "in %d s", entry["uid"], entry["recipient"],
-                        entry["error"], wait)
+            logger.warning("Scheduling: mail for %r to %r failed (%s), retry "
+                           "in %d s", entry["uid"], entry["recipient"],
+                           entry["error"], wait)
             if entry["attempts"] == 1:
                 self._status(entry, RETRYING)
             return
@@ -515,6 +515,7 @@ class Outbound:
         port = s.smtp_port or {"ssl": 465, "starttls": 587}.get(
             s.smtp_security, 25)
         context = ssl.create_default_context()
+        client: smtplib.SMTP
         if s.smtp_security == "ssl":
             client = smtplib.SMTP_SSL(s.smtp_host, port, timeout=30,
                                       context=context)
@@ -535,7 +536,9 @@ class Outbound:
                 raise
             except smtplib.SMTPResponseException as e:
                 if 500 <= e.smtp_code < 600:
-                    raise _Permanent("%d %s" % (e.smtp_code, e.smtp_error),
+                    error = e.smtp_error.decode("utf-8", "replace") if \
+                        isinstance(e.smtp_error, bytes) else e.smtp_error
+                    raise _Permanent("%d %s" % (e.smtp_code, error),
                                      UNDELIVERABLE) from e
                 raise
 

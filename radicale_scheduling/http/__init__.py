@@ -102,7 +102,7 @@ def _wrap_read_xml() -> None:
         xml.check_body(root)
         return root
 
-    application._read_xml_request_body = read_xml
+    application._read_xml_request_body = read_xml  # type: ignore[method-assign]
 
 
 def install() -> None:

@@ -1,9 +1,14 @@
 """What differs between the Radicale versions the package supports.
 
-Radicale 3.1.8 calls ``do_<METHOD>(environ, base_prefix, path, user)`` and
-expects ``(status, headers, body)``; 3.5 and later pass ``user_groups`` and
-``request_info`` too and expect a fourth element (the parsed XML request,
-used for logging).  Everything else in the HTTP layer goes through here.
+Radicale 3.1.8 to 3.5.8 call ``do_<METHOD>(environ, base_prefix, path,
+user)`` and expect ``(status, headers, body)``.  After ``user``, 3.5.9 and
+3.6 pass ``remote_host, remote_useragent``, 3.7 and 3.8 ``request_info``,
+3.9 ``user_groups, request_info``: the wrappers (``http.install``) pass
+whatever follows ``user`` through untouched.  From 3.5.10 on a response
+has a fourth element (the parsed XML request, for logging); its length is
+read from Radicale's own ``NOT_ALLOWED``.  tests/run checks the newest
+release of every minor series.  Everything else in the HTTP layer goes
+through here.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ with ``valid-scheduling-message`` and reason, before any calendar is read.
 from __future__ import annotations
 
 import datetime
+import xml.etree.ElementTree as ET
 from http import client
 from typing import TYPE_CHECKING, Dict, List, Tuple
 
@@ -130,7 +131,7 @@ def _check(request: Request, vfb) -> List:
 
 
 def _recipient_response(recipient: str, status: str,
-                        data: str = "") -> object:
+                        data: str = "") -> ET.Element:
     response = element("C:response", None,
                        element("C:recipient", None, href(recipient)),
                        element("C:request-status", status))

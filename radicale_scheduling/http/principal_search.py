@@ -275,8 +275,8 @@ def parse_cs_search(root: ET.Element) -> Search:
     def accept(candidate: Candidate) -> bool:
         if not tokens or candidate.principal.cutype not in types:
             return False
-        strings = [candidate.display_name, candidate.user] + \
-            candidate.values(properties.ADDRESS_SET)
+        strings = [candidate.display_name, candidate.user] + (
+            candidate.values(properties.ADDRESS_SET) or [])
         return all(any(token(s) for s in strings) for token in tokens)
 
     return Search(accept, _requested_props(root), limit,

@@ -25,6 +25,7 @@ from typing import (
     Optional,
     Sequence,
     Tuple,
+    cast,
 )
 from urllib.parse import unquote
 
@@ -67,7 +68,7 @@ MAX_ATTENDEES = clark("C:max-attendees-per-instance")
 HANDLED = frozenset({INBOX_URL, OUTBOX_URL, ADDRESS_SET, USER_TYPE,
                      DEFAULT_CALENDAR, CALENDAR_TRANSP, RESOURCETYPE,
                      CURRENT_PRIVILEGES, SUPPORTED_PRIVILEGES, SCHEDULE_TAG,
-                     SUPPORTED_REPORTS, MAX_ATTENDEES})
+                     SUPPORTED_REPORTS, MAX_ATTENDEES, DISPLAYNAME})
 #: Properties that belong to scheduling alone (404 wherever not ours).
 OWN = frozenset({INBOX_URL, OUTBOX_URL, DEFAULT_CALENDAR, CALENDAR_TRANSP,
                  SCHEDULE_TAG, MAX_ATTENDEES})
@@ -196,6 +197,12 @@ def _principal_values(ctx: Context, collection: Any, tags: Sequence[str]
         values.update(directory_values(
             ctx, ctx.storage.principal(owner),
             [tag for tag in tags if tag in (ADDRESS_SET, USER_TYPE)]))
+    if DISPLAYNAME in tags and not collection.get_meta("D:displayname"):
+        # The admin's name for the user (addresses file) until the user
+        # sets one; else Radicale's answer (404).
+        name = ctx.storage.principal(owner).display_name
+        values[DISPLAYNAME] = element("D:displayname", name) if name \
+            else KEEP
     for tag in tags:
         if tag == INBOX_URL:
             values[tag] = element("C:schedule-inbox-URL", None, href(
@@ -309,7 +316,7 @@ def values_for(ctx: Context, item: Any, tags: Sequence[str]
     if not isinstance(item, radicale_storage.BaseCollection):
         return _item_values(item, tags)
     if getattr(item, "schedule_kind", None):
-        return _schedule_values(ctx, item, tags)
+        return _schedule_values(ctx, cast(Collection, item), tags)
     if item.is_principal:
         return _principal_values(ctx, item, tags)
     if item.tag == "VCALENDAR":

@@ -425,8 +425,8 @@ def attendee_change(old: Component, new: Component, me: str,
     old_comps = ical.by_rid(old)
     new_comps = _rekeyed(ical.by_rid(new), old_comps.get(None))
     _keep_revision(old_comps, new_comps)
-    organizer = next(iter({ical.organizer(c) for c in ical.components(new)}
-                          - {None}))
+    organizer = next(iter({ical.organizer(c) or "" for c in
+                           ical.components(new)} - {""}))
     _keep_sequence(old_comps, new_comps)
     answers: List[Component] = []
     new_master = new_comps.get(None)

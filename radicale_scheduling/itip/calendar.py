@@ -159,6 +159,14 @@ def first(comp: Component, name: str) -> Optional[ContentLine]:
     return found[0] if found else None
 
 
+def required(comp: Component, name: str) -> ContentLine:
+    """``first`` of a property the component was checked to have."""
+    line = first(comp, name)
+    if line is None:
+        raise ValueError("%s without %s" % (comp.name, name.upper()))
+    return line
+
+
 def text(comp: Component, name: str) -> Optional[str]:
     line = first(comp, name)
     return None if line is None else str(line.value)
@@ -201,6 +209,14 @@ def attendee(comp: Component, who: str) -> Optional[ContentLine]:
         if address(line) == who:
             return line
     return None
+
+
+def required_attendee(comp: Component, who: str) -> ContentLine:
+    """``attendee`` where ``who`` was checked to be one."""
+    line = attendee(comp, who)
+    if line is None:
+        raise ValueError("%s is no ATTENDEE" % who)
+    return line
 
 
 def agent(line: ContentLine) -> str:
@@ -270,7 +286,7 @@ def derived_instance(master: Component, instance: object) -> Component:
     end = first(master, "dtend") or first(master, "due")
     if start is not None and end is not None and \
             isinstance(instance, type(start.value)):
-        first(comp, end.name).value = instance + (end.value - start.value)
+        required(comp, end.name).value = instance + (end.value - start.value)
     set_single(comp, "dtstart", instance)
     set_single(comp, "recurrence-id", instance)
     return comp
@@ -385,7 +401,9 @@ def iter_instances_keys(comps: Dict[Optional[str], Component]
 # -- text-level edits ---------------------------------------------------------
 
 def _split_unquoted(text: str, separator: str) -> List[str]:
-    parts, current, quoted = [], [], False
+    parts: List[str] = []
+    current: List[str] = []
+    quoted = False
     for char in text:
         if char == '"':
             quoted = not quoted

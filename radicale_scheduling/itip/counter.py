@@ -84,7 +84,9 @@ def read(cal: Component) -> Explicit:
     if method == DECLINECOUNTER and not attendees:
         raise invalid("A DECLINECOUNTER names the ATTENDEE whose proposal "
                       "is declined (RFC 5546 section 3.2.8).")
-    return Explicit(method, next(iter(uids)), next(iter(organizers)),
+    uid, organizer = next(iter(uids)), next(iter(organizers))
+    assert uid is not None and organizer is not None  # checked above
+    return Explicit(method, uid, organizer,
                     attendees, cal)
 
 

@@ -104,7 +104,7 @@ def split_delegation(old: Component, new: Component, me: str
             if mine is not None and old_mine is not None and \
                     "DELEGATED-TO" not in mine.params and \
                     "DELEGATED-TO" in old_mine.params:
-                ical.attendee(norm, me).params["DELEGATED-TO"] = list(
+                ical.required_attendee(norm, me).params["DELEGATED-TO"] = list(
                     old_mine.params["DELEGATED-TO"])
             continue
         targets = delegated_to(mine)
@@ -141,7 +141,7 @@ def split_delegation(old: Component, new: Component, me: str
         if len([x for x in fresh if ical.address(x) != target]) > 0:
             raise _refuse("Attendees cannot be added.")
         # The delegator's own line: DELEGATED-TO and ROLE as before.
-        norm_mine = ical.attendee(norm, me)
+        norm_mine = ical.required_attendee(norm, me)
         old_mine = ical.attendee(before, me) if before is not None else None
         for name in OWN_PARAMS:
             norm_mine.params.pop(name, None)

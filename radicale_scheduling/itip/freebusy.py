@@ -55,7 +55,7 @@ def to_utc(value: object, tz: datetime.tzinfo) -> datetime.datetime:
 
 
 def duration(comp: Component) -> datetime.timedelta:
-    start = ical.first(comp, "dtstart").value
+    start = ical.required(comp, "dtstart").value
     end = ical.first(comp, "dtend") or ical.first(comp, "due")
     if end is not None:
         if isinstance(end.value, datetime.datetime) != isinstance(
@@ -110,7 +110,7 @@ def occurrence_starts(master: Component, window_start: datetime.datetime,
             duration: datetime.timedelta, budget: Budget
             ) -> Iterator[datetime.datetime]:
     """Start times (native, as the rule yields them) that may overlap."""
-    start = ical.first(master, "dtstart").value
+    start = ical.required(master, "dtstart").value
     rules = ical.lines(master, "rrule")
     if not rules and not ical.lines(master, "rdate"):
         budget.spend()
@@ -211,6 +211,7 @@ def _skip_ahead(master: Component, ruleset, rule_text: str, parts: dict,
     ruleset.rrule(rule)
     for value in ical.exdates(master).values():
         if not isinstance(value, datetime.datetime):
+            assert isinstance(value, datetime.date)
             value = datetime.datetime.combine(value, datetime.time())
         if (value.tzinfo is None) != (shifted.tzinfo is None):
             value = value.replace(tzinfo=shifted.tzinfo) \
@@ -243,7 +244,7 @@ def _component_periods(comps: List[Component], window_start, window_end,
             continue
         budget.spend()
         fbtype, length = _fbtype(comp, me), duration(comp)
-        begin = to_utc(ical.first(comp, "dtstart").value, tz)
+        begin = to_utc(ical.required(comp, "dtstart").value, tz)
         if fbtype and length > datetime.timedelta(0) and \
                 begin < window_end and begin + length > window_start:
             yield (max(begin, window_start),

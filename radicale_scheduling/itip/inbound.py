@@ -159,7 +159,7 @@ def _apply_cancel(message: Component, stored: Optional[Component]
     master = comps.get(None)
     changed = False
     for key, cancel in incoming.items():
-        instance = ical.first(cancel, "recurrence-id").value
+        instance = ical.required(cancel, "recurrence-id").value
         override = comps.get(key)
         if master is not None:
             if override is not None:
@@ -187,7 +187,7 @@ def _instance_component(cal: Component, comps: Dict[Optional[str],
     if key in comps:
         return comps[key]
     master = comps.get(None)
-    value = ical.first(reply, "recurrence-id").value
+    value = ical.required(reply, "recurrence-id").value
     if master is not None:
         value = attendee.series_value(master, value)
     if master is None or not attendee.instance_exists(master, value):

@@ -93,7 +93,7 @@ def check_same_organizer(cal: Component) -> None:
         raise SchedulingError(
             "C:same-organizer-in-all-components",
             "All components of a scheduling object must have the same "
-            "ORGANIZER (found %s)." % ", ".join(sorted(organizers)))
+            "ORGANIZER (found %s)." % ", ".join(sorted(map(str, organizers))))
 
 
 # -- the view of one attendee (RFC 6638 s3.2.6) ----------------------------
@@ -121,7 +121,7 @@ def view(cal: Optional[Component], who: str,
         if excluded:
             master = master.duplicate(master)
             for override in excluded:
-                value = ical.first(override, "recurrence-id").value
+                value = ical.required(override, "recurrence-id").value
                 master.add("exdate").value = [value]
             invited[None] = master
     return invited
@@ -289,8 +289,8 @@ def organizer_change(old: Optional[Component], new: Optional[Component],
         forced = set()
     source = new if new is not None else old
     assert source is not None
-    organizer = next(iter({ical.organizer(c) for c in ical.components(source)}
-                          - {None}), "")
+    organizer: str = next(iter({ical.organizer(c) or "" for c in
+                                ical.components(source)} - {""}), "")
     change = OrganizerChange(new)
     bodies = _Bodies(source, stamp)
     recipients = _attendee_addresses(old) | _attendee_addresses(new)
@@ -360,6 +360,7 @@ def _messages_for(who: str, organizer: str,
     # Instances taken away: an EXDATE added to the master they see, an
     # override they are no longer in, an override now cancelled.
     cancelled: List[Component] = []
+    key: Optional[str]
     old_master, new_master = old_view.get(None), new_view.get(None)
     if old_master is not None and new_master is not None:
         old_ex, new_ex = ical.exdates(old_master), ical.exdates(new_master)
@@ -374,12 +375,12 @@ def _messages_for(who: str, organizer: str,
                 key not in ical.exdates(new_master):
             continue  # the override was dropped back into the series
         if now_comp is None:
-            value = ical.first(comp, "recurrence-id").value
+            value = ical.required(comp, "recurrence-id").value
             cancelled.append(_cancel_component(comp, who, value))
     for key, comp in new_view.items():
         if key is not None and _cancelled(comp) and not (
                 key in old_view and _cancelled(old_view[key])):
-            value = ical.first(comp, "recurrence-id").value
+            value = ical.required(comp, "recurrence-id").value
             cancelled.append(_cancel_component(comp, who, value))
     if cancelled:
         if new_master is not None:

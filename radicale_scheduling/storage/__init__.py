@@ -15,8 +15,8 @@ import threading
 from typing import Callable, Dict, Iterable, Iterator, Optional, Set, Tuple
 from urllib.parse import unquote, urlparse
 
+from radicale import config, pathutils, types
 from radicale import item as radicale_item
-from radicale import pathutils, types
 from radicale.log import logger
 from radicale.storage import multifilesystem
 
@@ -48,20 +48,52 @@ COMPONENT_CALENDARS = {"VTODO": ("tasks", "Tasks"),
                        "VJOURNAL": ("journal", "Journal")}
 
 
+_logged: Set[str] = set()
+
+
+def _log_once(log: Callable[..., None], message: str, *args: object) -> None:
+    """A start line, once per process: Radicale 3.9 loads the storage
+    twice (its sharing backend has its own), and the same configuration
+    need not be announced twice."""
+    text = message % args
+    if text not in _logged:
+        _logged.add(text)
+        log("%s", text)
+
+
+def _check_hook(configuration: config.Configuration,
+                settings: options.Settings) -> None:
+    """Radicale's own ``[hook] type = email`` (3.5.5 and later) mails every
+    attendee of a saved event itself; with the plugin's iMIP mail on too,
+    an outside attendee would get two mails for one change."""
+    try:
+        hook = configuration.get("hook", "type")
+    except KeyError:
+        return
+    if hook == "email" and settings.smtp_enabled:
+        raise RuntimeError(
+            "[hook] type = email and [storage] scheduling_smtp_host are both "
+            "set: attendees would get two mails for one change; keep one "
+            "(scheduling_smtp_host sends standard iTIP invitations)")
+
+
 class Storage(multifilesystem.Storage):
     """Radicale's filesystem storage with scheduling collections."""
 
     _collection_class = Collection
 
-    def __init__(self, configuration: types.CONFIG) -> None:
+    def __init__(self, configuration: config.Configuration) -> None:
         configuration = configuration.copy(options.PLUGIN_CONFIG_SCHEMA)
+        # Checked before Radicale's storage creates any folder.
+        settings = options.Settings.from_configuration(configuration)
+        _check_hook(configuration, settings)
         super().__init__(configuration)
         # Writers before new readers (acquire_lock): Radicale's own file
         # lock code, on a file beside Radicale's lock.
         self._turnstile = pathutils.RwLock(
             os.path.join(self._filesystem_folder, TURNSTILE_FILE))
         self._lock_depth = threading.local()
-        self.settings = options.Settings.from_configuration(configuration)
+        self.settings = settings
         self.journal = Journal(self)
         self._htpasswd: Tuple[Optional[Tuple[int, int]], Set[str]] = (None,
                                                                       set())
@@ -73,7 +105,7 @@ class Storage(multifilesystem.Storage):
             lambda message: logger.error("%s (keeping the previous version)",
                                          message))
         if not self.settings.domain:
-            logger.info("Scheduling: no scheduling_domain; only user names "
+            _log_once(logger.info, "Scheduling: no scheduling_domain; only user names "
                         "that are e-mail addresses and the addresses file "
                         "give users mailto: addresses")
         from radicale_scheduling.delivery import outbound
@@ -84,11 +116,13 @@ class Storage(multifilesystem.Storage):
             self.outbound = outbound.for_storage(self)
             if outbound.AUTOSTART:
                 self.outbound.start()
-            logger.info("Scheduling: e-mail (iMIP) through %s as %r, queue "
-                        "in %r", self.settings.smtp_host,
-                        self.settings.smtp_from, self.settings.queue_folder)
+            _log_once(logger.info, "Scheduling: e-mail (iMIP) through "
+                      "%s port %d (%s) as %r, queue in %r",
+                      self.settings.smtp_host, self.settings.smtp_port_used,
+                      self.settings.smtp_security, self.settings.smtp_from,
+                      self.settings.queue_folder)
         else:
-            logger.warning(
+            _log_once(logger.warning,
                 "Scheduling: scheduling_smtp_host is not set, so nobody "
                 "outside this server hears of invitations (clients stop "
                 "mailing them once the server schedules)")
@@ -99,9 +133,9 @@ class Storage(multifilesystem.Storage):
         if self.journal.pending():
             with self.acquire_lock("w"):
                 pass  # finishes what a crashed process left
-        logger.info("Scheduling (RFC 6638) enabled: domain %r, addresses "
-                    "file %r", self.settings.domain,
-                    self.settings.addresses_file)
+        _log_once(logger.info, "Scheduling (RFC 6638) enabled: domain %r, "
+                  "addresses file %r", self.settings.domain,
+                  self.settings.addresses_file)
 
     @contextlib.contextmanager
     def acquire_lock(self, mode: str, *args, **kwargs) -> Iterator[None]:

@@ -6,6 +6,7 @@ import os
 import xml.etree.ElementTree as ET
 from typing import (
     TYPE_CHECKING,
+    Any,
     Iterable,
     Iterator,
     List,
@@ -53,6 +54,8 @@ class Collection(multifilesystem.Collection):
     rights grant access below a principal to tagged collections only; the
     HTTP layer reports them as inbox and outbox, never as calendars.
     """
+
+    _storage: Storage
 
     def __init__(self, storage_: Storage, path: str,
                  filesystem_path: Optional[str] = None) -> None:
@@ -299,7 +302,9 @@ class Collection(multifilesystem.Collection):
 
     def apply_staged(self, write: journal.Write) -> None:
         assert write.href is not None and write.text is not None
-        with self._atomic_write(write.path, newline="") as f:
+        # Radicale types the file IO[AnyStr], which nothing binds here.
+        atomic: Any = self._atomic_write(write.path, newline="")
+        with atomic as f:
             f.write(write.text)
         if write.facts is not None:
             self.index.record(write.href, *write.facts)

@@ -104,6 +104,7 @@ class ItemIndex:
                        cached[0] == self._file_stamp() else SAVE_EVERY)
             unsaved += changes
             if unsaved < SAVE_EVERY:
+                assert cached is not None  # else unsaved is SAVE_EVERY
                 _memory[self._path] = [cached[0], dict(entries), unsaved]
                 return
         self._save(entries)

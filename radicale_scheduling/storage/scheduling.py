@@ -51,7 +51,7 @@ UNKNOWN_USER = "3.7"
 
 
 def _mentions_organizer(text: Optional[str]) -> bool:
-    return bool(text) and "\nORGANIZER" in text.upper()
+    return text is not None and "\nORGANIZER" in text.upper()
 
 
 def tag_matches(header: str, current: Optional[str]) -> bool:

@@ -1,0 +1,1 @@
+"""Delivering scheduling messages: locally, by rooms' own answers, by mail."""
