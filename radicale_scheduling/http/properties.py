@@ -301,7 +301,8 @@ def schedule_tag_element(item: Any) -> Optional[ET.Element]:
     """CALDAV:schedule-tag of a stored object (RFC 6638 s9.3), if any."""
     collection = getattr(item, "collection", None)
     tag = collection.schedule_tag(item.href) \
-        if hasattr(collection, "schedule_tag") and item.href else None
+        if collection is not None and hasattr(collection, "schedule_tag") \
+        and item.href else None
     return None if tag is None else element("C:schedule-tag", '"%s"' % tag)
 
 

@@ -174,8 +174,8 @@ def stale_overrides(comps: Dict[Optional[str], Component]) -> Set[str]:
                 series.remove(line)
             rules = series.getrruleset(addRDate=True)
             first = _as_instant(start.value)
-            wanted = {key: _as_instant(ical.first(comps[key],
-                                                  "recurrence-id").value)
+            wanted = {key: _as_instant(ical.required(comps[key],
+                                                     "recurrence-id").value)
                       for key in overrides}
             last = max(wanted.values())  # type: ignore[type-var]
             seen = set()
@@ -189,7 +189,7 @@ def stale_overrides(comps: Dict[Optional[str], Component]) -> Set[str]:
                      if value != first and ical.value_key(value) not in seen}
         else:
             for key in overrides:
-                value = ical.first(comps[key], "recurrence-id").value
+                value = ical.required(comps[key], "recurrence-id").value
                 if ical.value_key(value) != ical.value_key(start.value):
                     stale.add(key)
     except Exception:  # vobject and dateutil raise many kinds

@@ -95,4 +95,4 @@ def visit_time_ranges(vobject_item: Any, child_name: str,
 def install() -> None:
     """Replace the walk in Radicale's module (every caller reads it from
     there: items' time range, storage cache, reports, free-busy)."""
-    radicale_filter.visit_time_ranges = visit_time_ranges  # type: ignore
+    radicale_filter.visit_time_ranges = visit_time_ranges
