@@ -1,6 +1,9 @@
 """A user's name: the admin's (addresses file) until the user sets one."""
 
+from test_attendee import answer
+
 from helpers import prop, status_of
+from scheduling_helpers import copies, copy, ics, inbox, organize, put
 
 
 def displayname(server, user):
@@ -22,3 +25,24 @@ def test_principal_displayname_defaults_to_the_addresses_file(server):
     assert displayname(server, "alice") == "Ally"
     response = server.proppatch("/alice/", remove_xml="<D:displayname/>")
     assert displayname(server, "alice") == "Alice Example"
+
+
+def test_a_clients_none_name_reaches_no_copy_or_message(server):
+    """A client writes CN=None for a principal without a display name: no
+    copy, inbox message or answer shows "None" as a person's name."""
+    text = ics("m1", "ATTENDEE;CN=None:mailto:bob@example.org\n",
+               "carol").replace("ORGANIZER;CN=alice", "ORGANIZER;CN=None")
+    organize(server, text)
+    for user in ("alice", "bob"):
+        assert "CN=None" not in copy(server, user, "m1")
+    for _method, message in inbox(server, "bob"):
+        assert "CN=None" not in message
+    # bob's client writes the placeholder into his answer too.
+    mine = answer(copy(server, "bob", "m1"), "bob", "ACCEPTED").replace(
+        "ATTENDEE;", "ATTENDEE;CN=None;", 1)
+    [href] = [h for h, _ in copies(server, "bob", "m1")]
+    assert put(server, "bob", href, mine).status in (201, 204)
+    assert "CN=None" not in copy(server, "bob", "m1")
+    [(method, reply)] = inbox(server, "alice")
+    assert method == "REPLY" and "CN=None" not in reply
+    assert "CN=carol" in copy(server, "alice", "m1")

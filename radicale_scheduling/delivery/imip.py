@@ -61,17 +61,10 @@ def _when(comp: Component) -> str:
     return text
 
 
-def _cn(line) -> str:
-    """A person's CN; "None" is a client's placeholder for no name (one
-    that writes its missing value as text), never shown as a name."""
-    name = (ical.param(line, "CN") or "") if line is not None else ""
-    return "" if name.strip() in ("None", "null") else name
-
-
 def _person(line) -> str:
     if line is None:
         return ""
-    name = _clean(_cn(line), 80)
+    name = _clean(ical.person_name(line), 80)
     address = ical.address(line)[7:] if ical.address(line).startswith(
         "mailto:") else ical.address(line)
     return "%s <%s>" % (name, address) if name else address
@@ -91,7 +84,7 @@ def describe(method: str, cal: Component, sender: str) -> Tuple[str, str]:
         who = _person(line) or sender
         answer = _ANSWERS.get(ical.partstat(line) if line else "",
                               "answered")
-        subject = "%s %s: %s" % (_clean(_cn(line), 80) or sender[7:], answer,
+        subject = "%s %s: %s" % (_clean(ical.person_name(line), 80) or sender[7:], answer,
                                  summary)
         lines.append("%s %s the invitation to %s." % (who, answer, summary))
     else:
@@ -142,14 +135,8 @@ def build(method: str, ics: str, sender: str, recipient: str,
     """The RFC 6047 message for one recipient."""
     cal = ical.parse(ics)
     subject, text = describe(method, cal, sender)
-    placeholders = [line for comp in ical.components(cal)
-                    for line in ical.lines(comp, "organizer") +
-                    ical.attendees(comp)
-                    if ical.param(line, "CN") is not None and not _cn(line)]
-    if placeholders:
+    if ical.drop_placeholder_names(cal):
         # The mail program would show "None" as the person's name.
-        for line in placeholders:
-            ical.set_param(line, "CN", None)
         ics = cal.serialize()
     message = EmailMessage(policy=email.policy.SMTP)
     display = _clean(sender_name, 80) or sender[7:]

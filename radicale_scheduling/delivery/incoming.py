@@ -87,6 +87,7 @@ def _process(storage: Storage, raw: bytes,
         ical.check_values(cal)
     except ical.InvalidCalendar as e:
         return DATAERR, str(e)
+    ical.drop_placeholder_names(cal)
     method = (ical.text(cal, "method") or "").upper()
     comps = ical.components(cal)
     uids = {ical.text(c, "uid") for c in comps}

@@ -204,6 +204,30 @@ def attendees(comp: Component) -> List[ContentLine]:
     return lines(comp, "attendee")
 
 
+#: What some clients write as a person's CN when they have no name (their
+#: missing value written out as text); never a name to show anyone.
+PLACEHOLDER_NAMES = frozenset(("None", "null"))
+
+
+def person_name(line: Optional[ContentLine]) -> str:
+    """A person's CN, "" for none or a client's placeholder."""
+    name = (param(line, "CN") or "") if line is not None else ""
+    return "" if name.strip() in PLACEHOLDER_NAMES else name
+
+
+def drop_placeholder_names(cal: Optional[Component]) -> bool:
+    """Remove placeholder CNs (``CN=None``) from ORGANIZER and ATTENDEE
+    lines, so that no copy, inbox message or mail shows "None" as a name;
+    True when anything was removed."""
+    changed = False
+    for comp in components(cal):
+        for line in lines(comp, "organizer") + attendees(comp):
+            if param(line, "CN") is not None and not person_name(line):
+                set_param(line, "CN", None)
+                changed = True
+    return changed
+
+
 def attendee(comp: Component, who: str) -> Optional[ContentLine]:
     for line in attendees(comp):
         if address(line) == who:

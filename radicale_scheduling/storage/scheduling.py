@@ -96,6 +96,11 @@ class Scheduler:
 
     def upload(self, collection: Collection, href: str,
                item: radicale_item.Item, ctx: RequestContext):
+        if ical.drop_placeholder_names(item.vobject_item):
+            # A client's CN=None reaches nobody's copy, inbox or mail.
+            item = radicale_item.Item(collection_path=collection.path,
+                                      vobject_item=item.vobject_item)
+            item.prepare()
         new_text = item.serialize()
         old_item = collection._get(href) if collection.exists_href(href) \
             else None
