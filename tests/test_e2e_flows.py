@@ -14,6 +14,7 @@ import time
 import caldav
 import live
 import pytest
+from test_end_to_end import calendar_of
 from test_imip import smtp_server
 
 from helpers import PASSWORD, write_file, write_users
@@ -68,8 +69,8 @@ def wait_for(condition, seconds=20):
 
 
 def invite(principal, uid, attendee, summary="Planning", hour=9):
-    principal.schedule_inbox()  # discovery makes the default calendar
-    calendar = principal.calendars()[0]
+    principal.schedule_inbox()
+    calendar = calendar_of(principal)
     event = calendar.save_event(
         dtstart=datetime.datetime(2026, 3, 2, hour, tzinfo=UTC),
         dtend=datetime.datetime(2026, 3, 2, hour + 1, tzinfo=UTC),
@@ -104,7 +105,7 @@ def test_invite_and_decline_by_deleting_the_copy(world):
         calendar = invite(alice, "e2e-decline", "mailto:bob@example.org")
         [request] = inbox_items(bob, "e2e-decline")
         assert request.is_invite_request()
-        copy = bob.calendars()[0].event_by_uid("e2e-decline")
+        copy = calendar_of(bob).event_by_uid("e2e-decline")
         copy.delete()
         # alice's copy shows the answer, and the REPLY is in her inbox.
         mine = calendar.event_by_uid("e2e-decline")
@@ -130,7 +131,7 @@ def test_reschedule_asks_again(world):
         component.add("dtstart", datetime.datetime(2026, 3, 2, 14, tzinfo=UTC))
         component.add("dtend", datetime.datetime(2026, 3, 2, 15, tzinfo=UTC))
         mine.save()
-        theirs = carol.calendars()[0].event_by_uid("e2e-move")
+        theirs = calendar_of(carol).event_by_uid("e2e-move")
         theirs.load()
         assert theirs.icalendar_component["DTSTART"].dt == datetime.datetime(
             2026, 3, 2, 14, tzinfo=UTC)
@@ -146,7 +147,7 @@ def test_free_busy_shows_the_meeting(world):
     with dav(world, "alice") as alice_dav, dav(world, "bob") as bob_dav:
         alice, bob = alice_dav.principal(), bob_dav.principal()
         bob.schedule_inbox()
-        bob.calendars()[0].save_event(
+        calendar_of(bob).save_event(
             dtstart=datetime.datetime(2026, 3, 3, 8, tzinfo=UTC),
             dtend=datetime.datetime(2026, 3, 3, 9, 30, tzinfo=UTC),
             summary="Dentist", uid="e2e-dentist")
