@@ -122,7 +122,9 @@ def _queue(storage, action: str) -> int:
     if action == "retry":
         outbound.retry_all()
     if action in ("retry", "send"):
-        if not outbound.entries("pending"):
+        # Claims left by a process that died are due too (run_once).
+        if not outbound.entries("pending") and \
+                not outbound.entries("sending"):
             print("the mail queue is empty: nothing to send")
             return 0
         return _send(outbound)
