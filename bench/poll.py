@@ -3,8 +3,9 @@
 
 DAVx5 and Thunderbird poll each calendar every few minutes with a
 PROPFIND depth 1 for ETags or a sync-collection REPORT.  Data is written
-into both storage folders before either server reads it, and one poll
-warms both as a running server is.  Targets: PROPFIND depth 1 and the
+into both storage folders before either server reads it, as Radicale
+stores what clients PUT (its own serialization: vobject's property order),
+and one poll warms both as a running server is.  Targets: PROPFIND depth 1 and the
 initial and incremental sync-collection at most 0.5x plain on 2,000
 items.  ``--rss`` prints each server's resident memory after answering
 those polls on the largest calendar (a process per server).
@@ -25,6 +26,7 @@ from typing import Dict, List
 
 from common import event, measure, report, servers
 from freebusy import fill
+from radicale import item as radicale_item
 
 NS = ('xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav" '
       'xmlns:CS="http://calendarserver.org/ns/"')
@@ -50,12 +52,25 @@ def sync(app, user: str, token: str = "") -> str:
     return re.findall(rb"sync-token>([^<]+)<", response.body)[-1].decode()
 
 
+def fill_as_stored(app, user: str, count: int) -> None:
+    """freebusy.fill's events, each file as Radicale writes a PUT's."""
+    fill(app, user, count)
+    folder = os.path.join(app.collection_root(), user, "cal")
+    for name in os.listdir(folder):
+        if name.endswith(".ics"):
+            path = os.path.join(folder, name)
+            with open(path, encoding="utf-8", newline="") as f:
+                text = f.read()
+            with open(path, "w", encoding="utf-8", newline="") as f:
+                f.write(radicale_item.read_components(text)[0].serialize())
+
+
 def prepare(apps, sizes) -> None:
     for app in apps.values():
         app.propfind("/alice/", "D:resourcetype")
         users = ["size%d" % size for size in sizes]
         for size, user in zip(sizes, users):
-            fill(app, user, size)
+            fill_as_stored(app, user, size)
         with open(os.path.join(app.folder, "users"), "a") as f:
             f.writelines("%s:radicale\n" % user for user in users)
         for user in users:  # a running server: caches warm

@@ -185,6 +185,18 @@ class Collection(multifilesystem.Collection):
                 self.index.learn(href, after, item.etag, item.name)
         return item
 
+    def _text_with_etag(self, href: str, etag: str) -> Optional[str]:
+        """The file's text if Radicale's ETag of it is ``etag``."""
+        try:
+            with open(os.path.join(self._filesystem_path, href), "rb") as f:
+                # Decoded as Radicale reads items (multifilesystem's _get).
+                raw = f.read().decode(self._encoding)
+        except (OSError, ValueError):
+            return None
+        if ical.SCHEDULE_TAG in raw or radicale_item.get_etag(raw) != etag:
+            return None
+        return raw
+
     def _item_cache_content(self, item: radicale_item.Item):
         """An inbox holds iTIP messages, not calendar objects: a
         DECLINECOUNTER or REFRESH has no DTSTART (RFC 5546 s3.2.7, s3.2.8)
@@ -472,6 +484,14 @@ class IndexedItem(radicale_item.Item):
         return self._full
 
     def serialize(self) -> str:
+        if self._full is None:
+            # The file itself when it hashes to Radicale's ETag: then it is
+            # the text Radicale's item cache holds (the ETag is its hash).
+            collection = cast(Collection, self.collection)
+            assert self.href is not None
+            text = collection._text_with_etag(self.href, self.etag)
+            if text is not None:
+                return text
         return self._read().serialize()
 
     @property
