@@ -114,7 +114,9 @@ class Collection(multifilesystem.Collection):
         in listing order, and the properties), from the index when it knows
         every item's ETag: a poll asking the calendar's getetag or getctag
         then reads no item."""
-        if self.tag:
+        txn = journal.current()
+        if self.tag and (txn is None or not txn.in_folder(
+                self._filesystem_path)):  # staged writes: Radicale's way
             indexed = self._etag_from_index()
             if indexed is not None:
                 return indexed
