@@ -473,6 +473,8 @@ class IndexedItem(radicale_item.Item):
             component_name=entry.component or None,
             time_range=(entry.start, entry.end))
         self._full: Optional[radicale_item.Item] = None
+        self._entry = entry
+        self._stat = st
 
     def _read(self) -> radicale_item.Item:
         if self._full is None:
@@ -486,7 +488,7 @@ class IndexedItem(radicale_item.Item):
         return self._full
 
     def serialize(self) -> str:
-        if self._full is None:
+        if self._full is None and self._entry.verbatim:
             # The file itself when it hashes to Radicale's ETag: then it is
             # the text Radicale's item cache holds (the ETag is its hash).
             collection = cast(Collection, self.collection)
@@ -494,6 +496,7 @@ class IndexedItem(radicale_item.Item):
             text = collection._text_with_etag(self.href, self.etag)
             if text is not None:
                 return text
+            collection.index.not_verbatim(self.href, self._stat)
         return self._read().serialize()
 
     @property

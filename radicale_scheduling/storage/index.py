@@ -52,6 +52,10 @@ class Entry(NamedTuple):
     #: gives them, so that they are Radicale's by construction).
     etag: str = ""
     name: str = ""
+    #: 0 once the file was seen not to be Radicale's text of the item
+    #: (written by hand, not in vobject's order): its text is then read
+    #: through Radicale without trying the file first.
+    verbatim: int = 1
 
 
 #: Changes kept in memory before the index file is rewritten.  Writing the
@@ -220,6 +224,16 @@ class ItemIndex:
             if cached is None:
                 return None
         return cached[1].get(href)
+
+    def not_verbatim(self, href: str, st: os.stat_result) -> None:
+        """Note that the file ``href`` (with the stat ``st``) is not
+        Radicale's text of its item; in memory, as ``learn``."""
+        with _memory_lock:
+            cached = _memory.get(self._path)
+            entry = None if cached is None else cached[1].get(href)
+            if entry is not None and entry.verbatim and same_file(entry, st):
+                cached[1][href] = entry._replace(verbatim=0)
+                cached[2] += 1
 
     def learn(self, href: str, st: os.stat_result, etag: str,
               name: str) -> None:
