@@ -468,9 +468,8 @@ class IndexedItem(radicale_item.Item):
             collection=collection, href=href,
             last_modified=time.strftime("%a, %d %b %Y %H:%M:%S GMT",
                                         time.gmtime(st.st_mtime)),
-            text="", etag=entry.etag, uid=entry.uid or None,
-            name=entry.name or None,
-            component_name=entry.component or None,
+            text="", etag=entry.etag, uid=entry.uid, name=entry.name,
+            component_name=entry.component,
             time_range=(entry.start, entry.end))
         self._full: Optional[radicale_item.Item] = None
         self._entry = entry
