@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import resource
 import statistics
 import subprocess
 import sys
@@ -24,7 +23,7 @@ import tempfile
 import time
 from typing import Dict, List
 
-from common import event, measure, report, servers
+from common import event, make_server, measure, report, servers
 from freebusy import fill
 from radicale import item as radicale_item
 
@@ -115,33 +114,43 @@ def run(sizes: List[int], repeat: int) -> None:
 
 
 def rss(size: int) -> None:
-    """Resident memory of each server after polls on ``size`` items."""
+    """Resident memory of each server after polls on ``size`` items: the
+    data and caches are made here, each server then runs alone in a new
+    process (VmRSS after the polls, VmHWM its peak)."""
     with tempfile.TemporaryDirectory() as folder:
-        servers(folder)  # both folders with their users
+        prepare(servers(folder), [size])
         figures = {}
         for kind in ("plain", "plugin"):
             out = subprocess.run(
                 [sys.executable, __file__, "--rss-child", kind,
                  "--sizes", str(size), folder],
                 check=True, capture_output=True, text=True).stdout
-            figures[kind] = int(out.split()[-1])
-        print("%-46s plain %8.1f MB  plugin %8.1f MB  ratio %5.2f" % (
-            "server RSS after polls, %d items" % size,
-            figures["plain"] / 1024, figures["plugin"] / 1024,
-            figures["plugin"] / figures["plain"]))
+            figures[kind] = [int(v) for v in out.split()[-2:]]
+        for i, what in enumerate(("after polls", "peak")):
+            print("%-46s plain %8.1f MB  plugin %8.1f MB  ratio %5.2f" % (
+                "server RSS %s, %d items" % (what, size),
+                figures["plain"][i] / 1024, figures["plugin"][i] / 1024,
+                figures["plugin"][i] / figures["plain"][i]))
 
 
 def rss_child(kind: str, size: int, folder: str) -> None:
-    apps = servers(folder)
-    app = apps[kind]
-    del apps
-    prepare({kind: app}, [size])
+    options = {"_filesystem_fsync": "True"}
+    if kind == "plain":
+        app = make_server(os.path.join(folder, "plain"),
+                          storage_type="multifilesystem", **options)
+    else:
+        app = make_server(os.path.join(folder, "plugin"),
+                          scheduling_domain="example.org", **options)
     user = "size%d" % size
+    with open(os.path.join(app.folder, "users"), "a") as f:
+        f.write("%s:radicale\n" % user)  # make_server wrote the file anew
     for _ in range(3):
         app.request("PROPFIND", "/%s/cal/" % user, THUNDERBIRD, user=user,
                     depth="1")
         sync(app, user)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    with open("/proc/self/status") as f:
+        status = dict(line.split(":", 1) for line in f)
+    print(status["VmRSS"].split()[0], status["VmHWM"].split()[0])
 
 
 def main() -> None:
