@@ -217,3 +217,88 @@ def test_existing_collections_answer_the_same_after_enabling(tmp_path):
     for old, new in zip(before, after):
         assert (new.status, normalize(new.body)) == (old.status,
                                                      normalize(old.body))
+
+
+POLL_PROPFIND = ('<D:propfind %s><D:prop><D:getetag/><D:getcontenttype/>'
+                 '<D:resourcetype/><D:getcontentlength/><CS:getctag/>'
+                 '<D:sync-token/></D:prop></D:propfind>' % NS)
+
+
+def _sync_body(token=""):
+    return ('<D:sync-collection %s><D:sync-token>%s</D:sync-token>'
+            '<D:sync-level>1</D:sync-level><D:prop><D:getetag/>'
+            '<D:getcontenttype/></D:prop></D:sync-collection>' % (NS, token))
+
+
+def _without_removed(body):
+    root = ET.fromstring(body)
+    for response in root.findall("{DAV:}response"):
+        if response.findtext("{DAV:}status") == "HTTP/1.1 404 Not Found":
+            root.remove(response)
+    return ET.tostring(root)
+
+
+def test_polls_answer_as_in_plain_radicale_after_edits_by_hand(tmp_path):
+    """PROPFIND depth 1 and sync-collection, as DAVx5 and Thunderbird poll
+    (issue 18): the same answers as plain Radicale, also after files were
+    edited, added and removed in the folder while the server ran."""
+    apps = {"plain": make_server(str(tmp_path / "plain"),
+                                 storage_type="multifilesystem"),
+            "plugin": make_server(str(tmp_path / "plugin"),
+                                  scheduling_domain="example.org")}
+    tokens = {}
+
+    def poll(name, app):
+        answers = [app.request("PROPFIND", "/alice/cal/", POLL_PROPFIND,
+                               user="alice", depth="1")]
+        for token in ("", tokens.get(name, "")):
+            answers.append(app.request("REPORT", "/alice/cal/",
+                                       _sync_body(token), user="alice"))
+        tokens[name] = re.findall(r"sync-token>([^<]+)<",
+                                  answers[-1].body.decode())[-1]
+        result = [(r.status, normalize(r.body)) for r in answers]
+        # The one intended difference: an initial sync names no removed
+        # member (RFC 6578 s3.4; see Collection.sync).
+        result[1] = (result[1][0], _without_removed(result[1][1]))
+        return result
+
+    def both():
+        return {name: poll(name, app) for name, app in apps.items()}
+
+    for app in apps.values():
+        assert app.request("MKCALENDAR", "/alice/cal/",
+                           user="alice").status == 201
+        for i in range(6):
+            assert app.request("PUT", "/alice/cal/e%d.ics" % i, event(
+                "e%d" % i, "Meeting %d" % i), user="alice").status == 201
+    answers = both()
+    assert answers["plugin"] == answers["plain"]
+    assert all(status == 207 for status, _ in answers["plain"])
+    assert answers["plain"][0][1].count(b"<getetag>") == 7
+    for _ in range(2):  # the second time: from the index as it learnt
+        answers = both()
+        assert answers["plugin"] == answers["plain"]
+    for name in apps:
+        folder = tmp_path / name / "collections" / "collection-root" / \
+            "alice" / "cal"
+        # Edited by hand: one of another size, one of the same size.
+        (folder / "e1.ics").write_text(event("e1", "Edited by hand"))
+        (folder / "e2.ics").write_text(event("e2", "Meeting X"))
+        (folder / "e3.ics").unlink()
+        (folder / "new.ics").write_text(event("new", "Added by hand"))
+    answers = both()
+    assert answers["plugin"] == answers["plain"]
+    assert b"/alice/cal/new.ics" in answers["plain"][0][1]
+    assert b"/alice/cal/e3.ics" not in answers["plain"][0][1]
+    # The incremental sync names the edited, added and removed items.
+    for href in (b"e1.ics", b"e2.ics", b"e3.ics", b"new.ics"):
+        assert href in answers["plain"][2][1]
+    # The edited items' ETags changed, as plain Radicale's did.
+    for app in apps.values():
+        etag = app.request("GET", "/alice/cal/e2.ics",
+                           user="alice").headers["ETag"]
+        assert etag.encode() in app.request(
+            "PROPFIND", "/alice/cal/", POLL_PROPFIND, user="alice",
+            depth="1").body
+    answers = both()
+    assert answers["plugin"] == answers["plain"]

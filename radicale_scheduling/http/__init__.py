@@ -25,7 +25,7 @@ from radicale import app as radicale_app
 from radicale.app import propfind as radicale_propfind
 from radicale.app import report as radicale_report
 
-from radicale_scheduling.http import compat, handlers, properties, xml
+from radicale_scheduling.http import compat, handlers, polls, properties, xml
 
 #: Radicale versions the wrappers were checked against (>= low, < high).
 SUPPORTED = ((3, 1, 8), (3, 10))
@@ -119,6 +119,7 @@ def install() -> None:
                                 None)):
             missing.append("_read_xml_request_body")
         for module, name in ((radicale_propfind, "xml_propfind"),
+                             (radicale_propfind, "xml_propfind_response"),
                              (radicale_report, "xml_report")):
             if not callable(getattr(module, name, None)):
                 missing.append(name)
@@ -131,6 +132,9 @@ def install() -> None:
         _wrap_read_xml()
         radicale_propfind.xml_propfind = properties.wrap_xml_propfind(
             radicale_propfind.xml_propfind)
+        radicale_propfind.xml_propfind_response = \
+            polls.wrap_xml_propfind_response(
+                radicale_propfind.xml_propfind_response)
         radicale_report.xml_report = properties.wrap_xml_report(
             radicale_report.xml_report)
         _installed = True

@@ -113,6 +113,11 @@ def answering(storage: Storage, user: str, base_prefix: str) -> Iterator[None]:
         _context.reset(token)
 
 
+def answering_now() -> bool:
+    """Within a PROPFIND the plugin's storage answers."""
+    return _context.get() is not None
+
+
 # -- privileges (RFC 6638 s6, RFC 3744 s5.3, s5.4) --------------------------
 
 _INBOX_PRIVILEGES = ("C:schedule-deliver", "C:schedule-deliver-invite",

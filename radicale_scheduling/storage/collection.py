@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import stat
+import time
 import xml.etree.ElementTree as ET
 from typing import (
     TYPE_CHECKING,
@@ -24,7 +28,7 @@ from radicale.storage import multifilesystem
 from radicale_scheduling import context
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.storage import journal, paths
-from radicale_scheduling.storage.index import ItemIndex
+from radicale_scheduling.storage.index import Entry, ItemIndex, same_file
 
 if TYPE_CHECKING:
     from radicale_scheduling.storage import Storage
@@ -94,15 +98,109 @@ class Collection(multifilesystem.Collection):
 
     # -- reads that see the running operation's staged writes --------------
 
+    # Radicale's multifilesystem reads every item through ``_get(href,
+    # verify_href)``: discover (PROPFIND depth 1), get_all (sync tokens,
+    # the collection's ETag), get_multi (REPORTs).  Overriding it, and the
+    # ``_list`` discover and get_all call first, is the one place the fast
+    # path relies on Radicale's internals.
+
+    def _list(self) -> Iterator[str]:
+        # Validate the index once per listing, so that files added or
+        # edited by hand are read (by Radicale) once, not on every listing.
+        if self.tag:
+            self.index.entries()
+        return super()._list()
+
+    @property
+    def etag(self) -> str:
+        """Radicale's collection ETag (a hash of every item's href and ETag,
+        in listing order, and the properties), from the index when it knows
+        every item's ETag: a poll asking the calendar's getetag or getctag
+        then reads no item."""
+        txn = journal.current()
+        if self.tag and (txn is None or not txn.in_folder(
+                self._filesystem_path)):  # staged writes: Radicale's way
+            indexed = self._etag_from_index()
+            if indexed is not None:
+                return indexed
+        return super().etag
+
+    def _etag_from_index(self) -> Optional[str]:
+        entries = self.index.entries()
+        # Radicale 3.9's get_all leaves out items over max_resource_size.
+        limit = getattr(self._storage, "_max_resource_size", None) \
+            if hasattr(pathutils, "file_check_size") else None
+        digest = hashlib.sha256()
+        for href in super()._list():
+            entry = entries.get(href)
+            if entry is None or not entry.etag or \
+                    limit is not None and entry.size > limit:
+                return None  # Radicale's own answer, with its logging
+            digest.update((href + "/" + entry.etag).encode())
+        digest.update(json.dumps(self.get_meta(), sort_keys=True).encode())
+        return '"%s"' % digest.hexdigest()
+
     def _get(self, href: str, verify_href: bool = True
              ) -> Optional[radicale_item.Item]:
         staged = _staged(os.path.join(self._filesystem_path, href))
         if staged is None:
-            return _without_private(super()._get(href, verify_href))
+            indexed = self._get_indexed(href)
+            if indexed is not None:
+                return indexed
+            return self._read_item(href, verify_href)
         if staged.text is None:
             return None
         return radicale_item.Item(collection_path=self.path, href=href,
                                   text=staged.text)
+
+    def _get_indexed(self, href: str) -> Optional[radicale_item.Item]:
+        """The item from the index when its entry describes the file as it
+        is now (inode, size, mtime) and holds Radicale's ETag: no read."""
+        if not self.tag or not pathutils.is_safe_filesystem_path_component(
+                href):
+            return None
+        index = self.index
+        entry = index.known(href)
+        if entry is None or not entry.etag:
+            return None
+        try:
+            st = os.stat(os.path.join(self._filesystem_path, href))
+        except OSError:
+            return None
+        if not stat.S_ISREG(st.st_mode) or not same_file(entry, st):
+            return None
+        return IndexedItem(self, href, entry, st)
+
+    def _read_item(self, href: str, verify_href: bool = True
+                   ) -> Optional[radicale_item.Item]:
+        """Radicale's read of ``href``; its ETag is noted in the index."""
+        path = os.path.join(self._filesystem_path, href)
+        try:
+            before = os.stat(path)
+        except OSError:
+            before = None
+        item = _without_private(super()._get(href, verify_href))
+        if item is not None and before is not None and self.tag:
+            try:
+                after = os.stat(path)
+            except OSError:
+                return item
+            if (after.st_ino, after.st_size, after.st_mtime_ns) == (
+                    before.st_ino, before.st_size, before.st_mtime_ns):
+                self.index.learn(href, after, item.etag, item.name)
+        return item
+
+    def _text_with_etag(self, href: str, etag: str) -> Optional[str]:
+        """The file's text if Radicale's ETag of it is ``etag``."""
+        try:
+            with open(os.path.join(self._filesystem_path, href), "rb") as f:
+                # Decoded as Radicale reads items (multifilesystem's _get).
+                raw = f.read().decode(self._encoding)
+        except (OSError, ValueError):
+            return None
+        if ical.SCHEDULE_TAG in raw or radicale_item.get_etag(raw) != etag:
+            return None
+        return raw
 
     def _item_cache_content(self, item: radicale_item.Item):
         """An inbox holds iTIP messages, not calendar objects: a
@@ -226,7 +324,10 @@ class Collection(multifilesystem.Collection):
 
     @property
     def index(self) -> ItemIndex:
-        return ItemIndex(self)
+        index = self.__dict__.get("_scheduling_index")
+        if index is None:
+            index = self.__dict__["_scheduling_index"] = ItemIndex(self)
+        return index
 
     def find_uid(self, uid: str) -> List[str]:
         """The hrefs holding ``uid`` (normally one), from the index."""
@@ -353,6 +454,58 @@ class Collection(multifilesystem.Collection):
                 "text": None}
             txn.finish_with(record, lambda: super(Collection, self).delete(
                 href))
+
+
+class IndexedItem(radicale_item.Item):
+    """An item whose ETag, UID, component and time range come from the
+    index; its text is read (through Radicale) on first use only.
+
+    PROPFIND and sync-collection ask most items for their ETag alone, so
+    a poll costs a stat per item instead of a read, a hash and a parse.
+    Relies on Radicale's Item reading its text only through
+    ``serialize()`` and ``vobject_item``, and taking the rest from its
+    constructor's arguments (3.1 to 3.9)."""
+
+    def __init__(self, collection: Collection, href: str, entry: Entry,
+                 st: os.stat_result) -> None:
+        # As Radicale's multifilesystem gives last_modified.
+        super().__init__(
+            collection=collection, href=href,
+            last_modified=time.strftime("%a, %d %b %Y %H:%M:%S GMT",
+                                        time.gmtime(st.st_mtime)),
+            text="", etag=entry.etag, uid=entry.uid, name=entry.name,
+            component_name=entry.component,
+            time_range=(entry.start, entry.end))
+        self._full: Optional[radicale_item.Item] = None
+        self._entry = entry
+        self._stat = st
+
+    def _read(self) -> radicale_item.Item:
+        if self._full is None:
+            collection = cast(Collection, self.collection)
+            assert self.href is not None
+            full = collection._read_item(self.href, verify_href=False)
+            if full is None:
+                raise RuntimeError("Failed to load item %r in %r: gone" % (
+                    self.href, collection.path))
+            self._full = full
+        return self._full
+
+    def serialize(self) -> str:
+        if self._full is None and self._entry.verbatim:
+            # The file itself when it hashes to Radicale's ETag: then it is
+            # the text Radicale's item cache holds (the ETag is its hash).
+            collection = cast(Collection, self.collection)
+            assert self.href is not None
+            text = collection._text_with_etag(self.href, self.etag)
+            if text is not None:
+                return text
+            collection.index.not_verbatim(self.href, self._stat)
+        return self._read().serialize()
+
+    @property
+    def vobject_item(self):
+        return self._read().vobject_item
 
 
 def _without_private(item: Optional[radicale_item.Item]

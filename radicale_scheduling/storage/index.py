@@ -31,7 +31,9 @@ from radicale.log import logger
 if TYPE_CHECKING:
     from radicale_scheduling.storage.collection import Collection
 
-VERSION = 2
+VERSION = 3
+#: Index files this version reads (2: no etags yet, learnt on reads).
+READS_VERSIONS = (2, 3)
 FILE_NAME = "index.json"
 #: Log how long a first build takes from this many items on.
 LOG_BUILD_FROM = 1000
@@ -45,6 +47,15 @@ class Entry(NamedTuple):
     component: str
     start: int
     end: int
+    #: Radicale's ETag and vobject name of the item ("": not known yet,
+    #: as for a file the server wrote itself: only an item Radicale read
+    #: gives them, so that they are Radicale's by construction).
+    etag: str = ""
+    name: str = ""
+    #: 0 once the file was seen not to be Radicale's text of the item
+    #: (written by hand, not in vobject's order): its text is then read
+    #: through Radicale without trying the file first.
+    verbatim: int = 1
 
 
 #: Changes kept in memory before the index file is rewritten.  Writing the
@@ -55,6 +66,13 @@ SAVE_EVERY = 64
 # index file -> [stamp of the file as loaded or saved, entries, unsaved]
 _memory: Dict[str, list] = {}
 _memory_lock = threading.Lock()
+
+
+def same_file(entry: Entry, st: os.stat_result) -> bool:
+    """The entry describes the file with this stat (Radicale replaces
+    items by rename, so a rewrite changes the inode)."""
+    return entry.ino == st.st_ino and entry.size == st.st_size and \
+        entry.mtime_ns == st.st_mtime_ns
 
 
 class ItemIndex:
@@ -84,7 +102,7 @@ class ItemIndex:
         try:
             with open(self._path, encoding="utf-8") as f:
                 data = json.load(f)
-            if data.get("version") != VERSION:
+            if data.get("version") not in READS_VERSIONS:
                 raise ValueError("version %r" % data.get("version"))
             entries = {href: Entry(*values)
                        for href, values in data["entries"].items()}
@@ -151,9 +169,7 @@ class ItemIndex:
                 except OSError:
                     continue
                 old = known.get(href)
-                if old is not None and old.ino == st.st_ino and \
-                        old.size == st.st_size and \
-                        old.mtime_ns == st.st_mtime_ns:
+                if old is not None and same_file(old, st):
                     current[href] = old
                     continue
                 fresh = self._read(href, st)
@@ -176,7 +192,7 @@ class ItemIndex:
             start, end = item.time_range
             return Entry(st.st_ino, st.st_size, st.st_mtime_ns,
                          item.uid or "", item.component_name or "",
-                         int(start), int(end))
+                         int(start), int(end), item.etag, item.name or "")
         except Exception as e:  # a broken item: Radicale skips it too
             logger.warning("Scheduling: cannot index %r in %r: %s", href,
                            self._collection.path, e)
@@ -196,6 +212,42 @@ class ItemIndex:
                               component, int(time_range[0]),
                               int(time_range[1]))
         self._keep(entries, 1)
+
+    def known(self, href: str) -> Optional[Entry]:
+        """What the index last knew of ``href``, unvalidated: the caller
+        compares it with the file's stat (``same_file``)."""
+        with _memory_lock:
+            cached = _memory.get(self._path)
+        if cached is None:
+            self._load()
+            with _memory_lock:
+                cached = _memory.get(self._path)
+            if cached is None:
+                return None
+        return cached[1].get(href)
+
+    def not_verbatim(self, href: str, st: os.stat_result) -> None:
+        """Note that the file ``href`` (with the stat ``st``) is not
+        Radicale's text of its item; in memory, as ``learn``."""
+        with _memory_lock:
+            cached = _memory.get(self._path)
+            entry = None if cached is None else cached[1].get(href)
+            if entry is not None and entry.verbatim and same_file(entry, st):
+                cached[1][href] = entry._replace(verbatim=0)
+                cached[2] += 1
+
+    def learn(self, href: str, st: os.stat_result, etag: str,
+              name: str) -> None:
+        """Note the ETag Radicale gave the file ``href`` that had the stat
+        ``st``, if the index describes that same file; in memory only (a
+        lost note costs one more read), so a listing stays O(items)."""
+        with _memory_lock:
+            cached = _memory.get(self._path)
+            entry = None if cached is None else cached[1].get(href)
+            if entry is None or entry.etag or not same_file(entry, st):
+                return
+            cached[1][href] = entry._replace(etag=etag, name=name)
+            cached[2] += 1
 
     # -- questions -------------------------------------------------------------
 
