@@ -232,7 +232,8 @@ class ItemIndex:
         with _memory_lock:
             cached = _memory.get(self._path)
             entry = None if cached is None else cached[1].get(href)
-            if entry is not None and entry.verbatim and same_file(entry, st):
+            if cached is not None and entry is not None and \
+                    entry.verbatim and same_file(entry, st):
                 cached[1][href] = entry._replace(verbatim=0)
                 cached[2] += 1
 
@@ -244,7 +245,8 @@ class ItemIndex:
         with _memory_lock:
             cached = _memory.get(self._path)
             entry = None if cached is None else cached[1].get(href)
-            if entry is None or entry.etag or not same_file(entry, st):
+            if cached is None or entry is None or entry.etag or \
+                    not same_file(entry, st):
                 return
             cached[1][href] = entry._replace(etag=etag, name=name)
             cached[2] += 1
