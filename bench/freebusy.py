@@ -27,7 +27,13 @@ WINDOWS = {"one week": ("20260302T000000Z", "20260309T000000Z"),
 
 
 def fill(app, user: str, count: int) -> None:
-    folder = os.path.join(app.collection_root(), user, "cal")
+    fill_folder(app.collection_root(), user, count)
+
+
+def fill_folder(collection_root: str, user: str, count: int) -> None:
+    """``count`` events over two years, one in twenty a weekly series, in
+    ``user``'s calendar ``cal``, written as an existing install holds it."""
+    folder = os.path.join(collection_root, user, "cal")
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, ".Radicale.props"), "w") as f:
         f.write(PROPS)

@@ -38,9 +38,7 @@ from radicale import Application, config
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 
 import live  # noqa: E402
-
-sys.path.insert(0, live.CHECKOUT)  # the plugin of this checkout
-from freebusy import EVENT, PROPS, post_body, report_body  # noqa: E402
+from freebusy import EVENT, fill_folder, post_body, report_body  # noqa: E402
 
 import helpers  # noqa: E402
 
@@ -50,23 +48,7 @@ WINDOW = ("20260301T000000Z", "20260401T000000Z")
 
 
 def fill(collections: str, user: str, count: int) -> None:
-    """``count`` events over two years, one in twenty a weekly series, in
-    ``user``'s calendar ``cal``, written as an existing install holds it."""
-    folder = os.path.join(collections, "collection-root", user, "cal")
-    os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(folder, ".Radicale.props"), "w") as f:
-        f.write(PROPS)
-    for i in range(count):
-        day, hour = (i * 7) % 730, 8 + i % 10
-        year, yday = 2025 + day // 365, day % 365
-        month, mday = 1 + yday // 31 % 12, 1 + yday % 28
-        start = "%04d%02d%02dT%02d0000Z" % (year, month, mday, hour)
-        end = "%04d%02d%02dT%02d4500Z" % (year, month, mday, hour)
-        rule = "RRULE:FREQ=WEEKLY;COUNT=20\r\n" if i % 20 == 0 else ""
-        with open(os.path.join(folder, "e%d.ics" % i), "w",
-                  newline="") as f:
-            f.write(EVENT.format(uid="%s-%d" % (user, i), start=start,
-                                 end=end, rule=rule))
+    fill_folder(os.path.join(collections, "collection-root"), user, count)
 
 
 def request(url: str, user: str, method: str, path: str, body: str = "",
