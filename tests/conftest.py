@@ -33,6 +33,21 @@ def open_server(tmp_path):
                        scheduling_domain="example.org")
 
 
+@pytest.fixture
+def world(server):
+    """``server`` where every user has a calendar and alice invited bob
+    and carol to m1 (test_security.set_up)."""
+    from test_security import set_up
+    return set_up(server)
+
+
+@pytest.fixture
+def open_world(open_server):
+    """As ``world``, but the rights let every user write everywhere."""
+    from test_security import set_up
+    return set_up(open_server)
+
+
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
     """A real ``python -m radicale`` on 127.0.0.1, as a user would run it."""

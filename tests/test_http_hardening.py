@@ -5,22 +5,12 @@ import io
 
 import pytest
 from test_principal_search import property_search, search
-from test_security import OUTBOX, changes, error_element, set_up, snapshot
+from test_security import OUTBOX, changes, error_element, snapshot
 
 from helpers import prop
 from scheduling_helpers import ics, methods
 
 CAL = "/alice/calendar/"
-
-
-@pytest.fixture
-def world(server):
-    return set_up(server)
-
-
-@pytest.fixture
-def open_world(open_server):
-    return set_up(open_server)
 
 
 def raw(server, method, path, body, length, user="alice", **headers):

@@ -5,9 +5,8 @@ a refused MOVE changes nothing."""
 
 import os
 
-import pytest
 from test_attendee import answer
-from test_security import bob_copy, changes, error_element, set_up, snapshot
+from test_security import bob_copy, changes, error_element, snapshot
 
 from scheduling_helpers import attendee_line, copies, ics, methods, put
 
@@ -19,17 +18,6 @@ def move(server, user, path, to, overwrite=None, **headers):
         headers["overwrite"] = overwrite
     return server.request("MOVE", path, user=user,
                           destination="http://localhost" + to, **headers)
-
-
-@pytest.fixture
-def world(server):
-    return set_up(server)
-
-
-@pytest.fixture
-def open_world(open_server):
-    """Every user may write everywhere (rights ``authenticated``)."""
-    return set_up(open_server)
 
 
 def test_moving_anothers_meeting_out_of_her_calendar_is_refused(open_world):

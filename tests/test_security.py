@@ -69,17 +69,6 @@ def set_up(server):
     return server
 
 
-@pytest.fixture
-def world(server):
-    return set_up(server)
-
-
-@pytest.fixture
-def open_world(open_server):
-    """As ``world``, but the rights let every user write everywhere."""
-    return set_up(open_server)
-
-
 def bob_copy(server, uid="m1"):
     [href] = [h for h in hrefs(server, "bob", "/bob/calendar/")
               if "UID:%s\r\n" % uid in server.request("GET", h,
