@@ -27,35 +27,19 @@ import os
 import re
 import threading
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
+from urllib.parse import unquote, urlparse
+
+from radicale import pathutils
+
+from radicale_scheduling.itip.address import is_email, normalize
 
 CUTYPES = ("INDIVIDUAL", "GROUP", "RESOURCE", "ROOM", "UNKNOWN")
 _FILE_KEYS = {"addresses", "type", "name"}
-_ATOM = r"[^@\s<>\"(),;:\\\[\]]+"
-_EMAIL_RE = re.compile(r"^%s@%s\.%s$" % (_ATOM, _ATOM, _ATOM))
 
 
 class AddressConfigError(RuntimeError):
     """The addresses file or the domain give the same address to two users."""
-
-
-def is_email(value: str) -> bool:
-    return bool(_EMAIL_RE.match(value))
-
-
-def normalize(address: str) -> str:
-    """Canonical form used for comparing calendar-user addresses.
-
-    The scheme and the mail address compare case-insensitively (as Apple's
-    server and SabreDAV do); anything that is not a mailto: address is kept
-    apart by its scheme.
-    """
-    value = address.strip()
-    if value[:7].lower() == "mailto:":
-        return "mailto:" + value[7:].strip().lower()
-    if is_email(value):
-        return "mailto:" + value.lower()
-    return value
 
 
 @dataclass(frozen=True)
@@ -126,20 +110,23 @@ def _parse_file(path: str) -> Dict[str, _Entry]:
 class Directory:
     """Maps users to their addresses and addresses back to users.
 
-    ``user_exists`` tells whether a user name is known to the server (it has
-    a principal collection, or the auth backend lists it); an implicit
-    address of a user that does not exist is no local address.  The
-    addresses file is re-read when it changes, so the admin need not restart
-    the server; a broken edit keeps the last good version and is logged.
+    A user exists when it has a principal folder under ``root`` or the
+    htpasswd file lists it; an implicit address of a user that does not
+    exist is no local address.  The addresses file is re-read when it
+    changes, so the admin need not restart the server; a broken edit keeps
+    the last good version and is logged.
     """
 
-    def __init__(self, domain: str, addresses_file: str,
-                 user_exists: Callable[[str], bool],
+    def __init__(self, domain: str, addresses_file: str, root: str,
+                 htpasswd_file: Optional[str] = None,
                  on_reload_error: Callable[[str], None] = lambda _: None
                  ) -> None:
         self._domain = domain
         self._file = addresses_file
-        self._user_exists = user_exists
+        self._root = root
+        self._htpasswd_file = htpasswd_file
+        self._htpasswd: Tuple[Optional[Tuple[int, int]], Set[str]] = (None,
+                                                                      set())
         self._on_reload_error = on_reload_error
         self._lock = threading.Lock()
         self._mtime: Optional[Tuple[int, int]] = None
@@ -180,7 +167,7 @@ class Directory:
                         address[7:]):
                     if implicit_owner != user and (
                             implicit_owner in entries or
-                            self._user_exists(implicit_owner)):
+                            self.user_exists(implicit_owner)):
                         raise AddressConfigError(
                             "scheduling_addresses: %s is given to user %r "
                             "but is the address of user %r" % (
@@ -219,18 +206,71 @@ class Directory:
                          entry.cutype if entry else "INDIVIDUAL",
                          entry.display_name if entry else "")
 
+    # -- users -------------------------------------------------------------
+
+    def _htpasswd_users(self) -> Set[str]:
+        """User names of the htpasswd file, when that is the auth backend."""
+        if not self._htpasswd_file:
+            return set()
+        try:
+            st = os.stat(self._htpasswd_file)
+        except OSError:
+            return set()
+        stamp = (st.st_mtime_ns, st.st_size)
+        if self._htpasswd[0] != stamp:
+            try:
+                with open(self._htpasswd_file, encoding="utf-8",
+                          errors="replace") as f:
+                    users = {line.split(":", 1)[0] for line in map(str.strip, f)
+                             if line and not line.startswith("#")
+                             and ":" in line}
+            except OSError:
+                return set()
+            self._htpasswd = (stamp, users)
+        return self._htpasswd[1]
+
+    def user_exists(self, user: str) -> bool:
+        """Is ``user`` a user of this server (for address lookups)?"""
+        if not pathutils.is_safe_filesystem_path_component(user):
+            return False
+        return os.path.isdir(os.path.join(self._root, user)) or \
+            user in self._htpasswd_users()
+
+    def known_users(self) -> Set[str]:
+        """Every user name the server knows: principal folders, the htpasswd
+        file and the addresses file (users of other auth backends appear
+        once they have logged in)."""
+        users = self._htpasswd_users() | set(self.configured_users())
+        try:
+            with os.scandir(self._root) as entries:
+                users.update(entry.name for entry in entries
+                             if entry.is_dir())
+        except FileNotFoundError:
+            pass
+        return {user for user in users
+                if pathutils.is_safe_filesystem_path_component(user)}
+
     def user_for_address(self, address: str) -> Optional[str]:
-        """The local user owning a calendar-user address, else None."""
+        """The local user owning a calendar-user address, else None.
+
+        An address that is a principal URL (``/bob/`` or
+        ``https://host/base/bob/``, which clients use for users without an
+        e-mail address) names its user."""
         self._refresh()
         address = normalize(address)
         if not address.startswith("mailto:"):
+            path = urlparse(address).path if "://" in address else address
+            segments = [s for s in path.split("/") if s]
+            if segments and not path.endswith(".ics") and \
+                    self.user_exists(unquote(segments[-1])):
+                return unquote(segments[-1])
             return None
         owner = self._owners.get(address)
         if owner is not None:
             return owner
         email = address[7:]
         for candidate in self._email_user_candidates(email):
-            if candidate in self._entries or self._user_exists(candidate):
+            if candidate in self._entries or self.user_exists(candidate):
                 return candidate
         return None
 

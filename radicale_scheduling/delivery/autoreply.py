@@ -77,7 +77,7 @@ def refuse_task(message: Message, replies: Optional[List[Message]]) -> str:
 def answer(storage: Storage, user: str, me: str, copy: Component,
            now: datetime.datetime) -> List[Message]:
     """Answer for the room in ``copy`` (changed in place); the REPLY."""
-    if storage.principal(user).cutype not in AUTO_TYPES:
+    if storage.directory.principal(user).cutype not in AUTO_TYPES:
         return []
     comps = ical.by_rid(copy)
     waiting = [c for c in comps.values() if ical.attendee(c, me) is not None

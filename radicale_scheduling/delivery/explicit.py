@@ -62,9 +62,9 @@ def _from_attendee(storage: Storage, user: str, message: Explicit,
                    originator: Optional[str], recipients: List[str]
                    ) -> List[Tuple[str, str]]:
     mine = [a for a in message.attendees
-            if storage.user_for_address(a) == user]
+            if storage.directory.user_for_address(a) == user]
     if originator is not None:
-        if storage.user_for_address(originator) != user:
+        if storage.directory.user_for_address(originator) != user:
             raise _forbidden("Originator %s is not one of your addresses."
                              % originator)
         if originator not in message.attendees:
@@ -83,7 +83,7 @@ def _from_attendee(storage: Storage, user: str, message: Explicit,
     if any(r != organizer for r in recipients):
         raise counter.invalid("A %s goes to the ORGANIZER only."
                               % message.method)
-    organizer_user = storage.user_for_address(organizer)
+    organizer_user = storage.directory.user_for_address(organizer)
     if organizer_user == user:
         raise counter.invalid("You organize this meeting.", 403)
     # The attendee must be in the meeting: the organizer's copy when the
@@ -118,7 +118,7 @@ def _decline(storage: Storage, user: str, message: Explicit,
              originator: Optional[str], recipients: List[str]
              ) -> List[Tuple[str, str]]:
     organizer = message.organizer
-    if storage.user_for_address(organizer) != user or (
+    if storage.directory.user_for_address(organizer) != user or (
             originator is not None and originator != organizer):
         raise SchedulingError(
             "C:valid-organizer", "A DECLINECOUNTER is sent by the meeting's "
@@ -158,7 +158,7 @@ def received(storage: Storage, message: Explicit, sender: str
     UNKNOWN meeting or organizer, or REFUSED; what happened); the caller
     holds nothing, the lock is taken here."""
     organizer = message.organizer
-    user = storage.user_for_address(organizer)
+    user = storage.directory.user_for_address(organizer)
     if user is None:
         return UNKNOWN, "the organizer %s is no user here" % organizer
     if message.method == counter.REFRESH and message.attendees != [sender]:

@@ -74,7 +74,7 @@ def _process(storage: Storage, raw: bytes,
     if len(senders) != 1:
         return DATAERR, "the mail has no single sender"
     sender = senders[0]
-    if storage.user_for_address(sender) is not None:
+    if storage.directory.user_for_address(sender) is not None:
         # Mail senders are easily forged; this user answers through the
         # server, where they are authenticated.
         return NOPERM, ("%s is a user of this server: their scheduling "
@@ -138,7 +138,7 @@ def _reply(storage: Storage, cal, uid: str, sender: str,
             answering - delegation.reply_lines_allowed(cal, sender):
         return NOPERM, ("a REPLY from %s may only answer for %s, not %s"
                         % (sender, sender, ", ".join(sorted(answering))))
-    user = storage.user_for_address(organizer)
+    user = storage.directory.user_for_address(organizer)
     if user is None:
         return NOUSER, "the organizer %s is no user here" % organizer
     body = _ready(cal, None)
@@ -184,14 +184,14 @@ def _invitation(storage: Storage, cal, method: str, uid: str, sender: str,
     if organizer != sender:
         return NOPERM, "a %s from %s names %s as organizer" % (
             method, sender, organizer)
-    if storage.user_for_address(organizer) is not None:
+    if storage.directory.user_for_address(organizer) is not None:
         return NOPERM, ("%s is a user of this server and schedules through "
                         "it, not by mail" % organizer)
     invited = {ical.address(line) for c in ical.components(cal)
                for line in ical.attendees(c)}
     targets: List[Tuple[str, str]] = [
         (address, user) for address in wanted if address in invited
-        for user in [storage.user_for_address(address)] if user is not None]
+        for user in [storage.directory.user_for_address(address)] if user is not None]
     if method == counter.DECLINECOUNTER:
         # Only about a meeting they have (RFC 5546 s3.2.8); it changes
         # no copy, the message just lands in the inbox.

@@ -104,7 +104,7 @@ def organizers(cal: Optional[Component]) -> set:
 
 
 def _organizer_users(storage: Storage, addresses: set) -> set:
-    return {storage.user_for_address(a) for a in addresses}
+    return {storage.directory.user_for_address(a) for a in addresses}
 
 
 def same_organizer(storage: Storage, stored: Component,
@@ -161,14 +161,14 @@ def _invite_local_delegates(storage: Storage, message: Message,
     organizer, which the server does not take.  The organizer's server
     sends the delegate the meeting itself (RFC 5546 s5.2.2: update the
     delegate with the correct version)."""
-    if storage.user_for_address(message.sender) is not None:
+    if storage.directory.user_for_address(message.sender) is not None:
         return  # a local delegator's REQUEST was delivered already
     known = {ical.address(x) for c in ical.components(before)
              for x in ical.attendees(c)}
     now = datetime.datetime.now(datetime.timezone.utc)
     for who in sorted({ical.address(x) for c in ical.components(meeting)
                        for x in ical.attendees(c)} - known):
-        if storage.user_for_address(who) is None:
+        if storage.directory.user_for_address(who) is None:
             continue  # the delegator's own mail reaches them
         request = delegation.request_for(meeting, who, message.recipient,
                                          now)
@@ -190,7 +190,7 @@ def _show_delegates(storage: Storage, message: Message,
         return
     now = datetime.datetime.now(datetime.timezone.utc)
     for who in sorted(listed(meeting) - added - {message.sender}):
-        user = storage.user_for_address(who)
+        user = storage.directory.user_for_address(who)
         if user is None or user == organizer_user:
             continue
         request = delegation.request_for(meeting, who, message.recipient,
@@ -235,7 +235,7 @@ def _tell_other_attendees(storage: Storage, message: Message,
             if who in seen or ical.agent(line) != "SERVER":
                 continue
             seen.add(who)
-            user = storage.user_for_address(who)
+            user = storage.directory.user_for_address(who)
             if user is None or user == organizer_user:
                 continue
             found = storage.find_uid_file(user, message.uid)
@@ -266,7 +266,7 @@ def deliver(storage: Storage, message: Message, user: str,
     storage.provision_locked(user)
     if message.method == "REPLY":
         return _deliver_reply(storage, message, user)
-    if storage.principal(user).cutype in autoreply.AUTO_TYPES and \
+    if storage.directory.principal(user).cutype in autoreply.AUTO_TYPES and \
             autoreply.is_task(message):
         return autoreply.refuse_task(message, replies)
     found = storage.find_uid(user, message.uid)
@@ -302,7 +302,7 @@ def deliver(storage: Storage, message: Message, user: str,
             facts = index_facts(updated)
     if text is not None and message.method == "REQUEST" and \
             replies is not None and \
-            storage.principal(user).cutype in autoreply.AUTO_TYPES:
+            storage.directory.principal(user).cutype in autoreply.AUTO_TYPES:
         copy = updated if updated is not None else ical.parse(text)
         answers = autoreply.answer(storage, user, message.recipient, copy,
                                    datetime.datetime.now(datetime.timezone.utc))

@@ -502,7 +502,7 @@ class Outbound:
     def _build(self, entry: dict) -> EmailMessage:
         """The mail, made whole (headers checked) before connecting."""
         s = self.settings
-        name = self.storage.principal(entry["owner"]).display_name
+        name = self.storage.directory.principal(entry["owner"]).display_name
         mail = imip.build(entry["method"], entry["ics"], entry["sender"],
                           entry["recipient"], s.smtp_from, name,
                           message_id="<%s@%s>" % (

@@ -116,7 +116,7 @@ def _check(request: Request, vfb) -> List:
     organizer = ical.organizer(vfb)
     if organizer is None:
         raise _invalid("ORGANIZER is required.")
-    if request.storage.user_for_address(organizer) != request.user:
+    if request.storage.directory.user_for_address(organizer) != request.user:
         raise BadRequest(client.FORBIDDEN, "C:valid-organizer",
                          "ORGANIZER must be one of your own addresses.")
     attendees = ical.attendees(vfb)
@@ -156,7 +156,7 @@ def handle_post(request: Request) -> Response:
     answered: Dict[str, Tuple[str, List[freebusy.Period]]] = {}
     for line in attendees:
         recipient = ical.address(line)
-        user = storage.user_for_address(recipient)
+        user = storage.directory.user_for_address(recipient)
         if user is None:
             reason = "3.7;Invalid calendar user" if storage.directory\
                 .is_local_domain(recipient) else \

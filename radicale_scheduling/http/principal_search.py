@@ -163,11 +163,11 @@ def candidates(storage: Storage) -> List[Candidate]:
     name (admin-given or user name) shows the user name instead: nobody
     appears in attendee completion as somebody else."""
     named = []
-    for user in storage.known_users():
+    for user in storage.directory.known_users():
         name = storage.principal_display_name(user)
         if name is None:
             continue  # a calendar or address book, no principal
-        named.append((storage.principal(user), name))
+        named.append((storage.directory.principal(user), name))
     taken: Dict[str, str] = {}
     for principal, _name in named:
         for other in (principal.user, principal.display_name):
@@ -356,7 +356,7 @@ def handle(request: Request, root: ET.Element) -> Response:
         return httputils.NOT_ALLOWED  # Radicale asks for a login
     storage = request.storage
     segments = request.sane_path.split("/") if request.sane_path else []
-    if len(segments) == 1 and segments[0] not in storage.known_users():
+    if len(segments) == 1 and segments[0] not in storage.directory.known_users():
         return httputils.NOT_FOUND
     if root.tag != CS_SEARCH and \
             request.environ.get("HTTP_DEPTH", "0").strip() != "0":
@@ -393,12 +393,12 @@ def directory_propfind(request: Request) -> Optional[Response]:
     storage = request.storage
     user = request.sane_path
     with storage.acquire_lock("r", request.user):
-        if user not in storage.known_users():
+        if user not in storage.directory.known_users():
             return None
         name = storage.principal_display_name(user)
     if name is None:
         return None  # a calendar or address book at the top
-    principal = storage.principal(user)
+    principal = storage.directory.principal(user)
     candidate = Candidate(principal, name or principal.display_name or user)
     try:
         body = compat.read_body(request.environ)

@@ -194,18 +194,18 @@ def _principal_values(ctx: Context, collection: Any, tags: Sequence[str]
         # directory facts are what a principal search shows anyway.
         others: Dict[str, Value] = {tag: None for tag in tags if tag in OWN}
         others.update(directory_values(
-            ctx, ctx.storage.principal(owner),
+            ctx, ctx.storage.directory.principal(owner),
             [tag for tag in tags if tag in (ADDRESS_SET, USER_TYPE)]))
         return others
     values: Dict[str, Value] = {}
     if ADDRESS_SET in tags or USER_TYPE in tags:
         values.update(directory_values(
-            ctx, ctx.storage.principal(owner),
+            ctx, ctx.storage.directory.principal(owner),
             [tag for tag in tags if tag in (ADDRESS_SET, USER_TYPE)]))
     if DISPLAYNAME in tags and not collection.get_meta("D:displayname"):
         # The admin's name for the user (addresses file) until the user
         # sets one; else Radicale's answer (404).
-        name = ctx.storage.principal(owner).display_name
+        name = ctx.storage.directory.principal(owner).display_name
         values[DISPLAYNAME] = element("D:displayname", name) if name \
             else KEEP
     for tag in tags:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+_ATOM = r"[^@\s<>\"(),;:\\\[\]]+"
 _EMAIL_RE = re.compile(r"^%s@%s\.%s$" % (_ATOM, _ATOM, _ATOM))
 MAILTO = "mailto:"
 

@@ -13,7 +13,6 @@ import contextlib
 import os
 import threading
 from typing import Callable, Dict, Iterable, Iterator, Optional, Set, Tuple
-from urllib.parse import unquote, urlparse
 
 from radicale import config, pathutils, types
 from radicale import item as radicale_item
@@ -95,13 +94,15 @@ class Storage(multifilesystem.Storage):
         self._lock_depth = threading.local()
         self.settings = settings
         self.journal = Journal(self)
-        self._htpasswd: Tuple[Optional[Tuple[int, int]], Set[str]] = (None,
-                                                                      set())
         self._principal_names: Dict[str, Tuple[Optional[Tuple[int, int]],
                                                Optional[str]]] = {}
+        htpasswd = None
+        if configuration.get("auth", "type") == "htpasswd":
+            htpasswd = os.path.expanduser(
+                configuration.get("auth", "htpasswd_filename"))
         self.directory = principals.Directory(
             self.settings.domain, self.settings.addresses_file,
-            self.user_exists,
+            self._get_collection_root_folder(), htpasswd,
             lambda message: logger.error("%s (keeping the previous version)",
                                          message))
         if not self.settings.domain:
@@ -253,52 +254,6 @@ class Storage(multifilesystem.Storage):
 
     # -- users ---------------------------------------------------------------
 
-    def _htpasswd_users(self) -> Set[str]:
-        """User names of the htpasswd file, when that is the auth backend."""
-        if self.configuration.get("auth", "type") != "htpasswd":
-            return set()
-        filename = os.path.expanduser(
-            self.configuration.get("auth", "htpasswd_filename"))
-        try:
-            st = os.stat(filename)
-        except OSError:
-            return set()
-        stamp = (st.st_mtime_ns, st.st_size)
-        if self._htpasswd[0] != stamp:
-            users = set()
-            try:
-                with open(filename, encoding="utf-8", errors="replace") as f:
-                    for line in f:
-                        line = line.strip()
-                        if line and not line.startswith("#") and ":" in line:
-                            users.add(line.split(":", 1)[0])
-            except OSError:
-                return set()
-            self._htpasswd = (stamp, users)
-        return self._htpasswd[1]
-
-    def user_exists(self, user: str) -> bool:
-        """Is ``user`` a user of this server (for address lookups)?"""
-        if not pathutils.is_safe_filesystem_path_component(user):
-            return False
-        return (os.path.isdir(os.path.join(self._get_collection_root_folder(),
-                                           user))
-                or user in self._htpasswd_users())
-
-    def known_users(self) -> Set[str]:
-        """Every user name the server knows: principal folders, the htpasswd
-        file and the addresses file (users of other auth backends appear
-        once they have logged in)."""
-        users = self._htpasswd_users() | set(self.directory.configured_users())
-        try:
-            with os.scandir(self._get_collection_root_folder()) as entries:
-                users.update(entry.name for entry in entries
-                             if entry.is_dir())
-        except FileNotFoundError:
-            pass
-        return {user for user in users
-                if pathutils.is_safe_filesystem_path_component(user)}
-
     def principal_display_name(self, user: str) -> Optional[str]:
         """The DAV:displayname set on the user's principal folder ("" for
         none), or None when that folder is a calendar or address book, no
@@ -318,25 +273,6 @@ class Storage(multifilesystem.Storage):
         name = None if meta.get("tag") else meta.get("D:displayname") or ""
         self._principal_names[user] = (stamp, name)
         return name
-
-    def principal(self, user: str) -> principals.Principal:
-        return self.directory.principal(user)
-
-    def user_for_address(self, address: str) -> Optional[str]:
-        """The local user a calendar-user address belongs to, if any.
-
-        mailto: addresses go through the directory; an address that is a
-        principal URL (``/bob/`` or ``https://host/base/bob/``, which
-        clients use for users without an e-mail address) names its user.
-        """
-        if address[:7].lower() == "mailto:":
-            return self.directory.user_for_address(address)
-        path = urlparse(address).path if "://" in address else address
-        segments = [s for s in path.split("/") if s]
-        if segments and not path.endswith(".ics") and \
-                self.user_exists(unquote(segments[-1])):
-            return unquote(segments[-1])
-        return None
 
     def find_uid_file(self, user: str, uid: str
                       ) -> Optional[Tuple[Collection, str, str]]:

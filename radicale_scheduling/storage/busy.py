@@ -71,7 +71,7 @@ def gather(storage: Storage, user: str, start: datetime.datetime,
            ) -> Sources:
     """The items of ``user``'s opaque calendars that may touch [start,
     end), and their availability.  Caller holds the storage lock."""
-    sources = Sources(frozenset(storage.principal(user).addresses),
+    sources = Sources(frozenset(storage.directory.principal(user).addresses),
                       user=user)
     first, last = start.timestamp() - _SLACK, end.timestamp() + _SLACK
     for collection in storage.user_calendars(user):

@@ -81,14 +81,14 @@ class Scheduler:
                         ) -> FrozenSet[str]:
         """The owner's addresses, and any address in ``cals`` naming them
         (their principal URL, for clients that use it)."""
-        addresses = set(self.storage.principal(owner).addresses)
+        addresses = set(self.storage.directory.principal(owner).addresses)
         for cal in cals:
             for comp in ical.components(cal):
                 for line in ical.lines(comp, "organizer") + \
                         ical.attendees(comp):
                     who = ical.address(line)
                     if who not in addresses and \
-                            self.storage.user_for_address(who) == owner:
+                            self.storage.directory.user_for_address(who) == owner:
                         addresses.add(who)
         return frozenset(addresses)
 
@@ -253,7 +253,7 @@ class Scheduler:
         copy the owner deleted before)."""
         listed = {ical.address(x) for c in ical.components(new)
                   for x in ical.attendees(c)}
-        users = {self.storage.user_for_address(a) for a in listed}
+        users = {self.storage.directory.user_for_address(a) for a in listed}
         for user in sorted(u for u in users if u and u != owner):
             meeting = self._local_meeting(user, uid)
             if meeting is not None and any(
@@ -275,9 +275,9 @@ class Scheduler:
         uid = ical.text(comps[0], "uid") or "" if comps else ""
         organizer = next(iter({ical.organizer(c) for c in comps} - {None}),
                          None)
-        organizer_user = self.storage.user_for_address(organizer) \
+        organizer_user = self.storage.directory.user_for_address(organizer) \
             if organizer else None
-        listed = {self.storage.user_for_address(ical.address(x))
+        listed = {self.storage.directory.user_for_address(ical.address(x))
                   for c in comps for x in ical.attendees(c)}
         users = [organizer_user] + sorted(u for u in listed if u)
         for user in dict.fromkeys(users):
@@ -410,7 +410,7 @@ class Scheduler:
         if self.storage.outbound is None:
             return
         external = {m.recipient for m in messages if not m.quiet
-                    and self.storage.user_for_address(m.recipient) is None
+                    and self.storage.directory.user_for_address(m.recipient) is None
                     and not self.storage.directory.is_local_domain(
                         m.recipient)}
         limit = self.storage.settings.smtp_max_recipients
@@ -447,13 +447,13 @@ class Scheduler:
             replies.extend(answers)
         else:
             for answer in answers:
-                self.deliver(self.storage.user_for_address(answer.sender)
+                self.deliver(self.storage.directory.user_for_address(answer.sender)
                              or "", answer)
         return statuses
 
     def deliver(self, sender_user: str, message: Message,
                 replies: Optional[List[Message]] = None) -> str:
-        user = self.storage.user_for_address(message.recipient)
+        user = self.storage.directory.user_for_address(message.recipient)
         if user is not None and user != sender_user:
             return local.deliver(self.storage, message, user, replies)
         if user == sender_user:
