@@ -49,11 +49,12 @@ def _modules():
 
 
 def _nodes(tree, typing_too: bool):
-    for node in ast.walk(tree):
-        if not typing_too and isinstance(node, ast.If) and \
-                "TYPE_CHECKING" in ast.dump(node.test):
-            node.body = []
-        yield node
+    if not typing_too:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.If) and \
+                    "TYPE_CHECKING" in ast.dump(node.test):
+                node.body = []
+    yield from ast.walk(tree)
 
 
 def _imports(module: str, path: str, typing_too: bool = True):
