@@ -22,6 +22,8 @@ from typing import Dict, List, Optional
 from radicale import config as radicale_config
 from radicale import storage as radicale_storage
 
+from radicale_scheduling.itip.address import email
+
 #: sysexits.h: a configuration error; an internal error; try again later.
 EX_CONFIG = 78
 EX_SOFTWARE = 70
@@ -55,7 +57,6 @@ def _storage(path: Optional[str]):
     Radicale's storage creates any folder."""
     from radicale_scheduling import options
     from radicale_scheduling.delivery import outbound
-    outbound.AUTOSTART = False  # a command does not start a mail sender
     where = path or "the default configuration"
     try:
         configuration = radicale_config.load(
@@ -66,8 +67,10 @@ def _storage(path: Optional[str]):
             raise ConfigError("[storage] type is %r, not radicale_scheduling, "
                               "in %s" % (configuration.get("storage", "type"),
                                          where))
-        options.Settings.from_configuration(
+        settings = options.Settings.from_configuration(
             configuration.copy(options.PLUGIN_CONFIG_SCHEMA))
+        # A command runs the queue itself: no sender thread.
+        outbound.run_by_hand(settings.queue_folder)
         storage = radicale_storage.load(configuration)
     except ConfigError:
         raise
@@ -80,11 +83,15 @@ def _storage(path: Optional[str]):
     return storage
 
 
+def _to(entry: dict) -> str:
+    return email(entry["recipient"]) or entry["recipient"]
+
+
 def _line(entry: dict, state: str) -> str:
     due = datetime.datetime.fromtimestamp(entry["next"]).strftime(
         "%Y-%m-%d %H:%M:%S")
     return "%-7s %-7s %-32s to %-30s attempts %d next %s %s" % (
-        state, entry["method"], entry["uid"][:32], entry["recipient"][7:],
+        state, entry["method"], entry["uid"][:32], _to(entry),
         entry["attempts"], due, entry["error"][:60])
 
 
@@ -96,8 +103,7 @@ def _send(outbound) -> int:
     failed = {e["id"]: e for e in outbound.entries("failed")}
     sent = failures = 0
     for key, entry in before.items():
-        what = "%s for %r to %s" % (entry["method"], entry["uid"],
-                                    entry["recipient"][7:])
+        what = "%s for %r to %s" % (entry["method"], entry["uid"], _to(entry))
         if key in failed:
             failures += 1
             print("failed  %s: %s (given up)" % (what, failed[key]["error"]))
@@ -115,7 +121,7 @@ def _send(outbound) -> int:
 
 
 def _queue(storage, action: str) -> int:
-    outbound = storage.outbound
+    outbound = storage.scheduler.outbound
     if outbound is None:
         print("e-mail is off (scheduling_smtp_host is not set)")
         return 0

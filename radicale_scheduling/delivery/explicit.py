@@ -20,21 +20,27 @@ from typing import TYPE_CHECKING, Iterable, List, Optional, Tuple
 
 from radicale.log import logger
 
-from radicale_scheduling.delivery import local
+from radicale_scheduling.delivery import dispatch
 from radicale_scheduling.itip import counter
+from radicale_scheduling.itip import status as st
 from radicale_scheduling.itip.counter import Explicit
 from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.itip.organizer import Message
+from radicale_scheduling.itip.status import Status
 
 if TYPE_CHECKING:
     from radicale_scheduling.storage import Storage
 
-#: REQUEST-STATUS per recipient in the POST's schedule-response, from the
-#: delivery status (RFC 6638 s3.2.9 codes, RFC 5546 s3.6).
-RESPONSES = {"1.2": "2.0;Success", "1.0": "1.0;Pending",
-             "3.7": "3.7;Invalid calendar user",
-             "5.2": "5.1;Could not be delivered",
-             "5.3": "5.1;Could not be delivered"}
+
+def response(status: Status, default: Optional[Status] = None) -> str:
+    """The REQUEST-STATUS of a schedule-response (RFC 5546 s3.6) for a
+    delivery status (RFC 6638 s3.2.9)."""
+    if status == st.DELIVERED:
+        return str(st.SUCCESS)
+    if status.code[0] == "5":
+        return str(st.NOT_DELIVERED)
+    return str(status if status in (st.PENDING, st.INVALID_USER) or
+                default is None else default)
 
 
 def _forbidden(reason: str, precondition: str = "D:need-privileges"
@@ -102,16 +108,16 @@ def _from_attendee(storage: Storage, user: str, message: Explicit,
             raise _forbidden("The server does not schedule %s in this "
                              "meeting (SCHEDULE-AGENT)." % sender,
                              "C:valid-scheduling-message")
-        status = storage.scheduler.deliver(organizer_user, answer)
+        status = dispatch.of(storage).deliver(organizer_user, answer)
         logger.info("Scheduling: REFRESH from %r for %r answered (%s)",
                     sender, message.uid, status)
-        return [(organizer, RESPONSES.get(status, "2.0;Success"))]
+        return [(organizer, response(status, st.SUCCESS))]
     outgoing = message.message(organizer, sender)
-    storage.scheduler._check_mail_limit([outgoing])
-    status = storage.scheduler.deliver(user, outgoing)
+    dispatch.of(storage).check_mail_limit([outgoing])
+    status = dispatch.of(storage).deliver(user, outgoing)
     logger.info("Scheduling: %s from %r for %r to %r (%s)", message.method,
                 sender, message.uid, organizer, status)
-    return [(organizer, RESPONSES.get(status, status))]
+    return [(organizer, response(status))]
 
 
 def _decline(storage: Storage, user: str, message: Explicit,
@@ -137,11 +143,10 @@ def _decline(storage: Storage, user: str, message: Explicit,
     for target in targets:
         outgoing.append(Message(message.method, target, organizer, shared,
                                 message.uid))
-    storage.scheduler._check_mail_limit(outgoing)
-    result = []
-    for item in outgoing:
-        status = storage.scheduler.deliver(user, item)
-        result.append((item.recipient, RESPONSES.get(status, status)))
+    dispatch.of(storage).check_mail_limit(outgoing)
+    result = [(item.recipient, response(dispatch.of(storage).deliver(user,
+                                                                      item)))
+              for item in outgoing]
     logger.info("Scheduling: DECLINECOUNTER for %r to %s", message.uid,
                 ", ".join(t for t, _ in result))
     return result
@@ -178,8 +183,8 @@ def received(storage: Storage, message: Explicit, sender: str
                 datetime.datetime.now(datetime.timezone.utc))
             if answer is None:
                 return REFUSED, "%s is not scheduled by the server" % sender
-            status = storage.scheduler.deliver(user, answer)
+            status = dispatch.of(storage).deliver(user, answer)
             return DONE, "REFRESH from %s answered (%s)" % (sender, status)
-        local.deliver(storage, message.message(organizer, sender), user)
+        dispatch.of(storage).deliver("", message.message(organizer, sender))
     return DONE, "%s from %s for %r delivered to %s" % (
         message.method, sender, message.uid, user)

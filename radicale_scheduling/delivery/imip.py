@@ -14,12 +14,20 @@ from __future__ import annotations
 import datetime
 import email.policy
 import email.utils
+import smtplib
+import ssl
 from email.message import EmailMessage
-from typing import List, Optional, Tuple
+from typing import TYPE_CHECKING, List, Optional, Tuple
 
 from vobject.base import Component
 
+from radicale_scheduling.itip import address
 from radicale_scheduling.itip import calendar as ical
+from radicale_scheduling.itip import status as st
+from radicale_scheduling.itip.status import Status
+
+if TYPE_CHECKING:
+    from radicale_scheduling.options import Settings
 
 _SUBJECTS = {"REQUEST": "Invitation", "CANCEL": "Cancelled", "REPLY": "Reply",
              "COUNTER": "New time proposed", "DECLINECOUNTER":
@@ -61,13 +69,17 @@ def _when(comp: Component) -> str:
     return text
 
 
+def _bare(who: str) -> str:
+    """The e-mail address of a ``mailto:``, other addresses as they are."""
+    return address.email(who) or who
+
+
 def _person(line) -> str:
     if line is None:
         return ""
     name = _clean(ical.person_name(line), 80)
-    address = ical.address(line)[7:] if ical.address(line).startswith(
-        "mailto:") else ical.address(line)
-    return "%s <%s>" % (name, address) if name else address
+    who = _bare(ical.address(line))
+    return "%s <%s>" % (name, who) if name else who
 
 
 def describe(method: str, cal: Component, sender: str) -> Tuple[str, str]:
@@ -84,14 +96,13 @@ def describe(method: str, cal: Component, sender: str) -> Tuple[str, str]:
         who = _person(line) or sender
         answer = _ANSWERS.get(ical.partstat(line) if line else "",
                               "answered")
-        subject = "%s %s: %s" % (_clean(ical.person_name(line), 80) or sender[7:], answer,
-                                 summary)
+        subject = "%s %s: %s" % (_clean(ical.person_name(line), 80) or
+                                 _bare(sender), answer, summary)
         lines.append("%s %s the invitation to %s." % (who, answer, summary))
     else:
         subject = "%s: %s" % (_SUBJECTS.get(method, method.title()), summary)
         asking = _person(ical.attendee(comp, sender)) if comp else ""
-        asking = asking or (sender[7:] if sender.startswith("mailto:")
-                            else sender)
+        asking = asking or _bare(sender)
         if method == "CANCEL":
             lines.append("This meeting was cancelled: %s" % summary)
         elif method == "COUNTER":
@@ -139,15 +150,14 @@ def build(method: str, ics: str, sender: str, recipient: str,
         # The mail program would show "None" as the person's name.
         ics = cal.serialize()
     message = EmailMessage(policy=email.policy.SMTP)
-    display = _clean(sender_name, 80) or sender[7:]
+    display = _clean(sender_name, 80) or _bare(sender)
     message["From"] = email.utils.formataddr(
         ("%s (via calendar)" % display, from_address))
     message["Sender"] = from_address
-    if sender.startswith("mailto:"):
+    if address.email(sender):
         message["Reply-To"] = email.utils.formataddr(
-            (_clean(sender_name, 80), sender[7:]))
-    message["To"] = recipient[7:] if recipient.startswith("mailto:") \
-        else recipient
+            (_clean(sender_name, 80), _bare(sender)))
+    message["To"] = _bare(recipient)
     message["Subject"] = subject
     message["Date"] = email.utils.formatdate(usegmt=True)
     message["Message-ID"] = message_id or email.utils.make_msgid(
@@ -174,3 +184,42 @@ def calendar_part(message) -> Optional[str]:
             except LookupError:
                 return payload.decode("utf-8", "replace")
     return None
+
+
+class Refused(Exception):
+    """The mail server refused the mail for good."""
+
+    def __init__(self, reason: str, status: Status) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+def send(s: Settings, mail: EmailMessage) -> None:
+    """Hand ``mail`` to the mail server; a 5xx answer raises Refused."""
+    context = ssl.create_default_context()
+    client: smtplib.SMTP
+    if s.smtp_security == "ssl":
+        client = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port_used, timeout=30,
+                                  context=context)
+    else:
+        client = smtplib.SMTP(s.smtp_host, s.smtp_port_used, timeout=30)
+    with client:
+        if s.smtp_security == "starttls":
+            client.starttls(context=context)
+        if s.smtp_username:
+            client.login(s.smtp_username, s.smtp_password)
+        try:
+            client.send_message(mail, from_addr=s.smtp_from,
+                                to_addrs=[mail["To"]])
+        except smtplib.SMTPRecipientsRefused as e:
+            codes = [code for code, _ in e.recipients.values()]
+            if codes and all(500 <= code < 600 for code in codes):
+                raise Refused(str(e.recipients), st.NO_SUPPORT) from e
+            raise
+        except smtplib.SMTPResponseException as e:
+            if 500 <= e.smtp_code < 600:
+                error = e.smtp_error.decode("utf-8", "replace") if \
+                    isinstance(e.smtp_error, bytes) else e.smtp_error
+                raise Refused("%d %s" % (e.smtp_code, error),
+                              st.NO_ROUTE) from e
+            raise

@@ -29,9 +29,11 @@ from typing import TYPE_CHECKING, Iterable, List, Optional, Tuple
 
 from radicale.log import logger
 
-from radicale_scheduling.delivery import explicit, imip, local
+from radicale_scheduling.delivery import dispatch, explicit, imip, local
 from radicale_scheduling.itip import attendee, counter, delegation
 from radicale_scheduling.itip import calendar as ical
+from radicale_scheduling.itip import status as st
+from radicale_scheduling.itip.address import mailto
 from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.itip.organizer import Body, Message
 
@@ -42,7 +44,7 @@ OK, DATAERR, NOUSER, NOPERM = 0, 65, 67, 77
 
 
 def _addresses(values: Iterable[str]) -> List[str]:
-    return [ical.normalize_address("mailto:" + address)
+    return [mailto(address)
             for _name, address in email.utils.getaddresses(list(values))
             if address]
 
@@ -158,9 +160,9 @@ def _reply(storage: Storage, cal, uid: str, sender: str,
             # An answer cannot add occurrences to the organizer's meeting.
             return NOPERM, "%r has no instance %s" % (uid, ", ".join(missing))
         with storage.journal.transaction():
-            status = local.deliver(storage, Message(
-                "REPLY", organizer, sender, body, uid), user)
-    if status == local.NO_AUTHORITY:
+            status = dispatch.of(storage).deliver("", Message(
+                "REPLY", organizer, sender, body, uid))
+    if status == st.NO_AUTHORITY:
         return NOPERM, "%r of %s is not organized by %s" % (uid, user,
                                                             organizer)
     return OK, "REPLY from %s for %r processed for %s" % (sender, uid, user)
@@ -206,11 +208,11 @@ def _invitation(storage: Storage, cal, method: str, uid: str, sender: str,
     body = _ready(cal, method)
     with storage.acquire_lock("w", targets[0][1]), \
             storage.journal.transaction():
-        statuses = storage.scheduler.send("", [
+        statuses = dispatch.of(storage).send("", [
             Message(method, address, sender, body, uid)
             for address, _user in targets])
-    done = [u for a, u in targets if statuses[a] != local.NO_AUTHORITY]
-    refused = [u for a, u in targets if statuses[a] == local.NO_AUTHORITY]
+    done = [u for a, u in targets if statuses[a] != st.NO_AUTHORITY]
+    refused = [u for a, u in targets if statuses[a] == st.NO_AUTHORITY]
     if not done:
         return NOPERM, ("%s may not change %r: %s already %s it from "
                         "another organizer" % (
