@@ -1,86 +1,35 @@
-"""The mail queue: iTIP messages for addresses outside the server.
+"""The mail sender: iTIP messages for addresses outside the server.
 
-A request never waits for the mail server.  Under the storage lock, in
-the same operation as the organizer's copy, each message becomes one file
-in ``<queue>/pending``, and the attendee's SCHEDULE-STATUS says 1.0.  A
-sender delivers what is due: 1.1 once the mail server accepted it, 5.1
-while it retries after a temporary failure (the wait doubles, at most 6
-hours), 5.2 or 5.3 after a permanent one or three days (``failed``).
-
-The same change makes the same file name, so a retried request queues no
-second mail, and a newer message for the same meeting and recipient
-replaces an older one still waiting.  A sender claims a file by renaming it
-into ``sending``; only a process dying between the mail server's answer and
-its record sends a mail twice.  ``sent`` keeps, per meeting, recipient,
-sender and kind of message, when the newest mail sent was queued: nothing
-queued before it is ever sent after it (a REQUEST must not follow its
-CANCEL).
+A request never waits for the mail server: it queues (queue.py) and the
+attendee's SCHEDULE-STATUS says 1.0.  The sender delivers what is due: 1.1
+once the mail server took it, 5.1 while it retries a temporary failure (the
+wait doubling, at most 6 hours), 5.2 or 5.3 after a permanent one or three
+days.  It claims a file by renaming it into ``sending``; only a process
+dying between the mail server's answer and its record sends a mail twice.
+A message that cannot even be made into a mail fails alone (5.3).
 """
 
 from __future__ import annotations
 
 import collections
-import contextlib
-import json
 import os
-import re
 import smtplib
 import threading
 import time
-from typing import (
-    TYPE_CHECKING,
-    Any,
-    Callable,
-    ContextManager,
-    Deque,
-    Dict,
-    List,
-    NamedTuple,
-    Optional,
-    Tuple,
-)
+from typing import Dict, Optional
 
-from radicale import pathutils
 from radicale.log import logger
 
 from radicale_scheduling.delivery import imip
-from radicale_scheduling.itip import calendar as ical
+from radicale_scheduling.delivery.queue import FAILED, PENDING, SENDING, TRACKED, Clock, Host, Queue
 from radicale_scheduling.itip import status as st
-from radicale_scheduling.itip.organizer import Message
 from radicale_scheduling.itip.status import Status
-from radicale_scheduling.storage import journal
 
-if TYPE_CHECKING:
-    from radicale_scheduling.options import Settings
-
-PENDING, SENDING, FAILED, SENT_RECORDS = "pending", "sending", "failed", "sent"
+__all__ = ["Host", "Outbound", "run_by_hand", "shared"]
 GIVE_UP_AFTER = 3 * 24 * 3600
 MAX_WAIT = 6 * 3600
 #: A claimed message older than this was left by a process that died.
 STALE_CLAIM = 600
-#: Longer than any message waits: GIVE_UP_AFTER, then an admin's retry.
-SENT_RECORD_KEEP = 30 * 24 * 3600
-_FIELDS: Dict[str, Any] = {
-    "id": str, "recipient": str, "owner": str, "method": str, "uid": str,
-    "ics": str, "attempts": int, "created": (int, float),
-    "next": (int, float)}
-#: Methods whose delivery status the sender's copy records (RFC 6638
-#: s3.2.9): COUNTER, DECLINECOUNTER and REFRESH change no copy.
-TRACKED = ("REQUEST", "CANCEL", "REPLY", "ADD")
-Clock = Callable[[], float]
-_STAMP_LINE = re.compile(r"^DTSTAMP[:;][^\r\n]*\r?\n", re.MULTILINE)
-
-
-class Host(NamedTuple):
-    """What the queue needs of the server (delivery.connect injects it)."""
-    settings: Settings
-    lock: Callable[..., ContextManager[None]]
-    write_file: Callable[[str, Optional[str]], None]
-    #: (owner, uid, method, recipient, status, superseded) -> None
-    record: Callable[..., None]
-    name_of: Callable[[str], str]
-
-
 _queues: Dict[str, Outbound] = {}
 _by_hand: Dict[str, Clock] = {}
 _queues_lock = threading.Lock()
@@ -88,14 +37,13 @@ _queues_lock = threading.Lock()
 
 def run_by_hand(folder: str, clock: Clock = time.time) -> None:
     """The queue in ``folder`` is run by its caller (``run_once``) on
-    ``clock``, with no sender thread: the admin commands, and tests that
-    drain it on a clock they set."""
+    ``clock``, with no sender thread: the admin commands, and tests."""
     _by_hand[os.path.realpath(folder)] = clock
 
 
 def shared(host: Host) -> Outbound:
-    """One queue per folder and process, its thread started unless it is
-    run by hand: Radicale may load its storage more than once."""
+    """One queue per folder and process, its thread started unless it is run
+    by hand: Radicale may load its storage more than once."""
     key = os.path.realpath(host.settings.queue_folder)
     with _queues_lock:
         queue = _queues.get(key)
@@ -107,210 +55,18 @@ def shared(host: Host) -> Outbound:
         return queue
 
 
-def _queued(entry: dict) -> float:
-    return entry.get("queued", entry["created"])  # older files: created
-
-
-def _well_formed(entry: object) -> bool:
-    return isinstance(entry, dict) and all(
-        isinstance(entry.get(key), kind) for key, kind in _FIELDS.items()) \
-        and isinstance(entry.get("sender", ""), str)
-
-
-def _supersedes(new: str, old: str) -> bool:
-    """An update or cancellation replaces an invitation; a declined
-    proposal replaces none."""
-    return new == old or (new in TRACKED and old in TRACKED)
-
-
-def _replaces(newer: dict, older: dict) -> bool:
-    """Same meeting, recipient and sender, a method that supersedes.
-    Another attendee's answer to the same outside organizer is a message
-    of its own (RFC 6638 s3.2.9: one delivery status per message)."""
-    return newer["uid"] == older["uid"] and \
-        newer["recipient"] == older["recipient"] and \
-        newer["id"] != older["id"] and \
-        newer.get("sender") == older.get("sender") and \
-        _supersedes(newer["method"], older["method"])
-
-
-class Outbound:
+class Outbound(Queue):
     def __init__(self, host: Host, clock: Clock = time.time) -> None:
-        self.host = host
-        self.clock = clock
-        self.folder = host.settings.queue_folder
-        for name in (PENDING, SENDING, FAILED, SENT_RECORDS):
-            os.makedirs(os.path.join(self.folder, name), exist_ok=True)
-        self._wake = threading.Event()
+        super().__init__(host, clock)
         self._thread: Optional[threading.Thread] = None
-        self._sent: Dict[str, Deque[float]] = collections.defaultdict(
+        self._sent: Dict[str, collections.deque[float]] = collections.defaultdict(
             collections.deque)
         self._lock = threading.Lock()
-        self._pruned = 0.0
-
-    # -- the queue ---------------------------------------------------------
-
-    def _path(self, state: str, name: str) -> str:
-        return os.path.join(self.folder, state, name)
-
-    def _write(self, state: str, entry: dict) -> None:
-        self.host.write_file(self._path(state, entry["id"] + ".json"),
-                             json.dumps(entry))
-
-    def _remove(self, state: str, entry: dict) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(self._path(state, entry["id"] + ".json"))
-
-    def entries(self, state: str = PENDING) -> List[dict]:
-        result: List[dict] = []
-        try:
-            names = sorted(os.listdir(os.path.join(self.folder, state)))
-        except FileNotFoundError:  # the queue folder was removed
-            return result
-        for name in (n for n in names if n.endswith(".json")):
-            path = self._path(state, name)
-            try:
-                with open(path, encoding="utf-8") as f:
-                    entry = json.load(f)
-            except FileNotFoundError:
-                continue  # sent or replaced meanwhile
-            except (OSError, ValueError) as e:
-                entry = e
-            if not _well_formed(entry):
-                # Set aside for the admin: one bad file never stops the
-                # queue (nor is it read again on every run).
-                logger.warning("Scheduling: unreadable queue file %r (%s); "
-                               "moved aside as .broken", name,
-                               entry if isinstance(entry, Exception)
-                               else "fields missing")
-                with contextlib.suppress(OSError):
-                    os.replace(path, path + ".broken")
-                continue
-            result.append(entry)
-        return result
-
-    def enqueue(self, message: Message, owner: str) -> Status:
-        """Queue ``message`` (caller holds the storage write lock).  In a
-        scheduling operation the files are staged writes of its journal
-        transaction: the mail goes out only if the change commits."""
-        text = message.serialize()
-        key = ical.digest(message.method, message.recipient, message.uid,
-                          _STAMP_LINE.sub("", text))[:32]
-        now = self.clock()
-        entry = {
-            "id": key, "recipient": message.recipient,
-            "sender": message.sender, "owner": owner,
-            "method": message.method, "uid": message.uid, "ics": text,
-            "attempts": 0, "created": now, "next": now, "error": "",
-            "queued": now}
-        txn = journal.current()
-        writes: List[Tuple[str, Optional[str]]] = [(self._path(PENDING, old["id"] + ".json"), None)
-                  for old in self.entries(PENDING) if _replaces(entry, old)]
-        writes.append((self._path(PENDING, key + ".json"), json.dumps(entry)))
-        for path, text_or_none in writes:
-            if txn is not None:
-                txn.stage(journal.Write(path, text_or_none))
-            else:
-                self.host.write_file(path, text_or_none)
-        if txn is not None:
-            txn.after_commit.append(self._wake.set)
-        else:
-            self._wake.set()
-        return st.PENDING
-
-    def retry_all(self) -> int:
-        """Send everything waiting now, failed messages included (``queue
-        retry``).  Under the storage lock and the claim lock, so that no
-        message comes back that was just sent or replaced; a failed one
-        that a newer message replaces is dropped."""
-        count = 0
-        with self.host.lock("w"), self._claim_lock():
-            waiting = self.entries(PENDING)
-            for state in (PENDING, FAILED):
-                for entry in self.entries(state):
-                    if state == FAILED and (
-                            any(_replaces(other, entry) for other in waiting)
-                            or self._sent_after(entry)):
-                        self._remove(state, entry)
-                        continue
-                    if not os.path.exists(self._path(state,
-                                                     entry["id"] + ".json")):
-                        continue
-                    entry["next"] = self.clock()
-                    if state == FAILED:
-                        entry["created"], entry["attempts"] = entry["next"], 0
-                    self._write(PENDING, entry)
-                    if state == FAILED:
-                        self._remove(state, entry)
-                    count += 1
-        self._wake.set()
-        return count
-
-    def _claim_lock(self) -> ContextManager[None]:
-        """Taking a message to send, across processes (Radicale's lock)."""
-        return pathutils.RwLock(os.path.join(self.folder, ".lock")).acquire(
-            "w")
-
-    # -- what was sent -----------------------------------------------------
-
-    def _sent_path(self, entry: dict) -> str:
-        kind = "TRACKED" if entry["method"] in TRACKED else entry["method"]
-        return self._path(SENT_RECORDS, ical.digest(
-            entry["uid"], entry["recipient"], entry.get("sender"),
-            kind)[:40] + ".json")
-
-    def _sent_record(self, entry: dict) -> Optional[dict]:
-        try:
-            with open(self._sent_path(entry), encoding="utf-8") as f:
-                record = json.load(f)
-        except (OSError, ValueError):
-            return None
-        return record if isinstance(record, dict) else None
-
-    def _sent_after(self, entry: dict, itself: bool = True) -> bool:
-        """Was a mail that replaces ``entry`` queued after it and sent, or
-        (``itself``) was ``entry`` sent?"""
-        record = self._sent_record(entry)
-        if record is None:
-            return False
-        queued, sent = _queued(entry), record.get("queued", 0)
-        return sent > queued or (itself and sent == queued and
-                                 record.get("message") == entry["id"])
-
-    def _record_sent(self, entry: dict) -> None:
-        with self._claim_lock():
-            record = self._sent_record(entry)
-            if record is None or record.get("queued", 0) <= _queued(entry):
-                path = self._sent_path(entry)
-                self.host.write_file(path, json.dumps({
-                    "id": os.path.basename(path)[:-5],
-                    "queued": _queued(entry), "message": entry["id"]}))
-
-    def _prune_sent_records(self, now: float) -> None:
-        if now - self._pruned < 3600:
-            return
-        self._pruned = now
-        folder = os.path.join(self.folder, SENT_RECORDS)
-        with contextlib.suppress(FileNotFoundError), os.scandir(folder) as it:
-            for item in it:
-                with contextlib.suppress(OSError):
-                    if now - item.stat().st_mtime > SENT_RECORD_KEEP:
-                        os.remove(item.path)
-
-    def _superseded(self, entry: dict, itself: bool = True) -> bool:
-        """A newer message replacing this one waits or was sent (or,
-        ``itself``, this one was)."""
-        return any(_replaces(other, entry) and _queued(other) >= _queued(entry)
-                   for other in self.entries(PENDING)) or \
-            self._sent_after(entry, itself)
-
-    # -- sending -----------------------------------------------------------
 
     def start(self) -> None:
         if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._loop, daemon=True,
-                name="radicale-scheduling-mail")
+            self._thread = threading.Thread(target=self._loop, daemon=True,
+                                            name="radicale-scheduling-mail")
             self._thread.start()
 
     def _loop(self) -> None:
@@ -320,18 +76,17 @@ class Outbound:
             except Exception:  # never let the sender die
                 logger.exception("Scheduling: mail sender failed")
                 wait = 60.0
-            self._wake.wait(timeout=wait)
-            self._wake.clear()
+            self.wake.wait(timeout=wait)
+            self.wake.clear()
 
     def run_once(self) -> float:
         """Send what is due; return seconds until the next is due."""
         now = self.clock()
         soonest = 300.0
         self._recover_stale_claims(now)
-        self._prune_sent_records(now)
+        self.prune_sent_records(now)
         with self._lock:
-            for entry in sorted(self.entries(PENDING),
-                                key=lambda e: e["next"]):
+            for entry in sorted(self.entries(PENDING), key=lambda e: e["next"]):
                 if entry["next"] > now:
                     soonest = min(soonest, entry["next"] - now)
                 elif not self._within_rate(entry["owner"], now):
@@ -345,41 +100,37 @@ class Outbound:
         return max(soonest, 0.5)
 
     def _recover_stale_claims(self, now: float) -> None:
-        """Claims of a process that died go back to wait (``_requeue``);
-        one whose mail went out before it died is recorded as sent."""
+        """Claims of a process that died go back to wait (``_requeue``); one
+        whose mail went out before it died is recorded as sent."""
         for entry in self.entries(SENDING):
             try:
-                age = now - os.stat(self._path(
-                    SENDING, entry["id"] + ".json")).st_mtime
+                if now - os.stat(self.path(SENDING, entry)).st_mtime <= STALE_CLAIM:
+                    continue
             except FileNotFoundError:
                 continue
-            if age <= STALE_CLAIM:
-                continue
-            if self._sent_after(entry) and \
-                    not self._sent_after(entry, itself=False):
-                self._remove(SENDING, entry)
+            if self.sent_after(entry) and not self.sent_after(entry, itself=False):
+                self.remove(SENDING, entry)
                 self._status(entry, st.SENT)
                 continue
-            logger.warning("Scheduling: mail for %r to %r was being sent by "
-                           "a process that died", entry["uid"],
-                           entry["recipient"])
+            logger.warning("Scheduling: mail for %r to %r was being sent by a process that "
+                           "died", entry["uid"], entry["recipient"])
             self._requeue(entry, SENDING)
 
     def _requeue(self, entry: dict, state: str) -> None:
-        """Back to wait, unless a newer message replaced it meanwhile
-        (sent later, the older mail would arrive last).  Under the storage
-        lock, as enqueue is, so that neither misses the other."""
+        """Back to wait, unless a newer message replaced it meanwhile (sent
+        later, the older mail would arrive last).  Under the storage lock, as
+        enqueue is, so that neither misses the other."""
         with self.host.lock("w", entry["owner"]):
-            if not os.path.exists(self._path(state, entry["id"] + ".json")):
+            if not os.path.exists(self.path(state, entry)):
                 return  # replaced (and removed) by a newer message
-            if self._superseded(entry):
-                logger.info("Scheduling: mail for %r to %r replaced by a "
-                            "newer one", entry["uid"], entry["recipient"])
-                self._remove(state, entry)
+            if self.superseded(entry):
+                logger.info("Scheduling: mail for %r to %r replaced by a newer one",
+                            entry["uid"], entry["recipient"])
+                self.remove(state, entry)
                 return
-            self._write(PENDING, entry)
+            self.write(PENDING, entry)
             if state != PENDING:
-                self._remove(state, entry)
+                self.remove(state, entry)
 
     def _within_rate(self, owner: str, now: float) -> bool:
         sent = self._sent[owner]
@@ -387,81 +138,68 @@ class Outbound:
             sent.popleft()
         return len(sent) < self.host.settings.smtp_max_per_hour
 
-    def _fail(self, entry: dict, error: str, status: Status,
-              why: str = "given up") -> None:
+    def _fail(self, entry: dict, error: str, status: Status, why: str = "given up") -> None:
         entry["error"] = error
-        self._write(FAILED, entry)
-        self._remove(SENDING, entry)
+        self.write(FAILED, entry)
+        self.remove(SENDING, entry)
         logger.warning("Scheduling: mail for %r to %r %s: %s", entry["uid"],
                        entry["recipient"], why, error)
         self._status(entry, status)
 
     def _send_one(self, entry: dict, now: float) -> None:
-        name = entry["id"] + ".json"
         try:
-            # Touched first: a claim is stale by its file's age, and a
-            # rename keeps the age of a file that may have waited hours.
-            with self._claim_lock():
-                os.utime(self._path(PENDING, name), (now, now))
-                os.replace(self._path(PENDING, name),
-                           self._path(SENDING, name))
+            # Touched first: a claim is stale by its file's age, and a rename
+            # keeps the age of a file that may have waited for hours.
+            with self.claim_lock():
+                os.utime(self.path(PENDING, entry), (now, now))
+                os.replace(self.path(PENDING, entry), self.path(SENDING, entry))
         except FileNotFoundError:
             return  # another process took it
-        if self._sent_after(entry):
-            # A newer message went out since this one was queued (or this
-            # one did, its process dying before it was removed).
-            logger.info("Scheduling: mail for %r to %r not sent: a newer "
-                        "one was sent already", entry["uid"],
-                        entry["recipient"])
-            self._remove(SENDING, entry)
+        if self.sent_after(entry):
+            # A newer message went out since this one was queued (or this one
+            # did, its process dying before it was removed).
+            logger.info("Scheduling: mail for %r to %r not sent: a newer one was sent "
+                        "already", entry["uid"], entry["recipient"])
+            self.remove(SENDING, entry)
             return
         settings = self.host.settings
         try:
-            mail = imip.build(entry["method"], entry["ics"], entry["sender"],
-                              entry["recipient"], settings.smtp_from,
-                              self.host.name_of(entry["owner"]),
-                              message_id="<%s@%s>" % (
-                                  entry["id"],
-                                  settings.smtp_from.rpartition("@")[2]))
-            mail.as_bytes()  # what the email package refuses, it does here
-        except Exception as e:
-            # Fails alone: retried, it would hold up every message behind.
-            return self._fail(entry, "cannot build the mail: %s" % e,
-                              st.NO_SUPPORT, "cannot be built, given up")
+            mail = imip.build(entry["method"], entry["ics"], entry["sender"], entry["recipient"],
+                              settings.smtp_from, self.host.name_of(entry["owner"]),
+                              "<%s@%s>" % (entry["id"], settings.smtp_from.rpartition("@")[2]))
+            mail.as_bytes()  # what the email package refuses, it refuses here
+        except Exception as e:  # retried, it would hold up every message behind
+            return self._fail(entry, "cannot build the mail: %s" % e, st.NO_SUPPORT,
+                              "cannot be built, given up")
         try:
             imip.send(settings, mail)
         except imip.Refused as e:
             return self._fail(entry, str(e), e.status, "refused")
         except (OSError, smtplib.SMTPException) as e:
             entry["attempts"] += 1
-            wait = min(settings.smtp_retry_seconds *
-                       2 ** (entry["attempts"] - 1), MAX_WAIT)
+            wait = min(settings.smtp_retry_seconds * 2 ** (entry["attempts"] - 1), MAX_WAIT)
             entry["next"] = now + wait
             entry["error"] = str(e) or type(e).__name__
             if now - entry["created"] > GIVE_UP_AFTER:
                 return self._fail(entry, entry["error"], st.NO_ROUTE)
             self._requeue(entry, SENDING)
-            logger.warning("Scheduling: mail for %r to %r failed (%s), retry "
-                           "in %d s", entry["uid"], entry["recipient"],
-                           entry["error"], wait)
+            logger.warning("Scheduling: mail for %r to %r failed (%s), retry in %d s",
+                           entry["uid"], entry["recipient"], entry["error"], wait)
             if entry["attempts"] == 1:
                 self._status(entry, st.NOT_DELIVERED)
             return
-        self._record_sent(entry)
-        self._remove(SENDING, entry)
+        self.record_sent(entry)
+        self.remove(SENDING, entry)
         self._sent[entry["owner"]].append(now)
-        logger.info("Scheduling: mailed %s for %r to %r", entry["method"],
-                    entry["uid"], entry["recipient"])
+        logger.info("Scheduling: mailed %s for %r to %r", entry["method"], entry["uid"],
+                    entry["recipient"])
         self._status(entry, st.SENT)
 
     def _status(self, entry: dict, status: Status) -> None:
         if entry["method"] not in TRACKED:
             return  # COUNTER and the like: no copy records them
         try:
-            self.host.record(
-                entry["owner"], entry["uid"], entry["method"],
-                entry["recipient"], status,
-                lambda: self._superseded(entry, itself=False))
+            self.host.record(entry["owner"], entry["uid"], entry["method"], entry["recipient"],
+                             status, lambda: self.superseded(entry, itself=False))
         except Exception:  # the mail's fate must not depend on this
-            logger.exception("Scheduling: cannot record status %s for %r",
-                             status, entry["uid"])
+            logger.exception("Scheduling: cannot record status %s for %r", status, entry["uid"])
