@@ -78,20 +78,18 @@ def _process(storage: Storage, raw: bytes, recipients: Iterable[str]) -> Tuple[i
     method = (ical.text(cal, "method") or "").upper()
     comps = ical.components(cal)
     uids = {ical.text(c, "uid") for c in comps}
-    if not comps or len(uids) != 1 or None in uids:
+    uid = next(iter(uids)) if len(uids) == 1 else None
+    if uid is None:
         return DATAERR, "the calendar data holds no single meeting"
-    uid = next(iter(uids))
-    assert uid is not None  # checked above
     limit = storage.settings.max_attendees
     if ical.most_attendees_per_instance(cal) > limit:
         # As a PUT over scheduling_max_attendees is refused, so is a copy
         # its recipient could not even answer.
         return DATAERR, "the meeting has more than %d attendees (scheduling_max_attendees)" % limit
     organizers = {ical.organizer(c) for c in comps}
-    if len(organizers) != 1 or None in organizers:
+    organizer = next(iter(organizers)) if len(organizers) == 1 else None
+    if organizer is None:
         return DATAERR, "the meeting has no single ORGANIZER"
-    organizer = next(iter(organizers))
-    assert organizer is not None  # checked above
     if method == "REPLY":
         return _reply(storage, cal, uid, sender, organizer)
     if method in counter.FROM_ATTENDEE:
