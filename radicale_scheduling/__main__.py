@@ -1,14 +1,8 @@
 """Admin commands: the mail queue, and mail received for the server.
 
-    python -m radicale_scheduling [--config FILE] queue [list|retry|send]
-    python -m radicale_scheduling [--config FILE] receive [RECIPIENT ...] < mail
-
 ``receive`` is what a Postfix or Exim pipe transport, procmail or a sieve
-``pipe`` action runs for each incoming mail (see README.md).  Exit codes
-follow sysexits: 0 done, 65 not an iTIP mail or malformed, 67 no such
-meeting or recipient, 70 internal error, 75 temporary failure, 77 sender
-not allowed, 78 configuration error (one line on stderr; nothing is
-created before the configuration is valid).
+``pipe`` action runs for each incoming mail (see README.md).  Errors are one
+line on stderr; nothing is created before the configuration is valid.
 """
 
 from __future__ import annotations
@@ -21,6 +15,8 @@ from typing import Dict, List, Optional
 
 from radicale import config as radicale_config
 from radicale import storage as radicale_storage
+
+from radicale_scheduling.itip.address import email
 
 #: sysexits.h: a configuration error; an internal error; try again later.
 EX_CONFIG = 78
@@ -51,23 +47,20 @@ class ConfigError(Exception):
 
 
 def _storage(path: Optional[str]):
-    """The scheduling storage of the configuration, checked before
-    Radicale's storage creates any folder."""
+    """The configuration's storage, checked before Radicale creates any folder."""
     from radicale_scheduling import options
     from radicale_scheduling.delivery import outbound
-    outbound.AUTOSTART = False  # a command does not start a mail sender
     where = path or "the default configuration"
     try:
-        configuration = radicale_config.load(
-            radicale_config.parse_compound_paths(
-                radicale_config.DEFAULT_CONFIG_PATH,
-                os.environ.get("RADICALE_CONFIG"), path))
+        configuration = radicale_config.load(radicale_config.parse_compound_paths(
+            radicale_config.DEFAULT_CONFIG_PATH, os.environ.get("RADICALE_CONFIG"), path))
         if configuration.get("storage", "type") != "radicale_scheduling":
-            raise ConfigError("[storage] type is %r, not radicale_scheduling, "
-                              "in %s" % (configuration.get("storage", "type"),
-                                         where))
-        options.Settings.from_configuration(
+            raise ConfigError("[storage] type is %r, not radicale_scheduling, in %s" % (
+                configuration.get("storage", "type"), where))
+        settings = options.Settings.from_configuration(
             configuration.copy(options.PLUGIN_CONFIG_SCHEMA))
+        # A command runs the queue itself: no sender thread.
+        outbound.run_by_hand(settings.queue_folder)
         storage = radicale_storage.load(configuration)
     except ConfigError:
         raise
@@ -75,16 +68,18 @@ def _storage(path: Optional[str]):
         raise ConfigError(str(e) or type(e).__name__) from e
     from radicale_scheduling.storage import Storage
     if not isinstance(storage, Storage):
-        raise ConfigError("[storage] type is not radicale_scheduling in %s"
-                          % where)
+        raise ConfigError("[storage] type is not radicale_scheduling in %s" % where)
     return storage
 
 
+def _to(entry: dict) -> str:
+    return email(entry["recipient"]) or entry["recipient"]
+
+
 def _line(entry: dict, state: str) -> str:
-    due = datetime.datetime.fromtimestamp(entry["next"]).strftime(
-        "%Y-%m-%d %H:%M:%S")
+    due = datetime.datetime.fromtimestamp(entry["next"]).strftime("%Y-%m-%d %H:%M:%S")
     return "%-7s %-7s %-32s to %-30s attempts %d next %s %s" % (
-        state, entry["method"], entry["uid"][:32], entry["recipient"][7:],
+        state, entry["method"], entry["uid"][:32], _to(entry),
         entry["attempts"], due, entry["error"][:60])
 
 
@@ -96,15 +91,13 @@ def _send(outbound) -> int:
     failed = {e["id"]: e for e in outbound.entries("failed")}
     sent = failures = 0
     for key, entry in before.items():
-        what = "%s for %r to %s" % (entry["method"], entry["uid"],
-                                    entry["recipient"][7:])
+        what = "%s for %r to %s" % (entry["method"], entry["uid"], _to(entry))
         if key in failed:
             failures += 1
             print("failed  %s: %s (given up)" % (what, failed[key]["error"]))
         elif key in pending and pending[key]["attempts"] > entry["attempts"]:
             failures += 1
-            print("failed  %s: %s (retried later)"
-                  % (what, pending[key]["error"]))
+            print("failed  %s: %s (retried later)" % (what, pending[key]["error"]))
         elif key in pending:
             print("waiting %s (not due yet, or the hourly limit)" % what)
         else:
@@ -115,7 +108,7 @@ def _send(outbound) -> int:
 
 
 def _queue(storage, action: str) -> int:
-    outbound = storage.outbound
+    outbound = storage.scheduler.outbound
     if outbound is None:
         print("e-mail is off (scheduling_smtp_host is not set)")
         return 0
@@ -123,8 +116,7 @@ def _queue(storage, action: str) -> int:
         outbound.retry_all()
     if action in ("retry", "send"):
         # Claims left by a process that died are due too (run_once).
-        if not outbound.entries("pending") and \
-                not outbound.entries("sending"):
+        if not outbound.entries("pending") and not outbound.entries("sending"):
             print("the mail queue is empty: nothing to send")
             return 0
         return _send(outbound)
@@ -136,28 +128,23 @@ def _queue(storage, action: str) -> int:
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(
-        prog=PROG, description=(__doc__ or "").split("\n")[0],
-        epilog=ACTIONS, formatter_class=argparse.RawDescriptionHelpFormatter)
+        prog=PROG, description=(__doc__ or "").split("\n")[0], epilog=ACTIONS,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", help="Radicale configuration file")
-    commands = parser.add_subparsers(dest="command", required=True,
-                                     metavar="{queue,receive}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{queue,receive}")
     queue = commands.add_parser(
         "queue", help="the mail queue: list (default), retry or send",
         epilog=ACTIONS, formatter_class=argparse.RawDescriptionHelpFormatter)
-    queue.add_argument("action", nargs="?", default="list",
-                       choices=("list", "retry", "send"),
-                       help="list: show it; retry: send everything now; "
-                            "send: send what is due")
-    receive = commands.add_parser("receive",
-                                  help="process one mail from stdin")
-    receive.add_argument("recipients", nargs="*",
-                         help="envelope recipients (else To/Cc)")
+    queue.add_argument("action", nargs="?", default="list", choices=("list", "retry", "send"),
+                       help="list: show it; retry: send everything now; send: send what is due")
+    receive = commands.add_parser("receive", help="process one mail from stdin")
+    receive.add_argument("recipients", nargs="*", help="envelope recipients (else To/Cc)")
     args = parser.parse_args(argv)
     try:
         storage = _storage(args.config)
     except ConfigError as e:
-        print("%s: configuration error: %s" % (
-            PROG, " ".join(str(e).split())), file=sys.stderr)
+        print("%s: configuration error: %s" % (PROG, " ".join(str(e).split())),
+              file=sys.stderr)
         return EX_CONFIG
     try:
         if args.command == "queue":
@@ -172,8 +159,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("%s: %s" % (PROG, e), file=sys.stderr)
         return EX_TEMPFAIL
     except Exception as e:  # one line for the admin, not a traceback
-        print("%s: internal error: %s: %s" % (PROG, type(e).__name__, e),
-              file=sys.stderr)
+        print("%s: internal error: %s: %s" % (PROG, type(e).__name__, e), file=sys.stderr)
         return EX_SOFTWARE
     print(text, file=sys.stderr if code else sys.stdout)
     return code

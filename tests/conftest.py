@@ -1,5 +1,6 @@
 import os
 import sys
+import time
 
 import pytest
 
@@ -66,3 +67,35 @@ def live_server(tmp_path_factory):
         pytest.fail(str(e))
     yield {"url": server.url, "password": PASSWORD, "folder": folder}
     server.stop()
+
+
+class Clock:
+    """The mail queue's clock in a test: a millisecond per reading (so that
+    what is queued later is later), and as far as the test says."""
+
+    def __init__(self):
+        self.now = time.time()
+
+    def __call__(self):
+        self.now += 0.001
+        return self.now
+
+    def advance(self, seconds):
+        self.now += seconds
+
+
+def queue_by_hand(folder, clock=None):
+    """The mail queue in ``folder`` is run by the test (``run_once``) on
+    ``clock``: no sender thread."""
+    from radicale_scheduling.delivery import outbound
+    clock = clock or Clock()
+    outbound.run_by_hand(folder, clock)
+    return clock
+
+
+@pytest.fixture
+def mail_clock(tmp_path):
+    """Servers made in tmp_path get a mail queue the test runs itself;
+    ``mail_clock.advance(seconds)`` instead of sleeping."""
+    return queue_by_hand(os.path.join(str(tmp_path), "collections",
+                                      "scheduling-queue"))

@@ -116,25 +116,20 @@ class RefusingNobody:
         return "250 OK"
 
 
-def test_queue_retry_reports_what_was_sent_and_what_failed(tmp_path):
+def test_queue_retry_reports_what_was_sent_and_what_failed(tmp_path,
+                                                           mail_clock):
     from aiosmtpd.controller import Controller
-
-    from radicale_scheduling.delivery import outbound
     port = live.free_port()  # nothing listens yet: the mails wait
     options = dict(scheduling_smtp_host="127.0.0.1",
                    scheduling_smtp_port=str(port),
                    scheduling_smtp_security="none",
                    scheduling_smtp_from="calendar@example.org")
-    outbound.AUTOSTART = False
-    try:
-        server = make_server(str(tmp_path), scheduling_domain="example.org",
-                             **options)
-        server.propfind("/alice/", "D:resourcetype", user="alice")
-        assert server.mkcalendar(CAL).status == 201
-        assert put(server, "alice", CAL + "m1.ics",
-                   ics("m1", OUTSIDE, summary="Tea")).status == 201
-    finally:
-        outbound.AUTOSTART = True
+    server = make_server(str(tmp_path), scheduling_domain="example.org",
+                         **options)
+    server.propfind("/alice/", "D:resourcetype", user="alice")
+    assert server.mkcalendar(CAL).status == 201
+    assert put(server, "alice", CAL + "m1.ics",
+               ics("m1", OUTSIDE, summary="Tea")).status == 201
     path = config(tmp_path, **options)
     listed = command("--config", path, "queue")
     assert listed.stdout.decode().count("pending") == 2, listed.stdout
@@ -155,24 +150,20 @@ def test_queue_retry_reports_what_was_sent_and_what_failed(tmp_path):
     assert "Traceback" not in result.stderr.decode()
 
 
-def test_failed_mail_is_a_warning_with_the_reason(tmp_path, caplog):
-    from radicale_scheduling.delivery import outbound
+def test_failed_mail_is_a_warning_with_the_reason(tmp_path, caplog,
+                                                  mail_clock):
     port = live.free_port()  # nothing listens: connection refused
-    outbound.AUTOSTART = False
-    try:
-        server = make_server(
-            str(tmp_path), scheduling_domain="example.org",
-            scheduling_smtp_host="127.0.0.1", scheduling_smtp_port=str(port),
-            scheduling_smtp_security="none",
-            scheduling_smtp_from="calendar@example.org")
-        server.propfind("/alice/", "D:resourcetype", user="alice")
-        assert server.mkcalendar(CAL).status == 201
-        assert put(server, "alice", CAL + "m1.ics",
-                   ics("m1", OUTSIDE)).status == 201
-        with caplog.at_level("INFO", logger="radicale"):
-            server.app._storage.outbound.run_once()
-    finally:
-        outbound.AUTOSTART = True
+    server = make_server(
+        str(tmp_path), scheduling_domain="example.org",
+        scheduling_smtp_host="127.0.0.1", scheduling_smtp_port=str(port),
+        scheduling_smtp_security="none",
+        scheduling_smtp_from="calendar@example.org")
+    server.propfind("/alice/", "D:resourcetype", user="alice")
+    assert server.mkcalendar(CAL).status == 201
+    assert put(server, "alice", CAL + "m1.ics",
+               ics("m1", OUTSIDE)).status == 201
+    with caplog.at_level("INFO", logger="radicale"):
+        server.app._storage.scheduler.outbound.run_once()
     warnings = [r.getMessage() for r in caplog.records
                 if r.levelname == "WARNING"
                 and r.getMessage().startswith("Scheduling: mail")]

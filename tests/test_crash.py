@@ -28,6 +28,7 @@ import sys
 import time
 
 import pytest
+from conftest import queue_by_hand
 
 from helpers import PASSWORD, make_server, write_file, write_users
 from radicale_scheduling.delivery import incoming
@@ -57,12 +58,8 @@ def _options(folder):
 
 
 def _server(folder):
-    from radicale_scheduling.delivery import outbound
-    outbound.AUTOSTART = False
-    try:
-        return make_server(folder, **_options(folder))
-    finally:
-        outbound.AUTOSTART = True
+    queue_by_hand(os.path.join(folder, "queue"))
+    return make_server(folder, **_options(folder))
 
 
 # -- what users see ----------------------------------------------------------
@@ -102,7 +99,7 @@ def snapshot(folder):
     state = {user: (_copies(server, user), _messages(server, user))
              for user in PEOPLE}
     state["mail"] = sorted((e["recipient"], e["method"]) for e in
-                           server.app._storage.outbound.entries())
+                           server.app._storage.scheduler.outbound.entries())
     return state
 
 
@@ -453,7 +450,7 @@ def test_killed_while_sending_no_older_mail_follows_a_newer_one(tmp_path):
             assert [m for m, _ in mailed].count("REQUEST") <= 1, mailed
             assert mailed == sorted(mailed, key=lambda m: m[1]), mailed
             assert os.listdir(sending) == [], (crash_at, changes)
-            assert server.app._storage.outbound.entries() == []
+            assert server.app._storage.scheduler.outbound.entries() == []
             shutil.rmtree(folder)
     finally:
         controller.stop()

@@ -371,8 +371,8 @@ def test_delegating_a_meeting_organized_outside(mailing, mail_port):
     assert "PARTSTAT=ACCEPTED" in line_of(carol_reply, CAROL)
 
 
-def test_replies_of_two_attendees_to_an_outside_organizer_both_wait(mailing):
-    from radicale_scheduling.delivery import outbound
+def test_replies_of_two_attendees_to_an_outside_organizer_both_wait(
+        mailing, mail_clock):
     invitation = (
         "From: Grandma <grandma@elsewhere.example>\n"
         "To: bob@example.org, carol@example.org\n"
@@ -383,11 +383,7 @@ def test_replies_of_two_attendees_to_an_outside_organizer_both_wait(mailing):
         "DTSTART:20260105T100000Z\nDTEND:20260105T110000Z\nSUMMARY:Tea\n"
         "ORGANIZER:%s\nATTENDEE:%s\nATTENDEE:%s\nEND:VEVENT\n"
         "END:VCALENDAR\n" % (GRANDMA, BOB, CAROL))
-    outbound.AUTOSTART = False
-    try:
-        server = mailing()
-    finally:
-        outbound.AUTOSTART = True
+    server = mailing()
     code, why = incoming.process(server.app._storage, invitation.encode())
     assert code == incoming.OK, why
     href, text = the_copy(server, "bob")
@@ -397,6 +393,6 @@ def test_replies_of_two_attendees_to_an_outside_organizer_both_wait(mailing):
     href, text = the_copy(server, "carol")
     assert put(server, "carol", href, set_partstat(
         text, CAROL, "ACCEPTED")).status in (201, 204)
-    pending = server.app._storage.outbound.entries()
+    pending = server.app._storage.scheduler.outbound.entries()
     assert sorted((e["method"], e["sender"]) for e in pending) == [
         ("REPLY", BOB), ("REPLY", CAROL)]

@@ -11,6 +11,7 @@ import time
 
 import pytest
 from aiosmtpd.controller import Controller
+from conftest import queue_by_hand
 from test_attendee import answer
 
 from helpers import make_server, write_file
@@ -125,32 +126,34 @@ def test_an_invitation_is_mailed_as_rfc6047(mailing, mail_port):
     assert "m1" in copy(server, "bob", "m1")
 
 
-def test_nothing_is_lost_while_the_mail_server_is_down(mailing, mail_port):
+def test_nothing_is_lost_while_the_mail_server_is_down(mailing, mail_port,
+                                                        mail_clock):
     server = mailing()  # nothing listens on mail_port yet
+    queue = server.app._storage.scheduler.outbound
     assert put(server, "alice", CAL + "m1.ics",
                ics("m1", GRANDMA)).status == 201
-    assert wait_for(lambda: status_of(
-        server, "grandma@elsewhere.example") == "5.1")
+    queue.run_once()
+    assert status_of(server, "grandma@elsewhere.example") == "5.1"
     sink, controller = smtp_server(mail_port)
     try:
-        assert wait_for(lambda: status_of(
-            server, "grandma@elsewhere.example") == "1.1", seconds=20)
-        time.sleep(1.5)  # another retry would have happened by now
+        queue.run_once()  # not due yet: scheduling_smtp_retry_seconds = 1
+        assert sink.envelopes == []
+        mail_clock.advance(1)
+        queue.run_once()
+        assert status_of(server, "grandma@elsewhere.example") == "1.1"
+        mail_clock.advance(3600)  # another retry would have happened
+        queue.run_once()
     finally:
         controller.stop()
     assert len(sink.envelopes) == 1
 
 
-def test_the_queue_survives_a_restart(mailing, mail_port, tmp_path):
-    from radicale_scheduling.delivery import outbound
-    outbound.AUTOSTART = False
-    try:
-        server = mailing()
-        assert put(server, "alice", CAL + "m1.ics",
-                   ics("m1", GRANDMA)).status == 201
-        assert status_of(server, "grandma@elsewhere.example") == "1.0"
-    finally:
-        outbound.AUTOSTART = True
+def test_the_queue_survives_a_restart(mailing, mail_port, tmp_path,
+                                      mail_clock):
+    server = mailing()
+    assert put(server, "alice", CAL + "m1.ics",
+               ics("m1", GRANDMA)).status == 201
+    assert status_of(server, "grandma@elsewhere.example") == "1.0"
     sink, controller = smtp_server(mail_port)
     try:
         server2 = make_server(
@@ -159,14 +162,15 @@ def test_the_queue_survives_a_restart(mailing, mail_port, tmp_path):
             scheduling_smtp_port=str(mail_port),
             scheduling_smtp_security="none",
             scheduling_smtp_from="calendar@example.org")
-        assert wait_for(lambda: len(sink.envelopes) == 1)
-        assert wait_for(lambda: status_of(
-            server2, "grandma@elsewhere.example") == "1.1")
+        server2.app._storage.scheduler.outbound.run_once()
+        assert len(sink.envelopes) == 1
+        assert status_of(server2, "grandma@elsewhere.example") == "1.1"
     finally:
         controller.stop()
 
 
-def test_limits_and_client_scheduled_attendees(mailing, mail_port):
+def test_limits_and_client_scheduled_attendees(mailing, mail_port,
+                                              mail_clock):
     sink, controller = smtp_server(mail_port)
     try:
         server = mailing(scheduling_smtp_max_recipients="2")
@@ -180,7 +184,7 @@ def test_limits_and_client_scheduled_attendees(mailing, mail_port):
         client = "ATTENDEE;SCHEDULE-AGENT=CLIENT:mailto:x@elsewhere.example\n"
         assert put(server, "alice", CAL + "c.ics", ics("c", client)).status \
             == 201
-        time.sleep(1)
+        server.app._storage.scheduler.outbound.run_once()
         assert sink.envelopes == []
     finally:
         controller.stop()
@@ -290,15 +294,10 @@ def test_mail_replies_update_the_organizer(invited_grandma):
                                    if "grandma@elsewhere.example" in x][0]
 
 
-def test_a_late_retry_status_does_not_hide_an_answer(mailing):
+def test_a_late_retry_status_does_not_hide_an_answer(mailing, mail_clock):
     """The sender thread may record a retry after the attendee's mailed
     answer was processed: the answer (2.0) stays."""
-    from radicale_scheduling.delivery import outbound
-    outbound.AUTOSTART = False
-    try:
-        server = mailing()  # nothing listens on the mail port
-    finally:
-        outbound.AUTOSTART = True
+    server = mailing()  # nothing listens on the mail port
     assert put(server, "alice", CAL + "m1.ics",
                ics("m1", "bob", GRANDMA)).status == 201
     assert status_of(server, "grandma@elsewhere.example") == "1.0"
@@ -306,8 +305,8 @@ def test_a_late_retry_status_does_not_hide_an_answer(mailing):
     assert incoming.process(storage, THUNDERBIRD_REPLY.encode())[0] == \
         incoming.OK
     assert status_of(server, "grandma@elsewhere.example") == "2.0"
-    storage.outbound.run_once()  # the invitation's attempt fails: 5.1
-    assert storage.outbound.entries()[0]["attempts"] == 1
+    storage.scheduler.outbound.run_once()  # the attempt fails: 5.1
+    assert storage.scheduler.outbound.entries()[0]["attempts"] == 1
     assert status_of(server, "grandma@elsewhere.example") == "2.0"
 
 
@@ -371,15 +370,11 @@ def test_invitation_from_outside_and_the_answer_by_mail(mailing, mail_port):
     assert "bob" in str(mail["Subject"]) and "accepted" in str(mail["Subject"])
 
 
-def test_a_room_invited_by_mail_answers_by_mail(mailing, tmp_path):
-    from radicale_scheduling.delivery import outbound
+def test_a_room_invited_by_mail_answers_by_mail(mailing, tmp_path,
+                                                mail_clock):
     addresses = write_file(str(tmp_path), "addresses",
                            "[room-1]\ntype = ROOM\n")
-    outbound.AUTOSTART = False
-    try:
-        server = mailing(scheduling_addresses=addresses)
-    finally:
-        outbound.AUTOSTART = True
+    server = mailing(scheduling_addresses=addresses)
     storage = server.app._storage
     request = invitation_from_grandma("room-1")
     code, text = incoming.process(storage, request.encode())
@@ -387,7 +382,7 @@ def test_a_room_invited_by_mail_answers_by_mail(mailing, tmp_path):
     [(_href, mine)] = copies(server, "room-1", "m1")
     assert "PARTSTAT=ACCEPTED" in [
         x for x in unfold(mine).split("\r\n") if "room-1@" in x][0]
-    [queued] = storage.outbound.entries()
+    [queued] = storage.scheduler.outbound.entries()
     assert (queued["method"], queued["recipient"]) == (
         "REPLY", "mailto:grandma@elsewhere.example")
     assert "PARTSTAT=ACCEPTED" in unfold(queued["ics"])
@@ -426,17 +421,13 @@ def test_the_receive_command_for_a_pipe_transport(invited_grandma, tmp_path):
 # -- the sender thread beside requests (issue 7) ------------------------------
 
 def test_an_answer_is_not_overwritten_by_a_late_mail_status(mailing,
-                                                            mail_port):
+                                                            mail_port,
+                                                            mail_clock):
     """grandma's answer arrived (2.0) while the invitation mail was still
     being retried: how that mail fares says less than her answer (the
     sender thread wrote 5.1 over it)."""
-    from radicale_scheduling.delivery import outbound
-    outbound.AUTOSTART = False
-    try:
-        server = mailing()
-    finally:
-        outbound.AUTOSTART = True
-    queue = server.app._storage.outbound
+    server = mailing()
+    queue = server.app._storage.scheduler.outbound
     assert put(server, "alice", CAL + "m1.ics",
                ics("m1", "bob", GRANDMA)).status == 201
     code, _ = incoming.process(server.app._storage, THUNDERBIRD_REPLY.encode())
@@ -448,7 +439,7 @@ def test_an_answer_is_not_overwritten_by_a_late_mail_status(mailing,
     assert waiting["attempts"] == 1
     sink, controller = smtp_server(mail_port)
     try:
-        time.sleep(1.1)  # scheduling_smtp_retry_seconds = 1
+        mail_clock.advance(1)  # scheduling_smtp_retry_seconds = 1
         queue.run_once()
         assert len(sink.envelopes) == 1
     finally:
@@ -480,33 +471,39 @@ class Gate:
 
 @pytest.mark.parametrize("first_answer", ["250 OK", "451 4.3.0 Try later"])
 def test_a_change_while_the_older_mail_is_being_sent(mailing, mail_port,
-                                                     first_answer):
-    """alice changes the meeting while the sender thread is handing the
-    previous version to the mail server.  Its status must not cover the
-    newer one's (1.0 until that is sent), and after a temporary failure
-    the older mail must not be queued again beside the newer one: it
-    would arrive last."""
+                                                     first_answer,
+                                                     mail_clock):
+    """alice changes the meeting while the sender is handing the previous
+    version to the mail server.  Its status must not cover the newer
+    one's (1.0 until that is sent), and after a temporary failure the
+    older mail must not be queued again beside the newer one: it would
+    arrive last."""
+    import threading
     gate = Gate([first_answer])
     controller = Controller(gate, hostname="127.0.0.1", port=mail_port)
     controller.start()
     try:
         server = mailing()
+        queue = server.app._storage.scheduler.outbound
         assert put(server, "alice", CAL + "m1.ics",
                    ics("m1", GRANDMA, summary="Lunch")).status == 201
+        sender = threading.Thread(target=queue.run_once)
+        sender.start()
         assert wait_for(lambda: len(gate.arrived) == 1)
         assert put(server, "alice", CAL + "m1.ics",
                    ics("m1", GRANDMA, summary="Dinner")).status in (201, 204)
         assert status_of(server, "grandma@elsewhere.example") == "1.0"
         gate.release.release()  # the first mail's answer
-        assert wait_for(lambda: len(gate.arrived) == 2)
+        sender.join(20)
         assert status_of(server, "grandma@elsewhere.example") == "1.0"
         gate.release.release()
-        assert wait_for(lambda: status_of(
-            server, "grandma@elsewhere.example") == "1.1")
-        time.sleep(1.5)  # a retry of the first would have come by now
+        queue.run_once()
+        assert len(gate.arrived) == 2
+        assert status_of(server, "grandma@elsewhere.example") == "1.1"
         for _ in range(3):
             gate.release.release()
-        time.sleep(0.5)
+        mail_clock.advance(3600)  # a retry of the first would come by now
+        queue.run_once()
     finally:
         controller.stop()
     summaries = [e.content.decode().count("Dinner") > 0
@@ -518,7 +515,8 @@ def test_a_change_while_the_older_mail_is_being_sent(mailing, mail_port,
 
 
 def test_a_second_process_does_not_take_a_mail_being_sent(mailing,
-                                                          mail_port):
+                                                          mail_port,
+                                                          tmp_path):
     """Two processes share one queue.  A message that waited long (retries
     back off to hours) is being sent by one; the other took its claim
     for one left by a dead process and sent the mail a second time."""
@@ -528,11 +526,12 @@ def test_a_second_process_does_not_take_a_mail_being_sent(mailing,
     gate = Gate()
     controller = Controller(gate, hostname="127.0.0.1", port=mail_port)
     controller.start()
-    outbound.AUTOSTART = False
+    queue_by_hand(os.path.join(str(tmp_path), "collections",
+                               "scheduling-queue"))
     try:
         server = mailing()
-        first = server.app._storage.outbound
-        other = outbound.Outbound(server.app._storage)  # the other process
+        first = server.app._storage.scheduler.outbound
+        other = outbound.Outbound(first.host)  # the other process
         assert put(server, "alice", CAL + "m1.ics",
                    ics("m1", GRANDMA)).status == 201
         [waiting] = first.entries()
@@ -550,7 +549,6 @@ def test_a_second_process_does_not_take_a_mail_being_sent(mailing,
         sending.join(20)
         opener.join()
     finally:
-        outbound.AUTOSTART = True
         controller.stop()
     assert len(gate.accepted) == 1
     assert status_of(server, "grandma@elsewhere.example") == "1.1"
@@ -568,15 +566,14 @@ def refusing_once(mail_port):
 
 
 def test_retrying_the_queue_does_not_send_a_replaced_message(mailing,
-                                                             mail_port):
+                                                             mail_port,
+                                                             mail_clock):
     """``queue retry`` beside a newer message for the same meeting and
     recipient: the failed older one is dropped, not mailed after it."""
-    from radicale_scheduling.delivery import outbound
     gate, controller = refusing_once(mail_port)
-    outbound.AUTOSTART = False
     try:
         server = mailing()
-        queue = server.app._storage.outbound
+        queue = server.app._storage.scheduler.outbound
         assert put(server, "alice", CAL + "m1.ics",
                    ics("m1", GRANDMA, summary="Lunch")).status == 201
         queue.run_once()
@@ -588,7 +585,6 @@ def test_retrying_the_queue_does_not_send_a_replaced_message(mailing,
         assert queue.entries("failed") == []
         queue.run_once()
     finally:
-        outbound.AUTOSTART = True
         controller.stop()
     assert len(gate.accepted) == 1
     assert "Dinner" in gate.accepted[0].content.decode()
@@ -617,18 +613,13 @@ def accept(server, user):
 
 
 def test_two_attendees_answers_to_an_outside_organizer_both_survive_a_retry(
-        mailing, mail_port):
+        mailing, mail_port, mail_clock):
     """alice and bob both answer grandma's invitation while her mail
     server is down: two REPLYs wait for the same organizer and meeting,
     from two calendar users.  A retry of one must not drop it as
     "replaced" by the other's answer: both reach grandma."""
-    from radicale_scheduling.delivery import outbound
-    outbound.AUTOSTART = False
-    try:
-        server = mailing()
-    finally:
-        outbound.AUTOSTART = True
-    queue = server.app._storage.outbound
+    server = mailing()
+    queue = server.app._storage.scheduler.outbound
     grandma_invites_alice_and_bob(server)
     for user in ("alice", "bob"):
         accept(server, user)
@@ -639,7 +630,7 @@ def test_two_attendees_answers_to_an_outside_organizer_both_survive_a_retry(
         "mailto:alice@example.org", "mailto:bob@example.org"]
     sink, controller = smtp_server(mail_port)
     try:
-        time.sleep(1.1)  # scheduling_smtp_retry_seconds = 1
+        mail_clock.advance(1)  # scheduling_smtp_retry_seconds = 1
         queue.run_once()
     finally:
         controller.stop()
@@ -648,16 +639,15 @@ def test_two_attendees_answers_to_an_outside_organizer_both_survive_a_retry(
 
 
 def test_retrying_the_queue_keeps_another_attendees_answer(mailing,
-                                                           mail_port):
+                                                           mail_port,
+                                                           mail_clock):
     """``queue retry`` with alice's refused REPLY to grandma beside bob's
     waiting one: bob's answer replaces nothing of alice's, so hers is
     sent again too."""
-    from radicale_scheduling.delivery import outbound
     gate, controller = refusing_once(mail_port)
-    outbound.AUTOSTART = False
     try:
         server = mailing()
-        queue = server.app._storage.outbound
+        queue = server.app._storage.scheduler.outbound
         grandma_invites_alice_and_bob(server)
         accept(server, "alice")
         queue.run_once()  # refused for now
@@ -667,7 +657,6 @@ def test_retrying_the_queue_keeps_another_attendees_answer(mailing,
         assert queue.retry_all() == 2
         queue.run_once()
     finally:
-        outbound.AUTOSTART = True
         controller.stop()
     assert sorted(e.content.decode().count("Reply-To: alice") for e in
                   gate.accepted) == [0, 1]

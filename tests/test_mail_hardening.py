@@ -43,11 +43,9 @@ mailing = test_imip.mailing
 
 
 @pytest.fixture
-def quiet_queue():
-    """The sender thread off: the test runs the queue itself."""
-    outbound.AUTOSTART = False
-    yield
-    outbound.AUTOSTART = True
+def quiet_queue(mail_clock):
+    """No sender thread: the test runs the queue itself."""
+    return mail_clock
 
 
 def everything(server, users=("alice", "bob", "carol")):
@@ -55,7 +53,7 @@ def everything(server, users=("alice", "bob", "carol")):
     mail queue: to compare before and after a refusal."""
     state = {user: (sorted(copies(server, user, "m1")),
                     inbox(server, user)) for user in users}
-    queue = server.app._storage.outbound
+    queue = server.app._storage.scheduler.outbound
     state["queue"] = sorted(e["id"] for e in queue.entries()) \
         if queue is not None else []
     return state
@@ -82,7 +80,7 @@ def test_an_address_with_a_line_separator_is_refused_at_put(
     bad = "ATTENDEE:mailto:grand%sma@elsewhere.example\n" % char
     before = everything(server)
     response = put(server, "alice", CAL + "m1.ics", ics("m1", "bob", bad))
-    queue = server.app._storage.outbound
+    queue = server.app._storage.scheduler.outbound
     if response.status == 201:
         stored = server.request("GET", CAL + "m1.ics", user="alice").text
         assert char not in stored and "grandma@elsewhere.example" in stored
@@ -125,7 +123,7 @@ def write_old_meeting(server, recipient):
     with open(os.path.join(folder, "old.ics"), "w", encoding="utf-8",
               newline="") as f:
         f.write(text)
-    queue = storage.outbound
+    queue = storage.scheduler.outbound
     long_ago = time.time() - 3600
     entry = {"id": "0" * 32, "recipient": recipient,
              "sender": "mailto:alice@example.org", "owner": "alice",
@@ -155,7 +153,7 @@ def test_a_mail_that_cannot_be_built_fails_alone(mailing, mail_port,
         write_old_meeting(server, bad)
         assert put(server, "alice", CAL + "m1.ics",
                    ics("m1", GRANDMA)).status == 201
-        queue = server.app._storage.outbound
+        queue = server.app._storage.scheduler.outbound
         with caplog.at_level(logging.WARNING, logger="radicale"):
             queue.run_once()
             queue.run_once()  # once more: nothing is tried again
@@ -378,7 +376,7 @@ def test_a_claim_left_behind_is_not_sent_after_a_newer_cancel(
     sink, controller = smtp_server(mail_port)
     try:
         server = mailing()
-        queue = server.app._storage.outbound
+        queue = server.app._storage.scheduler.outbound
         assert put(server, "alice", CAL + "m1.ics",
                    ics("m1", GRANDMA)).status == 201
         [waiting] = queue.entries()
@@ -409,7 +407,7 @@ def test_a_claim_whose_mail_was_sent_is_not_sent_again(mailing, mail_port,
     sink, controller = smtp_server(mail_port)
     try:
         server = mailing()
-        queue = server.app._storage.outbound
+        queue = server.app._storage.scheduler.outbound
         assert put(server, "alice", CAL + "m1.ics",
                    ics("m1", GRANDMA)).status == 201
         [waiting] = queue.entries()

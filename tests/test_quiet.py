@@ -63,9 +63,7 @@ class Counter:
 
 
 @pytest.fixture
-def office(tmp_path, monkeypatch):
-    from radicale_scheduling.delivery import outbound
-    monkeypatch.setattr(outbound, "AUTOSTART", False)  # mails stay queued
+def office(tmp_path, mail_clock):  # mails stay queued
     server = make_server(str(tmp_path), scheduling_domain="example.org",
                          scheduling_smtp_host="127.0.0.1",
                          scheduling_smtp_port="9",

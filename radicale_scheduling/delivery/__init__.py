@@ -1,1 +1,48 @@
-"""Delivering scheduling messages: locally, by rooms' own answers, by mail."""
+"""Delivering scheduling messages: locally, by rooms' own answers, by mail.
+
+``connect(storage)`` builds the dispatcher with its transports and the
+mail queue; the composition root hands it to the storage as ``scheduler``.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Set
+
+from radicale.log import logger
+
+if TYPE_CHECKING:
+    from radicale_scheduling.delivery.implicit import Scheduler
+    from radicale_scheduling.storage import Storage
+
+_said: Set[str] = set()
+
+
+def _once(log, message: str, *args: object) -> None:
+    """Radicale 3.9 loads the storage twice: one start line is enough."""
+    text = message % args
+    if text not in _said:
+        _said.add(text)
+        log("%s", text)
+
+
+def connect(storage: Storage) -> Scheduler:
+    from radicale_scheduling.delivery import dispatch, outbound
+    from radicale_scheduling.delivery.implicit import Scheduler
+    settings = storage.settings
+    transports = [dispatch.LocalUsers(storage, rooms=True),
+                  dispatch.LocalUsers(storage, rooms=False)]
+    if not settings.smtp_enabled:
+        _once(logger.warning, "Scheduling: scheduling_smtp_host is not set, "
+              "so nobody outside this server hears of invitations (clients "
+              "stop mailing them once the server schedules)")
+        return Scheduler(storage, transports)
+    queue = outbound.shared(outbound.Host(
+        settings, storage.acquire_lock, storage.journal.write_file,
+        functools.partial(dispatch.record_status, storage),
+        lambda user: storage.directory.principal(user).display_name))
+    _once(logger.info, "Scheduling: e-mail (iMIP) through %s port %d (%s) as "
+          "%r, queue in %r", settings.smtp_host, settings.smtp_port_used,
+          settings.smtp_security, settings.smtp_from, settings.queue_folder)
+    return Scheduler(storage, transports + [dispatch.Mail(storage, queue)],
+                     queue)

@@ -1,16 +1,12 @@
 """Sending COUNTER, DECLINECOUNTER and REFRESH (RFC 5546 s3.2.6-s3.2.8).
 
-A COUNTER or DECLINECOUNTER lands in the recipient's schedule inbox (or
-goes out by mail) and changes nobody's copy: the organizer accepts a
-proposal by saving the meeting with the new time, which is an ordinary
-update.  A REFRESH to an organizer of this server is answered at once by
-the server with the organizer's current object, as a REQUEST to the
-attendee who asked (RFC 5546 s3.2.6); a REFRESH to an outside organizer
-goes out by mail.
-
-Only an attendee of the meeting may counter or ask for a refresh, only
-its organizer may decline a proposal, and only to its attendees (RFC 5546
-s6.1.6): a refusal raises SchedulingError before anything is delivered.
+A COUNTER or DECLINECOUNTER lands in the recipient's inbox (or goes out by
+mail) and changes nobody's copy: the organizer accepts a proposal by saving
+the meeting anew.  A REFRESH to an organizer of this server is answered at
+once with the current object, as a REQUEST to the attendee who asked.  Only
+an attendee may counter or ask for a refresh, only the organizer decline a
+proposal, and only to attendees (RFC 5546 s6.1.6): a refusal raises
+SchedulingError before anything is delivered.
 """
 
 from __future__ import annotations
@@ -20,25 +16,34 @@ from typing import TYPE_CHECKING, Iterable, List, Optional, Tuple
 
 from radicale.log import logger
 
-from radicale_scheduling.delivery import local
+from radicale_scheduling.delivery import dispatch
 from radicale_scheduling.itip import counter
+from radicale_scheduling.itip import status as st
 from radicale_scheduling.itip.counter import Explicit
 from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.itip.organizer import Message
+from radicale_scheduling.itip.status import Status
 
 if TYPE_CHECKING:
     from radicale_scheduling.storage import Storage
 
-#: REQUEST-STATUS per recipient in the POST's schedule-response, from the
-#: delivery status (RFC 6638 s3.2.9 codes, RFC 5546 s3.6).
-RESPONSES = {"1.2": "2.0;Success", "1.0": "1.0;Pending",
-             "3.7": "3.7;Invalid calendar user",
-             "5.2": "5.1;Could not be delivered",
-             "5.3": "5.1;Could not be delivered"}
+_VALID = "C:valid-scheduling-message"
+#: Outcomes of ``received``.
+DONE, UNKNOWN, REFUSED = "done", "unknown", "refused"
 
 
-def _forbidden(reason: str, precondition: str = "D:need-privileges"
-               ) -> SchedulingError:
+def response(status: Status, default: Optional[Status] = None) -> str:
+    """The REQUEST-STATUS of a schedule-response (RFC 5546 s3.6) for a
+    delivery status (RFC 6638 s3.2.9)."""
+    if status == st.DELIVERED:
+        return str(st.SUCCESS)
+    if status.code[0] == "5":
+        return str(st.NOT_DELIVERED)
+    return str(status if status in (st.PENDING, st.INVALID_USER) or default is None
+               else default)
+
+
+def _forbidden(reason: str, precondition: str = "D:need-privileges") -> SchedulingError:
     return SchedulingError(precondition, reason, 403)
 
 
@@ -47,139 +52,110 @@ def _meeting(storage: Storage, user: str, uid: str):
     return found[2].vobject_item if found is not None else None
 
 
-def post(storage: Storage, user: str, message: Explicit,
-         originator: Optional[str] = None,
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def post(storage: Storage, user: str, message: Explicit, originator: Optional[str] = None,
          recipients: Iterable[str] = ()) -> List[Tuple[str, str]]:
-    """``user`` sends ``message`` (POST to their outbox); returns
-    (recipient, REQUEST-STATUS) pairs.  Caller holds the write lock."""
+    """``user`` sends ``message`` (POST to their outbox); returns (recipient,
+    REQUEST-STATUS) pairs.  Caller holds the write lock."""
     if message.method in counter.FROM_ATTENDEE:
-        return _from_attendee(storage, user, message, originator,
-                              list(recipients))
+        return _from_attendee(storage, user, message, originator, list(recipients))
     return _decline(storage, user, message, originator, list(recipients))
 
 
-def _from_attendee(storage: Storage, user: str, message: Explicit,
-                   originator: Optional[str], recipients: List[str]
-                   ) -> List[Tuple[str, str]]:
-    mine = [a for a in message.attendees
-            if storage.directory.user_for_address(a) == user]
+def _from_attendee(storage: Storage, user: str, message: Explicit, originator: Optional[str],
+                   recipients: List[str]) -> List[Tuple[str, str]]:
+    directory, method = storage.directory, message.method
+    mine = [a for a in message.attendees if directory.user_for_address(a) == user]
     if originator is not None:
-        if storage.directory.user_for_address(originator) != user:
-            raise _forbidden("Originator %s is not one of your addresses."
-                             % originator)
+        if directory.user_for_address(originator) != user:
+            raise _forbidden("Originator %s is not one of your addresses." % originator)
         if originator not in message.attendees:
-            raise counter.invalid("The Originator must be the ATTENDEE the "
-                                  "%s is from." % message.method)
+            raise counter.invalid("The Originator must be the ATTENDEE the %s is from." % method)
         mine = [originator]
     if not mine:
-        raise _forbidden("A %s is sent by an attendee: none of its "
-                         "ATTENDEE lines is one of your addresses."
-                         % message.method)
+        raise _forbidden("A %s is sent by an attendee: none of its ATTENDEE lines is one of "
+                         "your addresses." % method)
     if len(mine) > 1:
-        raise counter.invalid("Several ATTENDEE lines are yours; say which "
-                              "one sends with the Originator header.")
-    sender = mine[0]
-    organizer = message.organizer
+        raise counter.invalid("Several ATTENDEE lines are yours; say which one sends with the "
+                              "Originator header.")
+    sender, organizer = mine[0], message.organizer
     if any(r != organizer for r in recipients):
-        raise counter.invalid("A %s goes to the ORGANIZER only."
-                              % message.method)
-    organizer_user = storage.directory.user_for_address(organizer)
+        raise counter.invalid("A %s goes to the ORGANIZER only." % method)
+    organizer_user = directory.user_for_address(organizer)
     if organizer_user == user:
         raise counter.invalid("You organize this meeting.", 403)
-    # The attendee must be in the meeting: the organizer's copy when the
-    # organizer is here, else the attendee's own copy.
+    # The organizer's copy when the organizer is here, else the attendee's.
     meeting = _meeting(storage, organizer_user or user, message.uid)
-    if not counter.organizes(meeting, organizer) or \
-            not counter.is_attendee(meeting, sender):
-        raise _forbidden("%s is not an attendee of a meeting %r organized "
-                         "by %s (RFC 5546 section 6.1.6)." % (
-                             sender, message.uid, organizer),
-                         "C:valid-scheduling-message")
-    now = datetime.datetime.now(datetime.timezone.utc)
-    if message.method == counter.REFRESH and organizer_user is not None:
-        answer = counter.refresh_answer(meeting, sender, organizer, now)
+    if not counter.organizes(meeting, organizer) or not counter.is_attendee(meeting, sender):
+        raise _forbidden("%s is not an attendee of a meeting %r organized by %s (RFC 5546 "
+                         "section 6.1.6)." % (sender, message.uid, organizer), _VALID)
+    if method == counter.REFRESH and organizer_user is not None:
+        answer = counter.refresh_answer(meeting, sender, organizer, _now())
         if answer is None:
-            raise _forbidden("The server does not schedule %s in this "
-                             "meeting (SCHEDULE-AGENT)." % sender,
-                             "C:valid-scheduling-message")
-        status = storage.scheduler.deliver(organizer_user, answer)
-        logger.info("Scheduling: REFRESH from %r for %r answered (%s)",
-                    sender, message.uid, status)
-        return [(organizer, RESPONSES.get(status, "2.0;Success"))]
+            raise _forbidden("The server does not schedule %s in this meeting "
+                             "(SCHEDULE-AGENT)." % sender, _VALID)
+        status = dispatch.of(storage).deliver(organizer_user, answer)
+        logger.info("Scheduling: REFRESH from %r for %r answered (%s)", sender, message.uid,
+                    status)
+        return [(organizer, response(status, st.SUCCESS))]
     outgoing = message.message(organizer, sender)
-    storage.scheduler._check_mail_limit([outgoing])
-    status = storage.scheduler.deliver(user, outgoing)
-    logger.info("Scheduling: %s from %r for %r to %r (%s)", message.method,
-                sender, message.uid, organizer, status)
-    return [(organizer, RESPONSES.get(status, status))]
+    dispatch.of(storage).check_mail_limit([outgoing])
+    status = dispatch.of(storage).deliver(user, outgoing)
+    logger.info("Scheduling: %s from %r for %r to %r (%s)", method, sender, message.uid,
+                organizer, status)
+    return [(organizer, response(status))]
 
 
-def _decline(storage: Storage, user: str, message: Explicit,
-             originator: Optional[str], recipients: List[str]
-             ) -> List[Tuple[str, str]]:
+def _decline(storage: Storage, user: str, message: Explicit, originator: Optional[str],
+             recipients: List[str]) -> List[Tuple[str, str]]:
     organizer = message.organizer
     if storage.directory.user_for_address(organizer) != user or (
             originator is not None and originator != organizer):
-        raise SchedulingError(
-            "C:valid-organizer", "A DECLINECOUNTER is sent by the meeting's "
-            "ORGANIZER, one of your addresses.", 403)
+        raise SchedulingError("C:valid-organizer", "A DECLINECOUNTER is sent by the meeting's "
+                              "ORGANIZER, one of your addresses.", 403)
     meeting = _meeting(storage, user, message.uid)
     if not counter.organizes(meeting, organizer):
-        raise _forbidden("You organize no meeting %r." % message.uid,
-                         "C:valid-scheduling-message")
+        raise _forbidden("You organize no meeting %r." % message.uid, _VALID)
     targets = recipients or message.attendees
     strangers = [t for t in targets if not counter.is_attendee(meeting, t)]
     if strangers:
-        raise _forbidden("Not attendees of %r: %s." % (
-            message.uid, ", ".join(strangers)), "C:valid-scheduling-message")
-    outgoing: List[Message] = []
+        raise _forbidden("Not attendees of %r: %s." % (message.uid, ", ".join(strangers)),
+                         _VALID)
     shared = counter.body(message.calendar)
-    for target in targets:
-        outgoing.append(Message(message.method, target, organizer, shared,
-                                message.uid))
-    storage.scheduler._check_mail_limit(outgoing)
-    result = []
-    for item in outgoing:
-        status = storage.scheduler.deliver(user, item)
-        result.append((item.recipient, RESPONSES.get(status, status)))
+    outgoing = [Message(message.method, target, organizer, shared, message.uid)
+                for target in targets]
+    dispatcher = dispatch.of(storage)
+    dispatcher.check_mail_limit(outgoing)
+    result = [(m.recipient, response(dispatcher.deliver(user, m))) for m in outgoing]
     logger.info("Scheduling: DECLINECOUNTER for %r to %s", message.uid,
                 ", ".join(t for t, _ in result))
     return result
 
 
-#: Outcomes of ``received``.
-DONE, UNKNOWN, REFUSED = "done", "unknown", "refused"
-
-
-def received(storage: Storage, message: Explicit, sender: str
-             ) -> Tuple[str, str]:
-    """A COUNTER or REFRESH received by mail from ``sender``, an attendee
-    outside the server, for an organizer of this server.  Returns (DONE,
-    UNKNOWN meeting or organizer, or REFUSED; what happened); the caller
-    holds nothing, the lock is taken here."""
-    organizer = message.organizer
+def received(storage: Storage, message: Explicit, sender: str) -> Tuple[str, str]:
+    """A COUNTER or REFRESH by mail from ``sender``, an attendee outside the
+    server, for an organizer here: (DONE, UNKNOWN meeting or organizer, or
+    REFUSED; what happened).  The lock is taken here."""
+    organizer, uid = message.organizer, message.uid
     user = storage.directory.user_for_address(organizer)
     if user is None:
         return UNKNOWN, "the organizer %s is no user here" % organizer
     if message.method == counter.REFRESH and message.attendees != [sender]:
-        return REFUSED, "a REFRESH from %s may only ask for %s" % (
-            sender, sender)
+        return REFUSED, "a REFRESH from %s may only ask for %s" % (sender, sender)
     with storage.acquire_lock("w", user), storage.journal.transaction():
-        meeting = _meeting(storage, user, message.uid)
+        meeting = _meeting(storage, user, uid)
         if not counter.organizes(meeting, organizer):
-            return UNKNOWN, "%s organizes no meeting %r" % (user,
-                                                            message.uid)
+            return UNKNOWN, "%s organizes no meeting %r" % (user, uid)
         if not counter.is_attendee(meeting, sender):
-            return REFUSED, "%s is not invited to %r" % (sender,
-                                                         message.uid)
+            return REFUSED, "%s is not invited to %r" % (sender, uid)
         if message.method == counter.REFRESH:
-            answer = counter.refresh_answer(
-                meeting, sender, organizer,
-                datetime.datetime.now(datetime.timezone.utc))
+            answer = counter.refresh_answer(meeting, sender, organizer, _now())
             if answer is None:
                 return REFUSED, "%s is not scheduled by the server" % sender
-            status = storage.scheduler.deliver(user, answer)
-            return DONE, "REFRESH from %s answered (%s)" % (sender, status)
-        local.deliver(storage, message.message(organizer, sender), user)
-    return DONE, "%s from %s for %r delivered to %s" % (
-        message.method, sender, message.uid, user)
+            status = dispatch.of(storage).deliver(user, answer)
+            return DONE, "REFRESH from %s answered (%s)" % (sender, status.code)
+        dispatch.of(storage).deliver("", message.message(organizer, sender))
+    return DONE, "%s from %s for %r delivered to %s" % (message.method, sender, uid, user)

@@ -1,22 +1,12 @@
 """Mail that carries iTIP, received for users of this server (RFC 6047).
 
-A mail program's answer to an invitation (a REPLY from an attendee outside
-the server, or a COUNTER proposing another time, or a REFRESH), or an
-invitation, cancellation or DECLINECOUNTER from an outside organizer to
-users of this server, is processed exactly like a message from a local
-user: copies updated, the message in the inbox.  The mail's sender must be
-the calendar user the message speaks for (the replying ATTENDEE, or the
-ORGANIZER); anything else is refused, logged and changes nothing.
-
-The result is a sysexits code, so a mail transport can bounce or keep the
-mail: 0 processed, 65 not an iTIP mail, malformed or too large, 67 no such
-meeting or recipient here, 77 the sender may not speak for that calendar
-user.
-
-A mail is read, checked and parsed before the storage's write lock is
-taken: under the lock only the stored objects it concerns are read, so a
-large mail does not hold up every other user's writes.  A mail over
-``scheduling_max_resource_size`` is refused unread.
+An outside attendee's REPLY, COUNTER or REFRESH, or an outside organizer's
+REQUEST, CANCEL or DECLINECOUNTER, feeds the same dispatcher as a local
+user's message.  The mail's sender must be the calendar user the message
+speaks for; anything else is refused and changes nothing.  The result is a
+sysexits code, so that a mail transport can bounce or keep the mail.  The
+mail is parsed before the write lock is taken: a large one does not hold up
+other users' writes.
 """
 
 from __future__ import annotations
@@ -29,9 +19,11 @@ from typing import TYPE_CHECKING, Iterable, List, Optional, Tuple
 
 from radicale.log import logger
 
-from radicale_scheduling.delivery import explicit, imip, local
+from radicale_scheduling.delivery import dispatch, explicit, imip, local
 from radicale_scheduling.itip import attendee, counter, delegation
 from radicale_scheduling.itip import calendar as ical
+from radicale_scheduling.itip import status as st
+from radicale_scheduling.itip.address import mailto
 from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.itip.organizer import Body, Message
 
@@ -42,30 +34,25 @@ OK, DATAERR, NOUSER, NOPERM = 0, 65, 67, 77
 
 
 def _addresses(values: Iterable[str]) -> List[str]:
-    return [ical.normalize_address("mailto:" + address)
-            for _name, address in email.utils.getaddresses(list(values))
+    return [mailto(address) for _name, address in email.utils.getaddresses(list(values))
             if address]
 
 
-def process(storage: Storage, raw: bytes,
-            recipients: Iterable[str] = ()) -> Tuple[int, str]:
-    """Process one mail; return (exit code, what happened)."""
+def process(storage: Storage, raw: bytes, recipients: Iterable[str] = ()) -> Tuple[int, str]:
+    """Process one mail; return (exit code, what happened): 0 processed, 65
+    not an iTIP mail, malformed or too large, 67 no such meeting or
+    recipient here, 77 the sender may not speak for that calendar user."""
     limit = storage.settings.max_resource_size
     if len(raw) > limit:
-        return DATAERR, ("the mail is larger than %d bytes "
-                         "(scheduling_max_resource_size)" % limit)
+        return DATAERR, "the mail is larger than %d bytes (scheduling_max_resource_size)" % limit
     try:
         return _process(storage, raw, recipients)
-    except SchedulingError as e:
-        # Raised before anything is written (a copy over the size limit,
-        # a change the rules refuse): nothing changed.
-        return (NOPERM if e.status == 403 and
-                e.precondition != "C:max-resource-size" else DATAERR,
-                e.reason)
+    except SchedulingError as e:  # raised before anything is written
+        return (NOPERM if e.status == 403 and e.precondition != "C:max-resource-size"
+                else DATAERR, e.reason)
 
 
-def _process(storage: Storage, raw: bytes,
-             recipients: Iterable[str]) -> Tuple[int, str]:
+def _process(storage: Storage, raw: bytes, recipients: Iterable[str]) -> Tuple[int, str]:
     try:
         mail = email.message_from_bytes(raw, policy=email.policy.default)
         senders = _addresses([str(mail.get("From", ""))])
@@ -77,8 +64,8 @@ def _process(storage: Storage, raw: bytes,
     if storage.directory.user_for_address(sender) is not None:
         # Mail senders are easily forged; this user answers through the
         # server, where they are authenticated.
-        return NOPERM, ("%s is a user of this server: their scheduling "
-                        "goes through the server, not by mail" % sender)
+        return NOPERM, ("%s is a user of this server: their scheduling goes through the "
+                        "server, not by mail" % sender)
     text = imip.calendar_part(mail)
     if text is None:
         return DATAERR, "the mail carries no calendar data"
@@ -91,21 +78,18 @@ def _process(storage: Storage, raw: bytes,
     method = (ical.text(cal, "method") or "").upper()
     comps = ical.components(cal)
     uids = {ical.text(c, "uid") for c in comps}
-    if not comps or len(uids) != 1 or None in uids:
+    uid = next(iter(uids)) if len(uids) == 1 else None
+    if uid is None:
         return DATAERR, "the calendar data holds no single meeting"
-    uid = next(iter(uids))
-    assert uid is not None  # checked above
     limit = storage.settings.max_attendees
     if ical.most_attendees_per_instance(cal) > limit:
         # As a PUT over scheduling_max_attendees is refused, so is a copy
         # its recipient could not even answer.
-        return DATAERR, ("the meeting has more than %d attendees "
-                         "(scheduling_max_attendees)" % limit)
+        return DATAERR, "the meeting has more than %d attendees (scheduling_max_attendees)" % limit
     organizers = {ical.organizer(c) for c in comps}
-    if len(organizers) != 1 or None in organizers:
+    organizer = next(iter(organizers)) if len(organizers) == 1 else None
+    if organizer is None:
         return DATAERR, "the meeting has no single ORGANIZER"
-    organizer = next(iter(organizers))
-    assert organizer is not None  # checked above
     if method == "REPLY":
         return _reply(storage, cal, uid, sender, organizer)
     if method in counter.FROM_ATTENDEE:
@@ -113,14 +97,12 @@ def _process(storage: Storage, raw: bytes,
     if method in ("REQUEST", "CANCEL", counter.DECLINECOUNTER):
         wanted = _addresses(list(recipients) or [
             str(mail.get(h, "")) for h in ("To", "Cc", "Delivered-To")])
-        return _invitation(storage, cal, method, uid, sender, organizer,
-                           wanted)
+        return _invitation(storage, cal, method, uid, sender, organizer, wanted)
     return DATAERR, "iTIP method %r is not handled by mail" % method
 
 
 def _ready(cal, method: Optional[str]) -> Body:
-    """The message body serialized (and a REQUEST's index facts found)
-    now, before the write lock, not by the delivery under it."""
+    """The body serialized (a REQUEST's index facts found) before the lock."""
     body = Body(cal)
     body.text  # noqa: B018 (serializes once, cached)
     if method == "REQUEST":
@@ -129,15 +111,12 @@ def _ready(cal, method: Optional[str]) -> Body:
     return body
 
 
-def _reply(storage: Storage, cal, uid: str, sender: str,
-           organizer: str) -> Tuple[int, str]:
-    answering = {ical.address(line) for c in ical.components(cal)
-                 for line in ical.attendees(c)}
+def _reply(storage: Storage, cal, uid: str, sender: str, organizer: str) -> Tuple[int, str]:
+    answering = {ical.address(line) for c in ical.components(cal) for line in ical.attendees(c)}
     # A delegator's REPLY also names their delegate (RFC 5546 s4.2.5).
-    if sender not in answering or \
-            answering - delegation.reply_lines_allowed(cal, sender):
-        return NOPERM, ("a REPLY from %s may only answer for %s, not %s"
-                        % (sender, sender, ", ".join(sorted(answering))))
+    if sender not in answering or answering - delegation.reply_lines_allowed(cal, sender):
+        return NOPERM, "a REPLY from %s may only answer for %s, not %s" % (
+            sender, sender, ", ".join(sorted(answering)))
     user = storage.directory.user_for_address(organizer)
     if user is None:
         return NOUSER, "the organizer %s is no user here" % organizer
@@ -147,22 +126,19 @@ def _reply(storage: Storage, cal, uid: str, sender: str,
         if found is None:
             return NOUSER, "%s has no meeting %r" % (user, uid)
         meeting = found[2].vobject_item
-        if not any(ical.organizer(c) == organizer for c in
-                   ical.components(meeting)):
+        if not any(ical.organizer(c) == organizer for c in ical.components(meeting)):
             return NOUSER, "%r of %s is not organized by them" % (uid, user)
-        if not any(ical.attendee(c, sender) is not None for c in
-                   ical.components(meeting)):
+        if not any(ical.attendee(c, sender) is not None for c in ical.components(meeting)):
             return NOPERM, "%s is not invited to %r" % (sender, uid)
         missing = attendee.missing_instances(meeting, cal)
         if missing:
             # An answer cannot add occurrences to the organizer's meeting.
             return NOPERM, "%r has no instance %s" % (uid, ", ".join(missing))
         with storage.journal.transaction():
-            status = local.deliver(storage, Message(
-                "REPLY", organizer, sender, body, uid), user)
-    if status == local.NO_AUTHORITY:
-        return NOPERM, "%r of %s is not organized by %s" % (uid, user,
-                                                            organizer)
+            status = dispatch.of(storage).deliver("", Message("REPLY", organizer, sender, body,
+                                                              uid))
+    if status == st.NO_AUTHORITY:
+        return NOPERM, "%r of %s is not organized by %s" % (uid, user, organizer)
     return OK, "REPLY from %s for %r processed for %s" % (sender, uid, user)
 
 
@@ -175,47 +151,37 @@ def _from_attendee(storage: Storage, cal, sender: str) -> Tuple[int, str]:
         return DATAERR, e.reason
     outcome, what = explicit.received(storage, message, sender)
     logger.info("Scheduling: %s", what)
-    return {explicit.DONE: OK, explicit.UNKNOWN: NOUSER}.get(outcome,
-                                                             NOPERM), what
+    return {explicit.DONE: OK, explicit.UNKNOWN: NOUSER}.get(outcome, NOPERM), what
 
 
 def _invitation(storage: Storage, cal, method: str, uid: str, sender: str,
                 organizer: str, wanted: List[str]) -> Tuple[int, str]:
     if organizer != sender:
-        return NOPERM, "a %s from %s names %s as organizer" % (
-            method, sender, organizer)
+        return NOPERM, "a %s from %s names %s as organizer" % (method, sender, organizer)
     if storage.directory.user_for_address(organizer) is not None:
-        return NOPERM, ("%s is a user of this server and schedules through "
-                        "it, not by mail" % organizer)
-    invited = {ical.address(line) for c in ical.components(cal)
-               for line in ical.attendees(c)}
+        return NOPERM, "%s is a user of this server and schedules through it, not by mail" \
+            % organizer
+    invited = {ical.address(line) for c in ical.components(cal) for line in ical.attendees(c)}
     targets: List[Tuple[str, str]] = [
         (address, user) for address in wanted if address in invited
         for user in [storage.directory.user_for_address(address)] if user is not None]
     if method == counter.DECLINECOUNTER:
-        # Only about a meeting they have (RFC 5546 s3.2.8); it changes
-        # no copy, the message just lands in the inbox.
-        targets = [(a, u) for a, u in targets
-                   if storage.find_uid(u, uid) is not None]
+        # Only about a meeting they have (RFC 5546 s3.2.8); it changes no
+        # copy, the message just lands in the inbox.
+        targets = [(a, u) for a, u in targets if storage.find_uid(u, uid) is not None]
     if not targets:
         return NOUSER, "none of the mail's recipients is invited here"
-    # One operation for every recipient of the mail: all or none of them
-    # have it, even if the process dies half way (storage/journal.py).
-    # Delivered as the server delivers any message, so that a room or
-    # resource answers the outside organizer too (by mail).
+    # One journal operation for every recipient: all or none have it.  A
+    # room or resource answers the outside organizer too (by mail).
     body = _ready(cal, method)
-    with storage.acquire_lock("w", targets[0][1]), \
-            storage.journal.transaction():
-        statuses = storage.scheduler.send("", [
-            Message(method, address, sender, body, uid)
-            for address, _user in targets])
-    done = [u for a, u in targets if statuses[a] != local.NO_AUTHORITY]
-    refused = [u for a, u in targets if statuses[a] == local.NO_AUTHORITY]
+    with storage.acquire_lock("w", targets[0][1]), storage.journal.transaction():
+        statuses = dispatch.of(storage).send("", [
+            Message(method, address, sender, body, uid) for address, _user in targets])
+    done = [u for a, u in targets if statuses[a] != st.NO_AUTHORITY]
+    refused = [u for a, u in targets if statuses[a] == st.NO_AUTHORITY]
     if not done:
-        return NOPERM, ("%s may not change %r: %s already %s it from "
-                        "another organizer" % (
-                            sender, uid, ", ".join(refused),
-                            "has" if len(refused) == 1 else "have"))
-    logger.info("Scheduling: %s from %s for %r delivered to %s", method,
-                sender, uid, ", ".join(done))
+        return NOPERM, "%s may not change %r: %s already %s it from another organizer" % (
+            sender, uid, ", ".join(refused), "has" if len(refused) == 1 else "have")
+    logger.info("Scheduling: %s from %s for %r delivered to %s", method, sender, uid,
+                ", ".join(done))
     return OK, "%s for %r delivered to %s" % (method, uid, ", ".join(done))

@@ -109,24 +109,8 @@ class Storage(multifilesystem.Storage):
             _log_once(logger.info, "Scheduling: no scheduling_domain; only user names "
                         "that are e-mail addresses and the addresses file "
                         "give users mailto: addresses")
-        from radicale_scheduling.delivery import outbound
-        from radicale_scheduling.storage.scheduling import Scheduler
-        self.scheduler = Scheduler(self)
-        self.outbound: Optional[outbound.Outbound] = None
-        if self.settings.smtp_enabled:
-            self.outbound = outbound.for_storage(self)
-            if outbound.AUTOSTART:
-                self.outbound.start()
-            _log_once(logger.info, "Scheduling: e-mail (iMIP) through "
-                      "%s port %d (%s) as %r, queue in %r",
-                      self.settings.smtp_host, self.settings.smtp_port_used,
-                      self.settings.smtp_security, self.settings.smtp_from,
-                      self.settings.queue_folder)
-        else:
-            _log_once(logger.warning,
-                "Scheduling: scheduling_smtp_host is not set, so nobody "
-                "outside this server hears of invitations (clients stop "
-                "mailing them once the server schedules)")
+        from radicale_scheduling import delivery
+        self.scheduler = delivery.connect(self)
         # Imported here: the HTTP layer imports this module.
         from radicale_scheduling import http
         http.install()

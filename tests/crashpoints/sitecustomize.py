@@ -49,4 +49,4 @@ if _ROOT:
         # Queued mail stays queued, so that the test sees the queue as the
         # crash left it.
         from radicale_scheduling.delivery import outbound
-        outbound.AUTOSTART = False
+        outbound.run_by_hand(os.path.join(_ROOT, "queue"))

@@ -1,0 +1,157 @@
+"""The dispatcher: each message goes to the first transport that handles its
+recipient (rooms, local users, iMIP out), as sabre/dav's transports listen
+on one ``schedule`` event.  What a delivery sets off (a room's answer, a
+re-invited delegator) comes back as ``Outcome.follow_ups`` and is routed in
+the same journal operation."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple, cast
+
+from radicale.log import logger
+from vobject.base import Component
+
+from radicale_scheduling.delivery import autoreply, local
+from radicale_scheduling.delivery.transport import Outcome, Transport
+from radicale_scheduling.itip import address
+from radicale_scheduling.itip import calendar as ical
+from radicale_scheduling.itip import status as st
+from radicale_scheduling.itip.errors import SchedulingError
+from radicale_scheduling.itip.organizer import Message
+from radicale_scheduling.itip.status import Status
+
+if TYPE_CHECKING:
+    from radicale_scheduling.delivery.outbound import Outbound
+    from radicale_scheduling.storage import Storage
+
+_LOCAL_STATUSES = {s.code: s for s in (st.DELIVERED, st.NO_AUTHORITY)}
+
+
+class LocalUsers:
+    """Today's ``local.deliver`` as a transport, for rooms and resources
+    (``rooms``) or the other users, until the engine's transports replace it."""
+
+    def __init__(self, storage: Storage, rooms: bool) -> None:
+        self.storage, self.rooms = storage, rooms
+
+    def handles(self, recipient: str) -> bool:
+        user = self.storage.directory.user_for_address(recipient)
+        return user is not None and self.rooms == (
+            self.storage.directory.principal(user).cutype in autoreply.AUTO_TYPES)
+
+    def deliver(self, sender_user: str, message: Message) -> Outcome:
+        user = self.storage.directory.user_for_address(message.recipient)
+        assert user is not None  # handles() said so
+        if user == sender_user:
+            return Outcome(st.DELIVERED)  # the sender's own copy
+        replies: List[Message] = []
+        code = local.deliver(self.storage, message, user, replies)
+        return Outcome(_LOCAL_STATUSES[code], tuple((user, reply) for reply in replies))
+
+
+class Mail:
+    """iMIP out (RFC 6047): addresses outside the server's domain."""
+
+    def __init__(self, storage: Storage, queue: Outbound) -> None:
+        self.storage, self.queue = storage, queue
+
+    def handles(self, recipient: str) -> bool:
+        return address.email(recipient) is not None and \
+            not self.storage.directory.is_local_domain(recipient)
+
+    def deliver(self, sender_user: str, message: Message) -> Outcome:
+        if message.quiet:
+            return Outcome(st.NO_ROUTE)  # only refreshes a copy: no mail
+        self.storage.check_size(message.serialize(), "The message to %s" % message.recipient)
+        return Outcome(self.queue.enqueue(message, sender_user))
+
+
+class Dispatcher:
+    def __init__(self, storage: Storage, transports: Sequence[Transport],
+                 outbound: Optional[Outbound] = None) -> None:
+        self.storage, self.transports, self.outbound = storage, list(transports), outbound
+
+    def _transport(self, recipient: str) -> Optional[Transport]:
+        return next((t for t in self.transports if t.handles(recipient)), None)
+
+    def route(self, sender_user: str, message: Message) -> Outcome:
+        transport = self._transport(message.recipient)
+        if transport is not None:
+            return transport.deliver(sender_user, message)
+        if self.storage.directory.is_local_domain(message.recipient):
+            logger.info("Scheduling: %s for %r to unknown local address %r", message.method,
+                        message.uid, message.recipient)
+            return Outcome(st.INVALID_USER)
+        if not message.quiet:
+            logger.info("Scheduling: no route for %s to %r (e-mail delivery is not "
+                        "configured)", message.method, message.recipient)
+        return Outcome(st.NO_ROUTE)
+
+    def send(self, sender_user: str, messages: Sequence[Message],
+             replies: Optional[List[Message]] = None) -> Dict[str, Status]:
+        """Deliver ``messages``; the status per recipient.  Follow-ups go to
+        ``replies`` when given (the organizer's copy being written takes the
+        rooms' answers), else are delivered in turn."""
+        statuses: Dict[str, Status] = {}
+        follow_ups: List[Tuple[str, Message]] = []
+        for message in messages:
+            outcome = self.route(sender_user, message)
+            statuses[message.recipient] = outcome.status
+            follow_ups.extend(outcome.follow_ups)
+        if replies is not None:
+            replies.extend(message for _user, message in follow_ups)
+        else:
+            for user, message in follow_ups:
+                self.send(user, [message])
+        return statuses
+
+    def deliver(self, sender_user: str, message: Message) -> Status:
+        return self.send(sender_user, [message])[message.recipient]
+
+    def notice_reply(self, reply: Message, organizer_user: str, meeting: Component) -> None:
+        """A reply applied to the organizer's copy in this operation: the inbox
+        notice and the other attendees' copies."""
+        local.notice_reply(self.storage, reply, organizer_user, meeting)
+
+    def check_mail_limit(self, messages: Sequence[Message]) -> None:
+        """One change mails at most scheduling_smtp_max_recipients people: a
+        meeting with 10,000 attendees is no spam relay."""
+        external = {m.recipient for m in messages
+                    if not m.quiet and isinstance(self._transport(m.recipient), Mail)}
+        limit = self.storage.settings.smtp_max_recipients
+        if len(external) > limit:
+            raise SchedulingError(None, "This change would e-mail %d people outside the "
+                                  "server; at most %d are allowed "
+                                  "(scheduling_smtp_max_recipients)." % (len(external), limit))
+
+
+def of(storage: Storage) -> Dispatcher:
+    """The dispatcher the composition root gave ``storage``."""
+    return cast(Dispatcher, storage.scheduler)
+
+
+def record_status(storage: Storage, owner: str, uid: str, method: str, recipient: str,
+                  status: Status, superseded: Callable[[], bool] = lambda: False) -> None:
+    """How a mailed message fared (RFC 6638 s3.2.9): on the attendee in the
+    organizer's copy, or on the ORGANIZER in an attendee's copy for a REPLY.
+    No change by the user: the schedule tag stays.  The sender runs beside
+    requests: a ``superseded`` message says nothing, and an answer received
+    meanwhile (2.x) says more than how an earlier mail fared."""
+    with storage.acquire_lock("w", owner):
+        found = None if superseded() else storage.find_uid_file(owner, uid)
+        if found is None:
+            return
+        collection, href, text = found
+        cal = ical.parse(text)
+        changed = False
+        for comp in ical.components(cal):
+            for line in ical.lines(comp, "organizer") if method == "REPLY" \
+                    else ical.attendees(comp):
+                current = ical.param(line, "SCHEDULE-STATUS") or ""
+                if ical.address(line) != recipient or current == status.code or (
+                        method != "REPLY" and current.startswith("2.")):
+                    continue  # 2.x: answered since this mail was queued
+                ical.set_param(line, "SCHEDULE-STATUS", status.code)
+                changed = True
+        if changed:
+            collection.write_delivered(href, cal.serialize(), collection.facts(href))
