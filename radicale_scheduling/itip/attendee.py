@@ -18,6 +18,7 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 
+from dateutil import rrule as du_rrule
 from vobject.base import Component
 from vobject.icalendar import utc
 
@@ -77,22 +78,22 @@ def _refuse(reason: str) -> SchedulingError:
 # the organizer's version.
 
 _TEXTS = ("SUMMARY", "DESCRIPTION", "LOCATION")
-_DEFAULT_RULE_PARTS = {("INTERVAL", "1"), ("WKST", "MO")}
 
 
-def _rule(value: object) -> FrozenSet[Tuple[str, str]]:
-    """An RRULE as a set of parts: order and defaults do not matter."""
-    parts = set()
-    for part in str(value).split(";"):
-        name, _, item = part.partition("=")
-        name, item = name.strip().upper(), item.strip().upper()
-        if not name:
+_EPOCHS = (datetime.datetime(2000, 1, 1, tzinfo=utc),
+           datetime.datetime(2000, 1, 1))
+
+
+def _rule(value: object) -> str:
+    """An RRULE as dateutil writes it back: part order, case and defaults
+    (INTERVAL=1, WKST=MO) do not matter.  DTSTART is compared apart."""
+    for start in _EPOCHS:  # UNTIL in UTC needs a zoned start, else not
+        try:
+            text = str(du_rrule.rrulestr(str(value), dtstart=start))
+            return text.partition("\n")[2]
+        except (ValueError, TypeError, OverflowError):
             continue
-        if "," in item:
-            item = ",".join(sorted(x.strip() for x in item.split(",")))
-        if (name, item) not in _DEFAULT_RULE_PARTS:
-            parts.add((name, item))
-    return frozenset(parts)
+    return str(value).upper()
 
 
 def _values(comp: Component, name: str) -> FrozenSet[str]:
@@ -137,8 +138,8 @@ def public_facts(comp: Component) -> Dict[str, object]:
     """What everyone invited sees of one instance (RFC 6638 s3.2.2.1
     leaves all of it to the organizer)."""
     facts: Dict[str, object] = {"time": _span(comp)}
-    facts["RRULE"] = frozenset(_rule(x.value) for x in ical.lines(comp,
-                                                                  "rrule"))
+    facts["RRULE"] = frozenset(_rule(x.value)
+                               for x in ical.lines(comp, "rrule"))
     facts["RDATE"] = _values(comp, "rdate")
     for name in _TEXTS:
         facts[name] = _text(comp, name)

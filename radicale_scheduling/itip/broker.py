@@ -13,8 +13,7 @@ from __future__ import annotations
 import datetime
 import re
 from dataclasses import dataclass, field
-from typing import (Callable, FrozenSet, List, Mapping, Optional, Sequence,
-                    Set, Union)
+from typing import Callable, FrozenSet, List, Mapping, Optional, Sequence, Set, Union
 
 from vobject.base import Component
 

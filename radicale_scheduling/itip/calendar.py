@@ -14,6 +14,8 @@ from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 import vobject
 from vobject.base import Component, ContentLine
 
+from radicale_scheduling.itip import address as addr
+
 #: Components that carry ORGANIZER and ATTENDEE (RFC 5546 s1.4).
 SCHEDULABLE = ("VEVENT", "VTODO", "VJOURNAL")
 #: Parameters that belong to CalDAV scheduling and never travel in iTIP
@@ -184,15 +186,12 @@ def set_param(line: ContentLine, name: str, value: Optional[str]) -> None:
         line.params[name.upper()] = [value]
 
 
-def normalize_address(value: str) -> str:
-    value = value.strip()
-    if value[:7].lower() == "mailto:":
-        return "mailto:" + value[7:].strip().lower()
-    return value
+#: For callers outside the engine; the engine uses ``itip.address``.
+normalize_address = addr.normalize
 
 
 def address(line: ContentLine) -> str:
-    return normalize_address(str(line.value))
+    return addr.normalize(str(line.value))
 
 
 def organizer(comp: Component) -> Optional[str]:
@@ -476,7 +475,7 @@ def patch_partstat(text: str, who: str, partstat: str) -> Optional[str]:
         line = group[0] + "".join(part[1:] for part in group[1:])
         head = _split_unquoted(line, ":")
         if head[0].split(";", 1)[0].upper() == "ATTENDEE" and len(head) > 1 \
-                and normalize_address(":".join(head[1:])) == who:
+                and addr.normalize(":".join(head[1:])) == who:
             params = [p for p in _split_unquoted(head[0], ";")[1:]
                       if p.split("=", 1)[0].upper() not in ("PARTSTAT",
                                                             "RSVP")]

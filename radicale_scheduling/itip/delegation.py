@@ -23,6 +23,7 @@ from typing import Dict, List, Optional, Set, Tuple
 from vobject.base import Component, ContentLine
 from vobject.icalendar import utc
 
+from radicale_scheduling.itip import address
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.itip.organizer import Body, Message, view
@@ -41,7 +42,7 @@ def addresses(line: ContentLine, name: str) -> List[str]:
         for part in str(value).split(","):
             part = part.strip().strip('"')
             if part:
-                result.append(ical.normalize_address(part))
+                result.append(address.normalize(part))
     return result
 
 

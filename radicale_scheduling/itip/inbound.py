@@ -15,6 +15,7 @@ from vobject.base import Component
 
 from radicale_scheduling.itip import attendee, delegation, tasks
 from radicale_scheduling.itip import calendar as ical
+from radicale_scheduling.itip.status import SUCCESS
 
 #: What an attendee keeps of their own copy when the organizer updates it.
 PERSONAL = ("valarm",)
@@ -237,6 +238,6 @@ def apply_reply(reply: Component, stored: Optional[Component], sender: str,
             codes = [str(x.value).split(";", 1)[0] for x in
                      ical.lines(answer, "request-status")]
             ical.set_param(entry, "SCHEDULE-STATUS",
-                           ",".join(codes) if codes else "2.0")
+                           ",".join(codes) if codes else SUCCESS.code)
         changed = True
     return result if changed else None

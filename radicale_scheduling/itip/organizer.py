@@ -16,8 +16,8 @@ from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 from vobject.base import Component
 from vobject.icalendar import utc
 
+from radicale_scheduling.itip import address, tasks
 from radicale_scheduling.itip import calendar as ical
-from radicale_scheduling.itip import tasks
 from radicale_scheduling.itip.errors import SchedulingError
 
 
@@ -432,7 +432,7 @@ def _mine(comp: Component, who: str) -> tuple:
     """A component as ``who`` compares it, the other attendees left out."""
     return tuple(k for k in ical.signature(comp, ignore_partstat_of="*")
                  if k[0] not in ("ATTENDEE", "EXDATE") or
-                 (k[0] == "ATTENDEE" and ical.normalize_address(k[2]) == who))
+                 (k[0] == "ATTENDEE" and address.normalize(k[2]) == who))
 
 
 def _without_cancelled(old_view: Dict[Optional[str], Component],
@@ -479,7 +479,7 @@ def _view_signature(comps: Dict[Optional[str], Component], who: str,
         keys = ical.signature(comp, ignore_partstat_of="*")
         if not others:
             keys = tuple(k for k in keys if k[0] != "ATTENDEE" or
-                         ical.normalize_address(k[2]) == who)
+                         address.normalize(k[2]) == who)
         return keys
     return tuple((key, sig(comps[key]), _own_partstat(comps[key], who),
                   ical.sequence(comps[key]))
