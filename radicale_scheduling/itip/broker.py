@@ -59,7 +59,7 @@ class Sending:
         stored = self.stored
         if stored is None:
             return None
-        codes = {who: getattr(value, "code", value)
+        codes = {who: value if isinstance(value, str) else value.code
                  for who, value in statuses.items()}
         if self.role == ORGANIZER:
             set_schedule_status(stored, {who: codes[who] for who in
@@ -191,7 +191,7 @@ class Received:
 
 
 def organizers(cal: Optional[Component]) -> Set[str]:
-    return {ical.organizer(c) for c in ical.components(cal)} - {None}
+    return {ical.organizer(c) or "" for c in ical.components(cal)} - {""}
 
 
 def same_organizer(stored: Component, message: Component,

@@ -105,14 +105,13 @@ _STEPS = {3: datetime.timedelta(days=1), 2: datetime.timedelta(weeks=1),
 _MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
-def _unusable(rule: du_rrule.rrule) -> bool:
-    """A rule dateutil would loop on: INTERVAL not a sane positive number
-    (RFC 5545 s3.3.10; Radicale stores it anyway), or BYMONTHDAY days no
-    BYMONTH has (February 30: dateutil searches every year up to 9999)."""
-    if not 1 <= rule._interval <= 1000000:
-        return True
-    days = list(rule._bymonthday) + [-d for d in rule._bynmonthday]
-    months = rule._bymonth or range(1, 13)
+def _never_matches(rule: du_rrule.rrule) -> bool:
+    """BYMONTHDAY days no BYMONTH has (February 30): dateutil would search
+    every year up to 9999 for one.  The parts are read from the parsed
+    rule, as dateutil's own ``replace`` does."""
+    parts = vars(rule)
+    days = list(parts["_bymonthday"]) + [-d for d in parts["_bynmonthday"]]
+    months = parts["_bymonth"] or range(1, 13)
     return bool(days) and not any(
         day <= _MONTH_DAYS[month - 1] for month in months for day in days)
 
@@ -123,22 +122,42 @@ def _skip_ahead(ruleset: du_rrule.rruleset, native: datetime.datetime,
     """The series from just before ``target`` on, by whole periods: a
     daily rule from 1990 does not walk 13,000 days to reach this week.
     Only for one plain rule (no COUNT, BYSETPOS or RDATE)."""
-    rules = ruleset._rrule
-    if len(rules) != 1 or ruleset._rdate or ruleset._exrule:
+    rules, exdates = vars(ruleset)["_rrule"], vars(ruleset)["_exdate"]
+    if len(rules) != 1 or vars(ruleset)["_rdate"] or \
+            vars(ruleset)["_exrule"]:
         return ruleset
-    rule = rules[0]
-    step = _STEPS.get(rule._freq)
-    if step is None or rule._count is not None or rule._bysetpos:
+    parts = vars(rules[0])
+    step = _STEPS.get(parts["_freq"])
+    if step is None or parts["_count"] is not None or parts["_bysetpos"]:
         return ruleset
-    interval = rule._interval * step
+    interval = parts["_interval"] * step
     jumps = (target - interval - to_utc(native, tz)) // interval
     if jumps <= 0:
         return ruleset
     shifted = du_rrule.rruleset()
-    shifted.rrule(rule.replace(dtstart=rule._dtstart + jumps * interval))
-    for value in ruleset._exdate:
+    shifted.rrule(rules[0].replace(
+        dtstart=parts["_dtstart"] + jumps * interval))
+    for value in exdates:
         shifted.exdate(value)
     return shifted
+
+
+def _ruleset(comp: Component) -> Optional[du_rrule.rruleset]:
+    """vobject's ruleset of ``comp``; None where only DTSTART is certain:
+    INTERVAL not a sane positive number (RFC 5545 s3.3.10; Radicale stores
+    it, dateutil loops on it), a rule that never matches."""
+    try:
+        ruleset = comp.getrruleset(addRDate=True) \
+            if hasattr(comp, "getrruleset") else None
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if ruleset is None:
+        return None
+    rules = vars(ruleset)["_rrule"]
+    if any(not 1 <= vars(r)["_interval"] <= 1000000 for r in rules) or \
+            not vars(ruleset)["_rdate"] and any(map(_never_matches, rules)):
+        return None
+    return ruleset
 
 
 def occurrences(comp: Component, window_start: datetime.datetime,
@@ -152,15 +171,7 @@ def occurrences(comp: Component, window_start: datetime.datetime,
     rooms share.  Each instance walked spends from ``budget``."""
     start = ical.required(comp, "dtstart").value
     length = duration(comp)
-    try:
-        ruleset = comp.getrruleset(addRDate=True) \
-            if hasattr(comp, "getrruleset") else None
-        if ruleset is not None and any(map(_unusable, ruleset._rrule)) \
-                and not (ruleset._rdate and all(
-                    1 <= r._interval <= 1000000 for r in ruleset._rrule)):
-            ruleset = None  # only DTSTART is certain
-    except (ValueError, TypeError, OverflowError):
-        ruleset = None
+    ruleset = _ruleset(comp)
     if ruleset is None:
         budget.spend()
         begin = to_utc(start, tz)

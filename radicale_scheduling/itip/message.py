@@ -1,0 +1,49 @@
+"""An iTIP message for one recipient, and its body."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from vobject.base import Component
+
+
+class Body:
+    """A message body, shared by every recipient who sees the same thing
+    (most often all of them): built and serialized once, not per
+    attendee, so a meeting with N attendees costs O(N) and not O(N^2)."""
+
+    def __init__(self, calendar: Component) -> None:
+        self.calendar = calendar
+        self._text: Optional[str] = None
+        self.facts: Optional[tuple] = None  # set once by the storage side
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = self.calendar.serialize()
+        return self._text
+
+
+
+@dataclass
+class Message:
+    """One iTIP message for one recipient.  ``calendar`` may be shared with
+    other messages: treat it as read-only."""
+
+    method: str  # REQUEST, CANCEL, REPLY, ...
+    recipient: str  # normalized calendar-user address
+    sender: str  # the address it is sent as (ORGANIZER, or the attendee)
+    body: Body
+    uid: str
+    #: An update that only keeps the recipient's copy current (someone
+    #: else was added or removed): their copy changes, but no inbox
+    #: message and no mail tell them (see ``_messages_for``).
+    quiet: bool = False
+
+    @property
+    def calendar(self) -> Component:
+        return self.body.calendar
+
+    def serialize(self) -> str:
+        return self.body.text
