@@ -198,16 +198,6 @@ def _reply(source: Component, me: str, organizer: str,
                    ical.text(comps[0], "uid") or "")
 
 
-def _keep_revision(old_comps: dict, new_comps: dict) -> None:
-    """SEQUENCE is the organizer's (RFC 5546 s2.1.4): a client's body read
-    before the latest revision cannot take it back, or the REPLY would
-    answer an older revision and be discarded (s2.1.5)."""
-    for key, comp in new_comps.items():
-        before = old_comps.get(key) or old_comps.get(None)
-        if before is not None and ical.sequence(comp) < ical.sequence(before):
-            ical.set_single(comp, "sequence", str(ical.sequence(before)))
-
-
 def attendee_change(old: Component, new: Component, me: str,
                     now: datetime.datetime) -> AttendeeChange:
     """An attendee's PUT over their stored copy ``old`` (s3.2.2.3)."""
@@ -219,7 +209,6 @@ def attendee_change(old: Component, new: Component, me: str,
     stamp = ical.utc_now_stamp(now).astimezone(utc)
     old_comps = ical.by_rid(old)
     new_comps = instances.rekeyed(ical.by_rid(new), old_comps.get(None))
-    _keep_revision(old_comps, new_comps)
     organizer = next(iter({ical.organizer(c) or "" for c in
                            ical.components(new)} - {""}))
     _keep_sequence(old_comps, new_comps)

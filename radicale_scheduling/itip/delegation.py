@@ -23,10 +23,11 @@ from typing import Dict, List, Optional, Set, Tuple
 from vobject.base import Component, ContentLine
 from vobject.icalendar import utc
 
-from radicale_scheduling.itip import address
+from radicale_scheduling.itip import address, message
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip.errors import SchedulingError
-from radicale_scheduling.itip.organizer import Body, Message, view
+from radicale_scheduling.itip.instances import view
+from radicale_scheduling.itip.message import Message
 
 DELEGATED = "DELEGATED"
 #: Parameters a delegator may change on their own line besides PARTSTAT:
@@ -284,20 +285,12 @@ def delegators_to_tell(reply: Component, meeting: Component,
 
 def request_for(cal: Component, who: str, sender: str,
                 now: datetime.datetime) -> Optional[Message]:
-    """The meeting as a REQUEST for ``who``: the instances they are in,
-    without alarms or server parameters (RFC 5546 s3.2.2)."""
+    """The meeting as a REQUEST for ``who``: the instances they are in
+    (RFC 5546 s3.2.2)."""
     comps: Dict[Optional[str], Component] = view(cal, who)
     if not comps:
         return None
-    body = ical.new_calendar(cal, "REQUEST")
-    uid = ""
     stamp = ical.utc_now_stamp(now).astimezone(utc)
-    for key in ical.iter_instances_keys(comps):
-        copy = ical.add_component(body, comps[key])
-        ical.strip_server_params(copy)
-        ical.remove_alarms(copy)
-        ical.set_single(copy, "dtstamp", stamp)
-        for line in list(ical.lines(copy, ical.SCHEDULE_TAG)):
-            copy.remove(line)
-        uid = ical.text(copy, "uid") or uid
-    return Message("REQUEST", who, sender, Body(body), uid)
+    return message.message("REQUEST", who, sender, message.body(
+        "REQUEST", cal, [comps[k] for k in ical.iter_instances_keys(comps)],
+        stamp))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
-from typing import Optional
+from typing import Iterable, Optional
 
 from vobject.base import Component
+
+from radicale_scheduling.itip import calendar as ical
 
 
 class Body:
@@ -23,7 +26,6 @@ class Body:
         if self._text is None:
             self._text = self.calendar.serialize()
         return self._text
-
 
 
 @dataclass
@@ -47,3 +49,25 @@ class Message:
 
     def serialize(self) -> str:
         return self.body.text
+
+
+def body(method: str, source: Component, comps: Iterable[Component],
+         stamp: datetime.datetime) -> Body:
+    """The components as sent: no alarms, server parameters or schedule
+    tag (RFC 6638 s7), stamped now, with the source's time zones."""
+    cal = ical.new_calendar(source, method)
+    for comp in comps:
+        copy = ical.add_component(cal, comp)
+        ical.strip_server_params(copy)
+        ical.remove_alarms(copy)
+        ical.set_single(copy, "dtstamp", stamp)
+        for line in list(ical.lines(copy, ical.SCHEDULE_TAG)):
+            copy.remove(line)
+    return Body(cal)
+
+
+def message(method: str, recipient: str, sender: str, body: Body
+            ) -> Message:
+    uids = [ical.text(c, "uid") for c in ical.components(body.calendar)]
+    return Message(method, recipient, sender, body, next(
+        (u for u in reversed(uids) if u), ""))

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, List, Optional, Set, Tuple
+from typing import Dict, FrozenSet, List, Optional, Set
 
 from vobject.base import Component
 from vobject.icalendar import utc
 
-from radicale_scheduling.itip import address, revision
+from radicale_scheduling.itip import address, message, revision
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.itip.instances import stale_overrides as stale_overrides
@@ -62,12 +62,6 @@ def check_same_organizer(cal: Component) -> None:
             "ORGANIZER (found %s)." % ", ".join(sorted(map(str, organizers))))
 
 
-# -- the view of one attendee (RFC 6638 s3.2.6) ----------------------------
-
-
-# -- overrides of instances the series no longer has ------------------------
-
-
 def _cancelled(comp: Component) -> bool:
     return (ical.text(comp, "status") or "").upper() == "CANCELLED"
 
@@ -79,34 +73,17 @@ class _Bodies:
 
     def __init__(self, source: Component, stamp: datetime.datetime) -> None:
         self.source, self.stamp = source, stamp
-        self._cache: Dict[tuple, Tuple[Body, str]] = {}
+        self._cache: Dict[tuple, Body] = {}
 
     def message(self, method: str, recipient: str, sender: str,
                 comps: List[Component], shareable: bool = True) -> Message:
         key = (method, tuple(id(c) for c in comps))
-        if not shareable or key not in self._cache:
-            body, uid = _body(method, self.source, comps, self.stamp)
-            if not shareable:
-                return Message(method, recipient, sender, body, uid)
-            self._cache[key] = (body, uid)
-        body, uid = self._cache[key]
-        return Message(method, recipient, sender, body, uid)
-
-
-def _body(method: str, source: Component, comps: List[Component],
-          stamp: datetime.datetime) -> Tuple[Body, str]:
-    cal = ical.new_calendar(source, method)
-    uid = ""
-    for comp in comps:
-        copy = ical.add_component(cal, comp)
-        ical.strip_server_params(copy)
-        ical.remove_alarms(copy)
-        ical.set_single(copy, "dtstamp", stamp)
-        for name in ("x-radicale-schedule-tag",):
-            for line in list(ical.lines(copy, name)):
-                copy.remove(line)
-        uid = ical.text(copy, "uid") or uid
-    return Body(cal), uid
+        body = self._cache.get(key) if shareable else None
+        if body is None:
+            body = message.body(method, self.source, comps, self.stamp)
+            if shareable:
+                self._cache[key] = body
+        return message.message(method, recipient, sender, body)
 
 
 def _cancel_component(comp: Component, recipient: str,
