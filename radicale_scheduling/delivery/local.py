@@ -11,7 +11,6 @@ METHOD): only an update is merged object by object.
 from __future__ import annotations
 
 import datetime
-import re
 import uuid
 from typing import TYPE_CHECKING, List, Optional, Tuple
 
@@ -21,11 +20,11 @@ from radicale.log import logger
 from vobject.base import Component
 
 from radicale_scheduling.delivery.transport import Outcome
-from radicale_scheduling.itip import broker, rooms
+from radicale_scheduling.itip import broker, rooms, text
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import status as st
 from radicale_scheduling.itip.organizer import Message
-from radicale_scheduling.storage import paths
+from radicale_scheduling.storage import busy, paths
 
 if TYPE_CHECKING:
     from radicale_scheduling.storage import Storage
@@ -34,7 +33,6 @@ if TYPE_CHECKING:
 #: Codes of the statuses, for callers that compare the result of
 #: ``deliver`` (RFC 6638 s3.2.9; 3.8: RFC 5546 s3.6.21 "No authority").
 DELIVERED, NO_AUTHORITY = st.DELIVERED.code, st.NO_AUTHORITY.code
-_STAMP_LINE = re.compile(r"^DTSTAMP[:;][^\r\n]*\r?\n", re.MULTILINE)
 
 
 def new_href(collection: Collection, uid: str) -> str:
@@ -52,7 +50,7 @@ def new_href(collection: Collection, uid: str) -> str:
 def inbox_href(message: Message) -> str:
     """The same message always lands under the same name: a retried
     request overwrites instead of delivering twice."""
-    body = _STAMP_LINE.sub("", message.serialize())
+    body = text.without_stamps(message.serialize())
     return "%s.ics" % ical.digest(message.method, message.recipient,
                                   message.uid, body)[:40]
 
@@ -79,7 +77,8 @@ class LocalTransport:
 
     def handles(self, recipient: str) -> bool:
         user = self.storage.directory.user_for_address(recipient)
-        return user is not None and self.room(user) is None
+        return user is not None and self.storage.directory.principal(
+            user).cutype not in rooms.AUTO_TYPES
 
     def room(self, user: str) -> Optional[rooms.Room]:
         return None
@@ -122,10 +121,10 @@ class LocalTransport:
     def _write(self, user: str, message: Message, found: Optional[tuple],
                result: broker.Received) -> None:
         if result.copy is not None:
-            text, facts = result.copy.serialize(), index_facts(result.copy)
+            data, facts = result.copy.serialize(), index_facts(result.copy)
         else:
             assert result.text is not None
-            text, facts = result.text, _message_facts(message)
+            data, facts = result.text, _message_facts(message)
         if found is not None:
             collection, href = found[0], found[1]
         else:
@@ -134,26 +133,20 @@ class LocalTransport:
             href = new_href(collection, message.uid)
         if result.retag:  # a REPLY is not the organizer's change
             collection.set_schedule_tag(href, uuid.uuid4().hex)
-        collection.write_delivered(href, text, facts)
+        collection.write_delivered(href, data, facts)
 
     def _others_answer(self, user: str, message: Message) -> Outcome:
         """Another attendee's answer shown in ``user``'s copy; its schedule
         tag stays (RFC 6638 s3.2.10) and no inbox message is made."""
         found = self.storage.find_uid_file(user, message.uid)
         if found is not None:
-            collection, href, text = found
-            updated = broker.others_answer(message, text)
-            if updated is not None and updated != text:
+            collection, href, stored = found
+            updated = broker.others_answer(message, stored)
+            if updated is not None and updated != stored:
                 # Only a PARTSTAT changed: UID and times stay as indexed.
                 collection.write_delivered(href, updated,
                                            collection.facts(href))
         return Outcome(st.DELIVERED)
-
-
-def transport_for(storage: Storage, user: str) -> LocalTransport:
-    from radicale_scheduling.delivery.rooms import RoomTransport
-    room = RoomTransport(storage)
-    return room if room.room(user) is not None else LocalTransport(storage)
 
 
 def deliver(storage: Storage, message: Message, user: str,
@@ -161,8 +154,8 @@ def deliver(storage: Storage, message: Message, user: str,
     """The transport's delivery, for callers not yet on ``Outcome``: the
     status code; follow-ups are sent on at once, but a room's answers go
     to ``replies`` when given (the organizer's copy is being written)."""
-    transport = transport_for(storage, user)
-    outcome = transport.deliver_to(user, message, transport.room(user))
+    outcome = LocalTransport(storage).deliver_to(user, message,
+                                                 busy.room(storage, user))
     for sender, follow_up in outcome.follow_ups:
         if replies is not None and follow_up.method == "REPLY" and \
                 not follow_up.quiet:

@@ -1,6 +1,6 @@
-"""Delivery to rooms and resources (principals of calendar-user-type ROOM
-or RESOURCE): local delivery, and the room answers on its own from its
-busy time (``itip.rooms``)."""
+"""Delivery to rooms and resources (calendar-user-type ROOM or
+RESOURCE): local delivery, and the room answers on its own from its busy
+time (``itip.rooms``)."""
 
 from __future__ import annotations
 
@@ -17,10 +17,4 @@ class RoomTransport(LocalTransport):
         return user is not None and self.room(user) is not None
 
     def room(self, user: str) -> Optional[rooms.Room]:
-        if self.storage.directory.principal(user).cutype not in \
-                rooms.AUTO_TYPES:
-            return None
-        return rooms.Room(
-            lambda start, end, uid, budget: busy.busy_time(
-                self.storage, user, start, end, budget, skip_uid=uid),
-            self.storage.settings.freebusy_max_occurrences)
+        return busy.room(self.storage, user)

@@ -11,13 +11,12 @@ user, the clock, a room's busy time) and does the I/O.
 from __future__ import annotations
 
 import datetime
-import re
 from dataclasses import dataclass, field
 from typing import Callable, FrozenSet, List, Mapping, Optional, Sequence, Set, Union
 
 from vobject.base import Component
 
-from radicale_scheduling.itip import attendee, delegation, inbound, rooms
+from radicale_scheduling.itip import attendee, delegation, inbound, rooms, text
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import status as st
 from radicale_scheduling.itip.errors import SchedulingError
@@ -33,7 +32,6 @@ from radicale_scheduling.itip.organizer import (
 ORGANIZER, ATTENDEE = "ORGANIZER", "ATTENDEE"
 #: The local user an address names, or None.
 UserOf = Callable[[str], Optional[str]]
-_METHOD_LINE = re.compile(r"^METHOD:[^\r\n]*\r?\n", re.MULTILINE)
 
 
 # -- a change of a stored object ---------------------------------------------
@@ -235,7 +233,7 @@ def process_message(message: Message, stored: Optional[Component],
         return Received(inbox=False)  # nothing to keep current
     result = Received(inbox=not message.quiet)
     if stored is None and message.method == "REQUEST":
-        result.text = _METHOD_LINE.sub("", message.serialize(), count=1)
+        result.text = text.without_method(message.serialize())
         result.retag = True
     elif stored is not None:
         result.copy = inbound.apply(message.method, message.calendar,
@@ -317,19 +315,19 @@ def reply_follow_ups(message: Message, before: Optional[Component],
     return result
 
 
-def others_answer(message: Message, text: str) -> Optional[str]:
-    """A quiet REPLY into another attendee's stored ``text``: only the
+def others_answer(message: Message, stored: str) -> Optional[str]:
+    """A quiet REPLY into another attendee's ``stored`` text: only the
     sender's PARTSTAT moves; by text where that is one line
-    (ical.patch_partstat), else through the parsed object."""
+    (text.patch_partstat), else through the parsed object."""
     answers = ical.by_rid(message.calendar)
     if list(answers) == [None]:
         line = ical.attendee(answers[None], message.sender)
         if line is not None:
-            patched = ical.patch_partstat(text, message.sender,
+            patched = text.patch_partstat(stored, message.sender,
                                           ical.partstat(line))
             if patched is not None:
                 return patched
-    updated = inbound.apply_reply(message.calendar, ical.parse(text),
+    updated = inbound.apply_reply(message.calendar, ical.parse(stored),
                                   message.sender, record_status=False)
     return updated.serialize() if updated is not None else None
 
