@@ -1,16 +1,8 @@
-"""The attendee's side of iTIP: what an attendee may change, and the REPLY
-their change sends to the organizer (RFC 6638 s3.2.2, RFC 5546 s3.2.3).
-
-``attendee_change`` compares the stored copy with the one the attendee's
-client wants to store.  What others see of the meeting stays the
-organizer's (see ``facts.public_facts``): every change RFC 6638 s3.2.2.1 allows
-passes, and so does whatever concerns the attendee alone; a change of
-participation (own PARTSTAT, an instance declined through an override or
-an EXDATE, a task's progress) yields a REPLY with exactly the affected
-instances.  Nothing else (alarms, X- properties, an answer saved again)
-sends anything.
-``removal`` is the REPLY an attendee's deletion sends.  Pure: no I/O.
-"""
+"""The attendee's side of iTIP (RFC 6638 s3.2.2, RFC 5546 s3.2.3): what an
+attendee may change (what others see stays the organizer's, see
+``facts``), and the REPLY with exactly the instances whose participation
+changed.  Alarms, X- properties, an answer saved again send nothing.
+Pure."""
 
 from __future__ import annotations
 

@@ -1,12 +1,8 @@
 """Busy time of a calendar user (RFC 5545 s3.6.4, RFC 5546 s3.3, RFC 7953).
 
-``busy_periods`` turns stored calendar objects into busy periods inside a
-window; ``merge`` joins them; ``reply`` writes the METHOD:REPLY VFREEBUSY
-a free-busy request is answered with.  Only periods and FBTYPE leave this
-module: never a summary, location, UID or attendee (RFC 6638 s11.4).
-Recurrences are expanded inside the window only, and every expansion
-counts against a budget so that no rule can run forever.  Pure: no I/O.
-"""
+Only periods and FBTYPE leave this module, never a summary, UID or
+attendee (RFC 6638 s11.4).  Recurrences are expanded in the window only,
+each instance against a budget, so that no rule runs forever.  Pure."""
 
 from __future__ import annotations
 

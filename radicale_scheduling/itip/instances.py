@@ -57,20 +57,12 @@ MAX_EXPANSION = 20000
 
 
 def stale_overrides(comps: Dict[Optional[str], Component]) -> Set[str]:
-    """Overrides that name no instance of the master's series.
-
-    RFC 5545 s3.8.4.4: a RECURRENCE-ID names an instance of the recurrence
-    set.  After the organizer truncates the series (a new COUNT or UNTIL),
-    moves it or removes its RRULE, an override the client kept for an
-    instance that is gone stands for nothing; Apple's server drops such
-    overrides, and so do attendees' copies here.  The comparison is by
-    instant (RECURRENCE-ID in another time zone than DTSTART, or in UTC,
-    names the same instance, also across a DST change); EXDATEs do not
-    count (an excluded instance is cancelled, not stale).  Anything the
-    expansion cannot decide (a floating start against a zoned
-    RECURRENCE-ID, a rule vobject cannot read, a series longer than
-    MAX_EXPANSION instances up to the last override) is kept.
-    """
+    """Overrides that name no instance of the master's series any more (RFC
+    5545 s3.8.4.4), after a new COUNT, UNTIL, start or no RRULE: dropped,
+    as Apple's server does.  Compared by instant; EXDATEs do not count (an
+    excluded instance is cancelled, not stale).  Whatever the expansion
+    cannot decide (floating against zoned, a rule vobject cannot read,
+    more than MAX_EXPANSION instances) is kept."""
     master = comps.get(None)
     overrides = [key for key in comps if key is not None]
     if master is None or not overrides:

@@ -1,11 +1,6 @@
-"""The organizer's side of iTIP: which messages a change sends to whom.
-
-Given the organizer's stored object (or None) and the object a client
-wants to store (or None for a removal), ``organizer_change`` returns the
-object to store and one iTIP message per attendee that must hear of the
-change (RFC 6638 s3.2.1, RFC 5546 s3.2).  It is pure: no I/O, no Radicale;
-``now`` is passed in.
-"""
+"""The organizer's side of iTIP (RFC 6638 s3.2.1, RFC 5546 s3.2): the
+object to store and one message per attendee who must hear of a change.
+Pure; ``now`` is passed in."""
 
 from __future__ import annotations
 
@@ -305,19 +300,11 @@ def _without_cancelled(old_view: Dict[Optional[str], Component],
 
 def _view_signature(comps: Dict[Optional[str], Component], who: str,
                     others: bool = True) -> tuple:
-    """What ``who`` sees of the meeting, for comparing two versions.
-
-    The attendee's own participation matters to them (a reset asks them
-    again); the others' participation alone is no reason to re-send.
-    ``others`` False leaves the other attendees out altogether: a change
-    that only adds or removes someone else is, for ``who``, no news.
-    RFC 5546 s2.1.4 leaves it to the organizer whom an update goes to;
-    like SabreDAV (whose broker marks it not significant, and mails
-    nothing), such an update only refreshes their copy: the list of
-    attendees stays right, and their inbox and mailbox stay quiet.  A
-    higher SEQUENCE is a new revision (s2.1.4): attendees must have it, or
-    their answers look like answers to an older one (s2.1.5).
-    """
+    """What ``who`` sees of the meeting, to compare two versions: their own
+    participation counts (a reset asks them again), the others' does not;
+    ``others`` False leaves other attendees out (adding someone is no news
+    to ``who``: as in SabreDAV, only their copy is refreshed, RFC 5546
+    s2.1.4).  A higher SEQUENCE is a new revision they must have (s2.1.5)."""
     def sig(comp: Component) -> tuple:
         keys = ical.signature(comp, ignore_partstat_of="*")
         if not others:
