@@ -92,9 +92,9 @@ class LocalTransport:
     def deliver_to(self, user: str, message: Message,
                    room: Optional[rooms.Room] = None) -> Outcome:
         """Follow-ups are sent by ``user`` (the recipient's side)."""
-        self.storage.provision_locked(user)
         if message.method == "REPLY" and message.quiet:
             return self._others_answer(user, message)
+        self.storage.provision_locked(user)
         found = self.storage.find_uid(user, message.uid)
         result = broker.process_message(
             message, found[2].vobject_item if found else None, user,
