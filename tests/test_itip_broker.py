@@ -1,14 +1,14 @@
 """The broker's two entry points, on their own (no Radicale, no I/O):
 ``parse_event`` (what a change of a stored object sends) and
 ``process_message`` (what a received message does to a copy, and what
-the recipient's side sends in turn), and the text edits of ``itip.text``.
+the recipient's side sends in turn).
 """
 
 import datetime
 
 import pytest
 
-from radicale_scheduling.itip import broker, freebusy, rooms, text
+from radicale_scheduling.itip import broker, freebusy, rooms
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import status as st
 from radicale_scheduling.itip.errors import SchedulingError
@@ -167,16 +167,3 @@ def test_a_room_accepts_when_free_and_declines_a_clash():
     result = broker.process_message(request, None, "room", user_of, NOW,
                                     taken)
     assert partstat(result.copy, ROOM) == "DECLINED"
-
-
-def test_text_edits():
-    body = ("BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nBEGIN:VEVENT\r\n"
-            "DTSTAMP:20260101T000000Z\r\nX-RADICALE-SCHEDULE-TAG:abc\r\n"
-            "END:VEVENT\r\nEND:VCALENDAR\r\n")
-    assert "METHOD" not in text.without_method(body)
-    assert "DTSTAMP" not in text.without_stamps(body)
-    assert text.without_private(body) == (
-        body.replace("X-RADICALE-SCHEDULE-TAG:abc\r\n", ""), "abc")
-    assert text.param_text("a,b") == '"a,b"'
-    with pytest.raises(ical.InvalidCalendar):
-        text.param_text('a"b')
