@@ -16,7 +16,7 @@ from typing import Callable, FrozenSet, List, Mapping, Optional, Sequence, Set, 
 
 from vobject.base import Component
 
-from radicale_scheduling.itip import attendee, delegation, inbound, rooms, text
+from radicale_scheduling.itip import attendee, delegation, inbound, revision, rooms, text
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import status as st
 from radicale_scheduling.itip.errors import SchedulingError
@@ -210,7 +210,7 @@ def retag(old: Optional[Component], new: Component) -> bool:
     if old is None:
         return True
     def sig(cal: Component) -> list:
-        return sorted((ical.signature(c), ical.sequence(c))
+        return sorted((revision.signature(c), ical.sequence(c))
                       for c in ical.components(cal))
     return sig(old) != sig(new)
 

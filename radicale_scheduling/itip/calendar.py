@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import re
-from typing import Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import vobject
 from vobject.base import Component, ContentLine
@@ -278,59 +278,6 @@ def derived_instance(master: Component, instance: object) -> Component:
     set_single(comp, "dtstart", instance)
     set_single(comp, "recurrence-id", instance)
     return comp
-
-
-# -- comparing ---------------------------------------------------------------
-
-#: Changes that concern nobody else (RFC 5546 s2.1.4).
-INSIGNIFICANT = {"DTSTAMP", "LAST-MODIFIED", "CREATED", "SEQUENCE", "TRANSP",
-                 SCHEDULE_TAG}
-#: Changes that reschedule an instance (RFC 6638 s3.2.8; a new LOCATION
-#: needs a new answer too).
-RESCHEDULING = ("DTSTART", "DTEND", "DURATION", "DUE", "RRULE", "RDATE",
-                "LOCATION")
-
-
-def _line_key(line: ContentLine, ignore_params: Iterable[str]) -> Tuple:
-    value = line.value
-    if isinstance(value, list):
-        value = tuple(sorted(value_key(v) for v in value))
-    else:
-        value = value_key(value)
-    params = tuple(sorted((k, tuple(v)) for k, v in line.params.items()
-                          if k not in ignore_params
-                          and not k.startswith("X-VOBJ")))
-    return (line.name.upper(), params, value)
-
-
-def signature(comp: Component, ignore_partstat_of: Optional[str] = "*",
-              ) -> Tuple:
-    """What a component says, minus what does not concern attendees;
-    ``ignore_partstat_of``: "*" or an address whose PARTSTAT and RSVP
-    do not count."""
-    keys = []
-    for line in comp.lines():
-        name = line.name.upper()
-        if name in INSIGNIFICANT or name.startswith("X-"):
-            continue
-        ignore: Tuple[str, ...] = SERVER_PARAMS
-        if name == "ATTENDEE" and (ignore_partstat_of == "*" or
-                                   address(line) == ignore_partstat_of):
-            ignore = SERVER_PARAMS + ("PARTSTAT", "RSVP")
-        keys.append(_line_key(line, ignore))
-    return tuple(sorted(keys))
-
-
-def changed(old: Optional[Component], new: Optional[Component],
-            names: Iterable[str]) -> bool:
-    for name in names:
-        old_keys = sorted(_line_key(x, SERVER_PARAMS)
-                          for x in lines(old, name)) if old else []
-        new_keys = sorted(_line_key(x, SERVER_PARAMS)
-                          for x in lines(new, name)) if new else []
-        if old_keys != new_keys:
-            return True
-    return False
 
 
 def exdates(comp: Optional[Component]) -> Dict[str, object]:

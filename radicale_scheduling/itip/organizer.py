@@ -268,7 +268,7 @@ def _unremarkable(comps: Dict[Optional[str], Component], who: str
 
 def _mine(comp: Component, who: str) -> tuple:
     """A component as ``who`` compares it, the other attendees left out."""
-    return tuple(k for k in ical.signature(comp, ignore_partstat_of="*")
+    return tuple(k for k in revision.signature(comp, ignore_partstat_of="*")
                  if k[0] not in ("ATTENDEE", "EXDATE") or
                  (k[0] == "ATTENDEE" and address.normalize(k[2]) == who))
 
@@ -306,7 +306,7 @@ def _view_signature(comps: Dict[Optional[str], Component], who: str,
     to ``who``: as in SabreDAV, only their copy is refreshed, RFC 5546
     s2.1.4).  A higher SEQUENCE is a new revision they must have (s2.1.5)."""
     def sig(comp: Component) -> tuple:
-        keys = ical.signature(comp, ignore_partstat_of="*")
+        keys = revision.signature(comp, ignore_partstat_of="*")
         if not others:
             keys = tuple(k for k in keys if k[0] != "ATTENDEE" or
                          address.normalize(k[2]) == who)

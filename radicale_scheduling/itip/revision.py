@@ -4,17 +4,67 @@ answers are asked again, SEQUENCE, SCHEDULE-STATUS."""
 
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, Optional, Set
+from typing import Dict, FrozenSet, Iterable, Optional, Set, Tuple
 
-from vobject.base import Component
+from vobject.base import Component, ContentLine
 
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import tasks
 from radicale_scheduling.itip.errors import SchedulingError
 
+#: Changes that concern nobody else (RFC 5546 s2.1.4).
+INSIGNIFICANT = {"DTSTAMP", "LAST-MODIFIED", "CREATED", "SEQUENCE", "TRANSP",
+                 ical.SCHEDULE_TAG}
+#: Changes that reschedule an instance (RFC 6638 s3.2.8; a new LOCATION
+#: needs a new answer too).
+RESCHEDULING = ("DTSTART", "DTEND", "DURATION", "DUE", "RRULE", "RDATE",
+                "LOCATION")
+
+
+def _line_key(line: ContentLine, ignore_params: Iterable[str]) -> Tuple:
+    value = line.value
+    if isinstance(value, list):
+        value = tuple(sorted(ical.value_key(v) for v in value))
+    else:
+        value = ical.value_key(value)
+    params = tuple(sorted((k, tuple(v)) for k, v in line.params.items()
+                          if k not in ignore_params
+                          and not k.startswith("X-VOBJ")))
+    return (line.name.upper(), params, value)
+
+
+def signature(comp: Component, ignore_partstat_of: Optional[str] = "*",
+              ) -> Tuple:
+    """What a component says, minus what does not concern attendees;
+    ``ignore_partstat_of``: "*" or an address whose PARTSTAT and RSVP
+    do not count."""
+    keys = []
+    for line in comp.lines():
+        name = line.name.upper()
+        if name in INSIGNIFICANT or name.startswith("X-"):
+            continue
+        ignore: Tuple[str, ...] = ical.SERVER_PARAMS
+        if name == "ATTENDEE" and (ignore_partstat_of == "*" or
+                                   ical.address(line) == ignore_partstat_of):
+            ignore = ical.SERVER_PARAMS + ("PARTSTAT", "RSVP")
+        keys.append(_line_key(line, ignore))
+    return tuple(sorted(keys))
+
+
+def changed(old: Optional[Component], new: Optional[Component],
+            names: Iterable[str]) -> bool:
+    for name in names:
+        old_keys = sorted(_line_key(x, ical.SERVER_PARAMS)
+                          for x in ical.lines(old, name)) if old else []
+        new_keys = sorted(_line_key(x, ical.SERVER_PARAMS)
+                          for x in ical.lines(new, name)) if new else []
+        if old_keys != new_keys:
+            return True
+    return False
+
 
 def check_changes(old: Optional[Component], new: Component,
-                             organizer_addresses: FrozenSet[str]) -> None:
+                  organizer_addresses: FrozenSet[str]) -> None:
     """RFC 6638 s3.2.1: the organizer may not answer for attendees.
 
     PARTSTAT of another attendee (SCHEDULE-AGENT=SERVER) may only be
@@ -63,7 +113,7 @@ def take_force_send(new: Component) -> Set[str]:
 
 
 def counterpart(old: Dict[Optional[str], Component], key: Optional[str]
-                 ) -> Optional[Component]:
+                ) -> Optional[Component]:
     return old.get(key) if key in old else old.get(None)
 
 
@@ -77,17 +127,17 @@ def _rescheduled(before: Optional[Component], comp: Component) -> bool:
         if start is not None and instance is not None and \
                 ical.value_key(start.value) != ical.value_key(instance.value):
             return True
-        return ical.changed(before, comp, ("DTEND", "DURATION", "DUE",
+        return changed(before, comp, ("DTEND", "DURATION", "DUE",
                                            "LOCATION"))
-    if ical.changed(before, comp, ical.RESCHEDULING):
+    if changed(before, comp, RESCHEDULING):
         return True
     # EXDATEs removed reinstate instances.
     return bool(set(ical.exdates(before)) - set(ical.exdates(comp)))
 
 
 def reset_on_reschedule(old: Optional[Component], new: Component,
-                                  organizer_addresses: FrozenSet[str]
-                                  ) -> None:
+                        organizer_addresses: FrozenSet[str]
+                        ) -> None:
     """RFC 6638 s3.2.8: a rescheduled instance needs new answers."""
     old_comps = ical.by_rid(old)
     for key, comp in ical.by_rid(new).items():
@@ -102,7 +152,7 @@ def reset_on_reschedule(old: Optional[Component], new: Component,
             ical.set_param(line, "RSVP", "TRUE")
 
 
-_SEQUENCE_PROPERTIES = ical.RESCHEDULING + ("EXDATE", "STATUS")
+_SEQUENCE_PROPERTIES = RESCHEDULING + ("EXDATE", "STATUS")
 
 
 def bump_sequence(old: Optional[Component], new: Component) -> None:
@@ -118,7 +168,7 @@ def bump_sequence(old: Optional[Component], new: Component) -> None:
             significant = _rescheduled(before, comp) or \
                 (ical.text(comp, "status") or "").upper() == "CANCELLED"
         else:
-            significant = ical.changed(before, comp, _SEQUENCE_PROPERTIES)
+            significant = changed(before, comp, _SEQUENCE_PROPERTIES)
         floor = ical.sequence(before)
         if significant and ical.sequence(comp) <= floor:
             ical.set_single(comp, "sequence", str(floor + 1))
@@ -127,7 +177,7 @@ def bump_sequence(old: Optional[Component], new: Component) -> None:
 
 
 def carry_schedule_status(old: Component, new: Component,
-                           attempted: Set[str]) -> None:
+                          attempted: Set[str]) -> None:
     old_comps = ical.by_rid(old)
     for key, comp in ical.by_rid(new).items():
         before = counterpart(old_comps, key)
