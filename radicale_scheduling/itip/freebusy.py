@@ -94,9 +94,11 @@ def _fbtype(comp: Component, me: FrozenSet[str] = frozenset()
     return TENTATIVE if status == "TENTATIVE" else BUSY
 
 
-_STEPS = {3: datetime.timedelta(days=1), 2: datetime.timedelta(weeks=1),
-          4: datetime.timedelta(hours=1), 5: datetime.timedelta(minutes=1),
-          6: datetime.timedelta(seconds=1)}  # dateutil's DAILY, WEEKLY, ...
+_STEPS = {du_rrule.DAILY: datetime.timedelta(days=1),
+          du_rrule.WEEKLY: datetime.timedelta(weeks=1),
+          du_rrule.HOURLY: datetime.timedelta(hours=1),
+          du_rrule.MINUTELY: datetime.timedelta(minutes=1),
+          du_rrule.SECONDLY: datetime.timedelta(seconds=1)}
 #: The most days each month can have (February in leap years).
 _MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
