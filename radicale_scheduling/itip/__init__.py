@@ -1,10 +1,7 @@
-"""The iTIP engine (RFC 5546 as used by RFC 6638): pure, no I/O.
-
-``organizer.organizer_change`` says which messages an organizer's change
-sends to whom; ``inbound.apply`` turns a received message and the
-recipient's stored object into the new object.  Both work on vobject
-components, the objects Radicale's items carry.
-"""
+"""The iTIP engine (RFC 5546 as RFC 6638 uses it): pure, no I/O, no
+Radicale.  ``broker`` holds its two entry points: what a change of a
+stored object sends (``parse_event``) and what a received message does
+(``process_message``); both work on vobject components."""
 
 from radicale_scheduling.itip.errors import SchedulingError
 

@@ -1,18 +1,23 @@
-"""Reading and shaping iCalendar objects for iTIP, over vobject.
-
-vobject is what Radicale's items carry, so the engine works on the same
-parsed objects and nothing is parsed twice.  Everything here is pure.
-"""
+"""Reading and shaping iCalendar objects over vobject, the objects
+Radicale's items carry: nothing is parsed twice.  Pure."""
 
 from __future__ import annotations
 
 import datetime
 import hashlib
 import re
-from typing import Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import vobject
 from vobject.base import Component, ContentLine
+
+from radicale_scheduling.itip import address as addr
+from radicale_scheduling.itip.errors import InvalidCalendar as InvalidCalendar
+from radicale_scheduling.itip.text import BAD_PARAM_CHARS, printable
+from radicale_scheduling.itip.text import SCHEDULE_TAG as SCHEDULE_TAG
+from radicale_scheduling.itip.text import param_text as param_text
+from radicale_scheduling.itip.text import patch_partstat as patch_partstat
+from radicale_scheduling.itip.text import without_private as without_private
 
 #: Components that carry ORGANIZER and ATTENDEE (RFC 5546 s1.4).
 SCHEDULABLE = ("VEVENT", "VTODO", "VJOURNAL")
@@ -22,23 +27,8 @@ SERVER_PARAMS = ("SCHEDULE-AGENT", "SCHEDULE-STATUS", "SCHEDULE-FORCE-SEND")
 #: An attendee's participation as the server recorded it from their answers:
 #: what a tag-matched PUT (RFC 6638 s3.2.10.1) takes from the stored copy.
 PARTICIPATION_PARAMS = ("PARTSTAT", "RSVP", "SCHEDULE-STATUS")
-#: Property that held the CalDAV schedule tag (RFC 6638 s3.2.10) in objects
-#: stored by earlier versions; the tag now lives beside the object
-#: (storage/collection.py), and this property is never shown to a client.
-SCHEDULE_TAG = "X-RADICALE-SCHEDULE-TAG"
-_PRIVATE_LINE = re.compile(r"^%s[;:]([^\r\n]*)(?:\r?\n[ \t][^\r\n]*)*"
-                           r"(?:\r?\n|$)" % SCHEDULE_TAG,
-                           re.MULTILINE | re.IGNORECASE)
 
 
-class InvalidCalendar(ValueError):
-    """The object cannot be scheduled; the message says why."""
-
-
-#: RFC 5545 s3.1 CONTROL (HTAB is allowed in text), the C1 controls and the
-#: Unicode line and paragraph separators: mail headers and line-based
-#: readers take several of them for the end of a line.
-_BAD_PARAM_CHARS = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\"]")
 #: In a calendar-user address not even HTAB (it becomes a mail header).
 _BAD_ADDRESS_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 #: iana-token / x-name (RFC 5545 s3.1).
@@ -52,60 +42,39 @@ ENUMERATED_PARAMS = ("CUTYPE", "ROLE", "PARTSTAT", "RSVP", "RELTYPE", "FBTYPE",
 ADDRESS_PARAMS = ("DELEGATED-TO", "DELEGATED-FROM", "MEMBER", "SENT-BY")
 
 
-def _printable(value: str) -> str:
-    return value.encode("unicode_escape").decode("ascii")[:80]
-
-
 def check_values(cal: Component) -> None:
-    """Refuse parameter values and calendar-user addresses that others
-    would see damaged (RFC 5545 s3.2: param-value = paramtext /
-    quoted-string, enumerated parameters take a token; s3.3.3 cal-address
-    is a URI): raises InvalidCalendar naming the first bad one.
-
-    Checked on what the server sends on (ORGANIZER, ATTENDEE and every
-    parameter of a scheduled component), so that no copy, inbox message
-    or mail carries a line break, a control character or a value that
-    would end its parameter."""
+    """Refuse parameter values and addresses others would see damaged
+    (RFC 5545 s3.2 param-value, enumerated parameters take a token; s3.3.3
+    cal-address is a URI): no copy, inbox message or mail may carry a line
+    break, a control character or a value that ends its parameter."""
     for comp in components(cal):
         for line in comp.lines():
             name = line.name.upper()
             for key, values in line.params.items():
                 for value in values:
                     value = str(value)
-                    if _BAD_PARAM_CHARS.search(value):
+                    if BAD_PARAM_CHARS.search(value):
                         raise InvalidCalendar(
                             "%s: parameter %s holds a control character, "
                             "line break or double quote: %r (RFC 5545 "
-                            "section 3.2)" % (name, key, _printable(value)))
+                            "section 3.2)" % (name, key, printable(value)))
                     if key in ENUMERATED_PARAMS and \
                             not _TOKEN.fullmatch(value):
                         raise InvalidCalendar(
                             "%s: %s=%r is none of its defined values nor an "
                             "iana-token or x-name (RFC 5545 section 3.2)"
-                            % (name, key, _printable(value)))
+                            % (name, key, printable(value)))
                     if key in ADDRESS_PARAMS and \
                             _BAD_ADDRESS_CHARS.search(value):
                         raise InvalidCalendar(
                             "%s: %s holds a control character or line "
-                            "break: %r" % (name, key, _printable(value)))
+                            "break: %r" % (name, key, printable(value)))
             if name in ("ORGANIZER", "ATTENDEE") and \
                     _BAD_ADDRESS_CHARS.search(str(line.value)):
                 raise InvalidCalendar(
                     "%s %r holds a control character or line break; a "
                     "calendar-user address is a URI (RFC 5545 section "
-                    "3.3.3)" % (name, _printable(str(line.value))))
-
-
-def param_text(value: str) -> str:
-    """A parameter value as written in a content line: quoted when it
-    holds ``:``, ``;`` or ``,`` (RFC 5545 s3.2 quoted-string), so that it
-    cannot end its parameter or the property's name part.  A value that
-    cannot be written at all (a double quote, a control character) is an
-    error: check_values refuses such values on input."""
-    if _BAD_PARAM_CHARS.search(value):
-        raise InvalidCalendar("parameter value %r cannot be written"
-                              % _printable(value))
-    return '"%s"' % value if any(c in value for c in ":;,") else value
+                    "3.3.3)" % (name, printable(str(line.value))))
 
 
 def parse(text: str) -> Component:
@@ -184,15 +153,12 @@ def set_param(line: ContentLine, name: str, value: Optional[str]) -> None:
         line.params[name.upper()] = [value]
 
 
-def normalize_address(value: str) -> str:
-    value = value.strip()
-    if value[:7].lower() == "mailto:":
-        return "mailto:" + value[7:].strip().lower()
-    return value
+#: For callers outside the engine; the engine uses ``itip.address``.
+normalize_address = addr.normalize
 
 
 def address(line: ContentLine) -> str:
-    return normalize_address(str(line.value))
+    return addr.normalize(str(line.value))
 
 
 def organizer(comp: Component) -> Optional[str]:
@@ -204,8 +170,7 @@ def attendees(comp: Component) -> List[ContentLine]:
     return lines(comp, "attendee")
 
 
-#: What some clients write as a person's CN when they have no name (their
-#: missing value written out as text); never a name to show anyone.
+#: A client's missing name written out as CN text; never shown.
 PLACEHOLDER_NAMES = frozenset(("None", "null"))
 
 
@@ -217,8 +182,7 @@ def person_name(line: Optional[ContentLine]) -> str:
 
 def drop_placeholder_names(cal: Optional[Component]) -> bool:
     """Remove placeholder CNs (``CN=None``) from ORGANIZER and ATTENDEE
-    lines, so that no copy, inbox message or mail shows "None" as a name;
-    True when anything was removed."""
+    lines; True when anything was removed."""
     changed = False
     for comp in components(cal):
         for line in lines(comp, "organizer") + attendees(comp):
@@ -316,62 +280,6 @@ def derived_instance(master: Component, instance: object) -> Component:
     return comp
 
 
-# -- comparing ---------------------------------------------------------------
-
-#: Properties whose change does not concern anyone else (RFC 5546 s2.1.4
-#: and the "quiet by default" rule): stamps, the organizer's private data.
-INSIGNIFICANT = {"DTSTAMP", "LAST-MODIFIED", "CREATED", "SEQUENCE", "TRANSP",
-                 SCHEDULE_TAG}
-#: Properties whose change reschedules an instance (RFC 6638 s3.2.8, plus
-#: LOCATION: a meeting moved to another place needs a new answer too).
-RESCHEDULING = ("DTSTART", "DTEND", "DURATION", "DUE", "RRULE", "RDATE",
-                "LOCATION")
-
-
-def _line_key(line: ContentLine, ignore_params: Iterable[str]) -> Tuple:
-    value = line.value
-    if isinstance(value, list):
-        value = tuple(sorted(value_key(v) for v in value))
-    else:
-        value = value_key(value)
-    params = tuple(sorted((k, tuple(v)) for k, v in line.params.items()
-                          if k not in ignore_params
-                          and not k.startswith("X-VOBJ")))
-    return (line.name.upper(), params, value)
-
-
-def signature(comp: Component, ignore_partstat_of: Optional[str] = "*",
-              ) -> Tuple:
-    """What a component says, minus what does not concern attendees.
-
-    ``ignore_partstat_of``: "*" ignores every attendee's participation
-    (PARTSTAT, RSVP); an address ignores only that attendee's.
-    """
-    keys = []
-    for line in comp.lines():
-        name = line.name.upper()
-        if name in INSIGNIFICANT or name.startswith("X-"):
-            continue
-        ignore: Tuple[str, ...] = SERVER_PARAMS
-        if name == "ATTENDEE" and (ignore_partstat_of == "*" or
-                                   address(line) == ignore_partstat_of):
-            ignore = SERVER_PARAMS + ("PARTSTAT", "RSVP")
-        keys.append(_line_key(line, ignore))
-    return tuple(sorted(keys))
-
-
-def changed(old: Optional[Component], new: Optional[Component],
-            names: Iterable[str]) -> bool:
-    for name in names:
-        old_keys = sorted(_line_key(x, SERVER_PARAMS)
-                          for x in lines(old, name)) if old else []
-        new_keys = sorted(_line_key(x, SERVER_PARAMS)
-                          for x in lines(new, name)) if new else []
-        if old_keys != new_keys:
-            return True
-    return False
-
-
 def exdates(comp: Optional[Component]) -> Dict[str, object]:
     """EXDATE values of a component, by comparable key."""
     result: Dict[str, object] = {}
@@ -382,18 +290,6 @@ def exdates(comp: Optional[Component]) -> Dict[str, object]:
         for value in values:
             result[value_key(value)] = value
     return result
-
-
-def without_private(text: str) -> Tuple[str, Optional[str]]:
-    """``text`` without the server-private schedule tag property, and the
-    tag it held (objects stored by earlier versions)."""
-    if SCHEDULE_TAG.lower() not in text.lower():
-        return text, None
-    found = _PRIVATE_LINE.search(text)
-    if found is None:
-        return text, None
-    tag = found.group(1).rpartition(":")[2].strip() or None
-    return _PRIVATE_LINE.sub("", text), tag
 
 
 def remove_private(cal: Component) -> None:
@@ -422,68 +318,3 @@ def iter_instances_keys(comps: Dict[Optional[str], Component]
     yield from sorted(comps, key=lambda k: "" if k is None else k)
 
 
-# -- text-level edits ---------------------------------------------------------
-
-def _split_unquoted(text: str, separator: str) -> List[str]:
-    parts: List[str] = []
-    current: List[str] = []
-    quoted = False
-    for char in text:
-        if char == '"':
-            quoted = not quoted
-        if char == separator and not quoted:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current))
-    return parts
-
-
-def _fold(line: str) -> str:
-    """Fold a content line at 75 octets (RFC 5545 s3.1)."""
-    out, current = [], ""
-    for char in line:
-        if len((current + char).encode("utf-8")) > 75:
-            out.append(current)
-            current = " " + char
-        else:
-            current += char
-    out.append(current)
-    return "\r\n".join(out)
-
-
-def patch_partstat(text: str, who: str, partstat: str) -> Optional[str]:
-    """Set ``who``'s PARTSTAT in a one-component object, as text.
-
-    Another attendee's answer changes one line of each copy; rewriting that
-    line is O(size) instead of a parse, copy and serialization.  Returns
-    None when the object has overrides (per-instance answers need the
-    object model) or ``who`` is not an attendee.
-    """
-    if sum(text.count("BEGIN:%s" % name) for name in SCHEDULABLE) != 1:
-        return None
-    lines = text.replace("\r\n", "\n").split("\n")
-    logical: List[List[str]] = []
-    for line in lines:
-        if line[:1] in (" ", "\t") and logical:
-            logical[-1].append(line)
-        else:
-            logical.append([line])
-    changed = False
-    result = []
-    for group in logical:
-        line = group[0] + "".join(part[1:] for part in group[1:])
-        head = _split_unquoted(line, ":")
-        if head[0].split(";", 1)[0].upper() == "ATTENDEE" and len(head) > 1 \
-                and normalize_address(":".join(head[1:])) == who:
-            params = [p for p in _split_unquoted(head[0], ";")[1:]
-                      if p.split("=", 1)[0].upper() not in ("PARTSTAT",
-                                                            "RSVP")]
-            params.insert(0, "PARTSTAT=%s" % param_text(partstat))
-            line = "ATTENDEE;%s:%s" % (";".join(params), ":".join(head[1:]))
-            result.append(_fold(line))
-            changed = True
-        else:
-            result.append("\r\n".join(group))
-    return "\r\n".join(result) if changed else None

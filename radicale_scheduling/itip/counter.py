@@ -1,13 +1,7 @@
-"""Messages a calendar user sends explicitly: COUNTER, DECLINECOUNTER and
-REFRESH (RFC 5546 s3.2.6-s3.2.8, s3.4.6-s3.4.8).
-
-Implicit scheduling (RFC 6638) covers everything that changes a copy; these
-three change none.  An attendee proposes another time (COUNTER) or asks for
-the current version (REFRESH); the organizer turns a proposal down
-(DECLINECOUNTER).  They arrive by a POST to the outbox or by mail and are
-checked here: their shape, who may send them, and the organizer's answer to
-a REFRESH.  Pure: no I/O.
-"""
+"""Messages a user sends explicitly: COUNTER, DECLINECOUNTER, REFRESH
+(RFC 5546 s3.2.6-s3.2.8, s3.4.6-s3.4.8).  They change no copy; checked
+here are their shape, who may send them, and the answer to a REFRESH.
+Pure."""
 
 from __future__ import annotations
 

@@ -1,19 +1,10 @@
 """Delegation: an attendee sends someone else in their place (RFC 5546
 s2.1.2, s3.2.2.3, s4.2.5-s4.2.7; RFC 6638 s3.2.2.1).
 
-The delegator's client saves their copy with their own PARTSTAT=DELEGATED
-and DELEGATED-TO, and a new ATTENDEE line for the delegate carrying
-DELEGATED-FROM.  That sends a REPLY to the organizer holding both lines
-(s4.2.5 A and B) and the meeting as a REQUEST to the delegate.
-
-What an attendee may add this way is narrow, so that "delegation" cannot
-invite arbitrary people to someone else's meeting: one delegate per
-delegation, named in their own DELEGATED-TO, not yet in the meeting, and
-a new one only once every earlier delegate of theirs declined (s4.2.7
-lets the delegator then delegate again).  A delegate may delegate on
-(s4.2.5: no limit of depth), by the same rule from their own line.
-Pure: no I/O.
-"""
+Kept narrow, so that it cannot invite arbitrary people to someone else's
+meeting: one delegate per delegation, named in the delegator's own
+DELEGATED-TO, not yet invited, and a new one only once every earlier one
+declined (s4.2.7).  A delegate may delegate on by the same rule.  Pure."""
 
 from __future__ import annotations
 
@@ -23,9 +14,11 @@ from typing import Dict, List, Optional, Set, Tuple
 from vobject.base import Component, ContentLine
 from vobject.icalendar import utc
 
+from radicale_scheduling.itip import address, message
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip.errors import SchedulingError
-from radicale_scheduling.itip.organizer import Body, Message, view
+from radicale_scheduling.itip.instances import view
+from radicale_scheduling.itip.message import Message
 
 DELEGATED = "DELEGATED"
 #: Parameters a delegator may change on their own line besides PARTSTAT:
@@ -41,7 +34,7 @@ def addresses(line: ContentLine, name: str) -> List[str]:
         for part in str(value).split(","):
             part = part.strip().strip('"')
             if part:
-                result.append(ical.normalize_address(part))
+                result.append(address.normalize(part))
     return result
 
 
@@ -76,14 +69,10 @@ def _may_add_delegate(before: Optional[Component], who: str) -> bool:
 
 def split_delegation(old: Component, new: Component, me: str
                      ) -> Tuple[Component, Set[str]]:
-    """Check the delegation in an attendee's new copy (RFC 5546 s4.2.5).
-
-    Returns the new copy without what delegation added (the delegate's
-    line, the delegator's DELEGATED-TO and ROLE as before), for the usual
-    RFC 6638 s3.2.2.1 checks, and the addresses of new delegates.  The
-    delegate's own line is set to NEEDS-ACTION/RSVP=TRUE in ``new``: a
-    delegator cannot answer for their delegate.
-    """
+    """Check the delegation in an attendee's new copy (RFC 5546 s4.2.5): the
+    copy without what delegation added, for the usual s3.2.2.1 checks, and
+    the new delegates (set to NEEDS-ACTION in ``new``: a delegator cannot
+    answer for them)."""
     normalized = ical.clone(new)
     old_comps = ical.by_rid(old)
     norm_comps = ical.by_rid(normalized)
@@ -194,15 +183,10 @@ def reply_lines_allowed(reply: Component, sender: str) -> Set[str]:
 
 def apply_delegation(answer: Component, target: Component,
                      sender: str) -> bool:
-    """A delegator's REPLY into the organizer's copy (RFC 5546 s4.2.5):
-    the delegator shows DELEGATED-TO, the delegate is added with
-    DELEGATED-FROM and NEEDS-ACTION, so that their replies count and the
-    organizer's updates reach them.  Returns whether ``target`` changed.
-
-    Nothing is added unless the REPLY is a well-formed delegation to
-    someone not yet in the meeting, and every earlier delegate of the
-    sender declined.
-    """
+    """A delegator's REPLY into the organizer's copy (RFC 5546 s4.2.5): the
+    delegator shows DELEGATED-TO, a new delegate is added (NEEDS-ACTION),
+    only for a well-formed delegation (see the module); whether ``target``
+    changed."""
     line = ical.attendee(answer, sender)
     entry = ical.attendee(target, sender)
     if line is None or entry is None or ical.partstat(line) != DELEGATED:
@@ -283,20 +267,12 @@ def delegators_to_tell(reply: Component, meeting: Component,
 
 def request_for(cal: Component, who: str, sender: str,
                 now: datetime.datetime) -> Optional[Message]:
-    """The meeting as a REQUEST for ``who``: the instances they are in,
-    without alarms or server parameters (RFC 5546 s3.2.2)."""
+    """The meeting as a REQUEST for ``who``: the instances they are in
+    (RFC 5546 s3.2.2)."""
     comps: Dict[Optional[str], Component] = view(cal, who)
     if not comps:
         return None
-    body = ical.new_calendar(cal, "REQUEST")
-    uid = ""
     stamp = ical.utc_now_stamp(now).astimezone(utc)
-    for key in ical.iter_instances_keys(comps):
-        copy = ical.add_component(body, comps[key])
-        ical.strip_server_params(copy)
-        ical.remove_alarms(copy)
-        ical.set_single(copy, "dtstamp", stamp)
-        for line in list(ical.lines(copy, ical.SCHEDULE_TAG)):
-            copy.remove(line)
-        uid = ical.text(copy, "uid") or uid
-    return Message("REQUEST", who, sender, Body(body), uid)
+    return message.message("REQUEST", who, sender, message.body(
+        "REQUEST", cal, [comps[k] for k in ical.iter_instances_keys(comps)],
+        stamp))

@@ -18,3 +18,7 @@ class SchedulingError(Exception):
         self.reason = reason
         self.status = status
         self.href = href
+
+
+class InvalidCalendar(ValueError):
+    """The object cannot be scheduled; the message says why."""

@@ -1,12 +1,8 @@
 """Busy time of a calendar user (RFC 5545 s3.6.4, RFC 5546 s3.3, RFC 7953).
 
-``busy_periods`` turns stored calendar objects into busy periods inside a
-window; ``merge`` joins them; ``reply`` writes the METHOD:REPLY VFREEBUSY
-a free-busy request is answered with.  Only periods and FBTYPE leave this
-module: never a summary, location, UID or attendee (RFC 6638 s11.4).
-Recurrences are expanded inside the window only, and every expansion
-counts against a budget so that no rule can run forever.  Pure: no I/O.
-"""
+Only periods and FBTYPE leave this module, never a summary, UID or
+attendee (RFC 6638 s11.4).  Recurrences are expanded in the window only,
+each instance against a budget, so that no rule runs forever.  Pure."""
 
 from __future__ import annotations
 
@@ -98,127 +94,107 @@ def _fbtype(comp: Component, me: FrozenSet[str] = frozenset()
     return TENTATIVE if status == "TENTATIVE" else BUSY
 
 
-_SHIFTABLE = {"DAILY": datetime.timedelta(days=1),
-              "WEEKLY": datetime.timedelta(weeks=1),
-              "HOURLY": datetime.timedelta(hours=1),
-              "MINUTELY": datetime.timedelta(minutes=1),
-              "SECONDLY": datetime.timedelta(seconds=1)}
-
-
-def occurrence_starts(master: Component, window_start: datetime.datetime,
-            window_end: datetime.datetime, tz: datetime.tzinfo,
-            duration: datetime.timedelta, budget: Budget
-            ) -> Iterator[datetime.datetime]:
-    """Start times (native, as the rule yields them) that may overlap."""
-    start = ical.required(master, "dtstart").value
-    rules = ical.lines(master, "rrule")
-    if not rules and not ical.lines(master, "rdate"):
-        budget.spend()
-        yield start
-        return
-    rule_text = str(rules[0].value) if len(rules) == 1 else ""
-    parts = dict(p.split("=", 1) for p in rule_text.upper().split(";")
-                 if "=" in p)
-    if _interval(parts) is None:
-        # RFC 5545 s3.3.10: INTERVAL is a positive integer.  Radicale
-        # stores such a rule; dateutil repeats the start forever (0),
-        # fails (negative) or overflows (huge).  Only DTSTART is certain.
-        budget.spend()
-        yield start
-        return
-    if rules and _never_matches(parts) and not ical.lines(master, "rdate"):
-        # A rule with no date it could ever match (February 30): dateutil
-        # would search every year up to 9999 for one, for each lookup.
-        budget.spend()
-        yield start
-        return
-    step = _SHIFTABLE.get(parts.get("FREQ", ""))
-    try:
-        ruleset = master.getrruleset(addRDate=True)
-    except (ValueError, TypeError, OverflowError):
-        budget.spend()
-        yield start
-        return
-    native_start = start if isinstance(start, datetime.datetime) else \
-        datetime.datetime.combine(start, datetime.time())
-    if step is not None and "COUNT" not in parts and "BYSETPOS" not in parts \
-            and not ical.lines(master, "rdate"):
-        try:
-            ruleset = _skip_ahead(master, ruleset, rule_text, parts, step,
-                                  native_start, window_start, duration, tz)
-        except (ValueError, OverflowError):
-            pass  # walk from the start, within the budget
-    occurrences = iter(ruleset)
-    while True:
-        try:
-            occurrence = next(occurrences)
-        except StopIteration:
-            return
-        except (ValueError, OverflowError):
-            return  # dateutil cannot go on (out of range dates)
-        budget.spend()
-        if to_utc(occurrence, tz) >= window_end:
-            return
-        yield occurrence
-
-
+_STEPS = {du_rrule.DAILY: datetime.timedelta(days=1),
+          du_rrule.WEEKLY: datetime.timedelta(weeks=1),
+          du_rrule.HOURLY: datetime.timedelta(hours=1),
+          du_rrule.MINUTELY: datetime.timedelta(minutes=1),
+          du_rrule.SECONDLY: datetime.timedelta(seconds=1)}
 #: The most days each month can have (February in leap years).
 _MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
-def _never_matches(parts: dict) -> bool:
-    """Does BYMONTH with BYMONTHDAY name only days that do not exist?
-
-    RFC 5545 s3.3.10: such days are ignored, so the rule has no instance
-    but DTSTART.
-    """
-    if "BYMONTHDAY" not in parts:
-        return False
-    try:
-        days = [int(d) for d in parts["BYMONTHDAY"].split(",")]
-        months = [int(m) for m in parts["BYMONTH"].split(",")] \
-            if "BYMONTH" in parts else list(range(1, 13))
-    except ValueError:
-        return False
-    return not any(1 <= month <= 12 and 1 <= abs(day) <= _MONTH_DAYS[
-        month - 1] for month in months for day in days)
+def _never_matches(rule: du_rrule.rrule) -> bool:
+    """BYMONTHDAY days no BYMONTH has (February 30): dateutil would search
+    every year up to 9999 for one.  The parts are read from the parsed
+    rule, as dateutil's own ``replace`` does."""
+    parts = vars(rule)
+    days = list(parts["_bymonthday"]) + [-d for d in parts["_bynmonthday"]]
+    months = parts["_bymonth"] or range(1, 13)
+    return bool(days) and not any(
+        day <= _MONTH_DAYS[month - 1] for month in months for day in days)
 
 
-def _interval(parts: dict) -> Optional[int]:
-    """INTERVAL of a rule, None when it is not a sane positive number."""
-    try:
-        value = int(parts.get("INTERVAL", "1") or 1)
-    except ValueError:
-        return None
-    return value if 1 <= value <= 1000000 else None
-
-
-def _skip_ahead(master: Component, ruleset, rule_text: str, parts: dict,
-                step: datetime.timedelta, native_start: datetime.datetime,
-                window_start: datetime.datetime,
-                duration: datetime.timedelta, tz: datetime.tzinfo):
-    """Skip ahead whole periods: a daily rule from 1990 does not walk
-    13,000 days to reach this week."""
-    interval = (_interval(parts) or 1) * step
-    earliest = to_utc(native_start, tz)
-    target = window_start - duration - interval
-    if target <= earliest:
+def _skip_ahead(ruleset: du_rrule.rruleset, native: datetime.datetime,
+                target: datetime.datetime, tz: datetime.tzinfo
+                ) -> du_rrule.rruleset:
+    """The series from just before ``target`` on, by whole periods: a
+    daily rule from 1990 does not walk 13,000 days to reach this week.
+    Only for one plain rule (no COUNT, BYSETPOS or RDATE)."""
+    rules, exdates = vars(ruleset)["_rrule"], vars(ruleset)["_exdate"]
+    if len(rules) != 1 or vars(ruleset)["_rdate"] or \
+            vars(ruleset)["_exrule"]:
         return ruleset
-    jumps = (target - earliest) // interval
-    shifted = native_start + jumps * interval
-    rule = du_rrule.rrulestr(rule_text, dtstart=shifted, ignoretz=False)
-    ruleset = du_rrule.rruleset()
-    ruleset.rrule(rule)
-    for value in ical.exdates(master).values():
-        if not isinstance(value, datetime.datetime):
-            assert isinstance(value, datetime.date)
-            value = datetime.datetime.combine(value, datetime.time())
-        if (value.tzinfo is None) != (shifted.tzinfo is None):
-            value = value.replace(tzinfo=shifted.tzinfo) \
-                if value.tzinfo is None else \
-                value.astimezone(shifted.tzinfo).replace(tzinfo=None)
-        ruleset.exdate(value)
+    parts = vars(rules[0])
+    step = _STEPS.get(parts["_freq"])
+    if step is None or parts["_count"] is not None or parts["_bysetpos"]:
+        return ruleset
+    interval = parts["_interval"] * step
+    jumps = (target - interval - to_utc(native, tz)) // interval
+    if jumps <= 0:
+        return ruleset
+    shifted = du_rrule.rruleset()
+    shifted.rrule(rules[0].replace(
+        dtstart=parts["_dtstart"] + jumps * interval))
+    for value in exdates:
+        shifted.exdate(value)
+    return shifted
+
+
+def _ruleset(comp: Component) -> Optional[du_rrule.rruleset]:
+    """vobject's ruleset of ``comp``; None where only DTSTART is certain:
+    INTERVAL not a sane positive number (RFC 5545 s3.3.10; Radicale stores
+    it, dateutil loops on it), a rule that never matches."""
+    try:
+        ruleset = comp.getrruleset(addRDate=True) \
+            if hasattr(comp, "getrruleset") else None
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if ruleset is None:
+        return None
+    rules = vars(ruleset)["_rrule"]
+    if any(not 1 <= vars(r)["_interval"] <= 1000000 for r in rules) or \
+            not vars(ruleset)["_rdate"] and any(map(_never_matches, rules)):
+        return None
     return ruleset
+
+
+def occurrences(comp: Component, window_start: datetime.datetime,
+                window_end: datetime.datetime, tz: datetime.tzinfo,
+                budget: Budget
+                ) -> Iterator[Tuple[object, datetime.datetime,
+                                    datetime.datetime]]:
+    """(native start, start, end) of each instance of ``comp`` (RRULE,
+    RDATE, EXDATE as vobject's ruleset reads them) not over before the
+    window, up to its end; the one expansion free-busy, availability and
+    rooms share.  Each instance walked spends from ``budget``."""
+    start = ical.required(comp, "dtstart").value
+    length = duration(comp)
+    ruleset = _ruleset(comp)
+    if ruleset is None:
+        budget.spend()
+        begin = to_utc(start, tz)
+        if begin < window_end and (begin + length > window_start or
+                                   begin >= window_start):
+            yield start, begin, begin + length
+        return
+    native = start if isinstance(start, datetime.datetime) else \
+        datetime.datetime.combine(start, datetime.time())
+    try:
+        ruleset = _skip_ahead(ruleset, native, window_start - length, tz)
+    except (ValueError, OverflowError):
+        pass  # walk from the start, within the budget
+    series = iter(ruleset)
+    while True:
+        try:
+            occurrence = next(series)
+        except (StopIteration, ValueError, OverflowError):
+            return  # the end, or dates dateutil cannot reach
+        budget.spend()
+        begin = to_utc(occurrence, tz)
+        if begin >= window_end:
+            return
+        if begin + length > window_start or begin >= window_start:
+            yield occurrence, begin, begin + length
 
 
 def _component_periods(comps: List[Component], window_start, window_end,
@@ -226,19 +202,14 @@ def _component_periods(comps: List[Component], window_start, window_end,
                        ) -> Iterator[Period]:
     by_rid = {ical.rid(c): c for c in comps}
     master = by_rid.get(None)
-    overridden = {key for key in by_rid if key is not None}
     if master is not None and ical.first(master, "dtstart") is not None:
         fbtype = _fbtype(master, me)
-        length = duration(master)
-        if length > datetime.timedelta(0):
-            for start in occurrence_starts(master, window_start, window_end,
-                                           tz, length, budget):
-                if ical.value_key(start) in overridden:
-                    continue
-                begin = to_utc(start, tz)
-                if fbtype and begin + length > window_start:
-                    yield (max(begin, window_start),
-                           min(begin + length, window_end), fbtype)
+        if duration(master) > datetime.timedelta(0):
+            for start, begin, end in occurrences(master, window_start,
+                                                 window_end, tz, budget):
+                if fbtype and ical.value_key(start) not in by_rid:
+                    yield (max(begin, window_start), min(end, window_end),
+                           fbtype)
     for key, comp in by_rid.items():
         if key is None or ical.first(comp, "dtstart") is None:
             continue
@@ -269,24 +240,15 @@ def _freebusy_periods(comp: Component, window_start, window_end,
                        fbtype if fbtype in STRENGTH else BUSY)
 
 
-def _text_datetime(comp: Component, name: str, tz: datetime.tzinfo
-                   ) -> Optional[datetime.datetime]:
-    line = ical.first(comp, name)
-    if line is None:
-        return None
-    value = line.value
-    if isinstance(value, str):  # components vobject does not know
-        value = vobject.icalendar.stringToDateTime(value)
-    return to_utc(value, tz)
-
-
 def _availability_periods(comp: Component, window_start, window_end, tz,
                           budget: Budget) -> Iterator[Period]:
     """RFC 7953: outside the AVAILABLE periods of a VAVAILABILITY (inside
     its own DTSTART/DTEND), the user is BUSY-UNAVAILABLE."""
-    begin = _text_datetime(comp, "dtstart", tz) or window_start
-    end = _text_datetime(comp, "dtend", tz) or window_end
-    begin, end = max(begin, window_start), min(end, window_end)
+    begin, end = window_start, window_end
+    if ical.first(comp, "dtstart") is not None:
+        begin = max(begin, to_utc(ical.required(comp, "dtstart").value, tz))
+    if ical.first(comp, "dtend") is not None:
+        end = min(end, to_utc(ical.required(comp, "dtend").value, tz))
     if begin >= end:
         return
     busytype = (ical.text(comp, "busytype") or UNAVAILABLE).upper()
@@ -294,33 +256,11 @@ def _availability_periods(comp: Component, window_start, window_end, tz,
         busytype = UNAVAILABLE
     free: List[Tuple[datetime.datetime, datetime.datetime]] = []
     for available in comp.contents.get("available", []):
-        start = _text_datetime(available, "dtstart", tz)
-        finish = _text_datetime(available, "dtend", tz)
-        if start is None or finish is None or finish <= start:
+        if ical.first(available, "dtstart") is None or \
+                duration(available) <= datetime.timedelta(0):
             continue
-        length = finish - start
-        rules = ical.lines(available, "rrule")
-        starts: Iterable[datetime.datetime] = [start]
-        if rules:
-            text = str(rules[0].value)
-            parts = dict(p.split("=", 1) for p in text.upper().split(";")
-                         if "=" in p)
-            try:
-                if _interval(parts) is not None:
-                    starts = du_rrule.rrulestr(text, dtstart=start)
-            except (ValueError, TypeError, OverflowError):
-                pass  # a broken rule: its first period only
-        occurrences = iter(starts)
-        while True:
-            try:
-                occurrence = next(occurrences)
-            except (StopIteration, ValueError, OverflowError):
-                break
-            budget.spend()
-            if occurrence >= end:
-                break
-            if occurrence + length > begin:
-                free.append((occurrence, occurrence + length))
+        free.extend(x[1:] for x in occurrences(available, begin, end, tz,
+                                               budget))
     cursor = begin
     for start, finish in sorted(free):
         if start > cursor:

@@ -1,11 +1,6 @@
-"""Applying an incoming iTIP message to the recipient's stored object.
-
-RFC 6638 s4.1 has the server process an organizer's REQUEST or CANCEL
-into the attendee's copy the way RFC 5546 s3.2 describes.  ``apply`` takes
-the message and the stored copy (or None) and returns the new copy, or
-None when the message changes nothing (outdated, or nothing to cancel).
-Pure: no I/O.
-"""
+"""A received REQUEST, CANCEL (RFC 6638 s4.1, RFC 5546 s3.2) or REPLY
+(s4.2) applied to the recipient's stored object: the new object, or None
+when it changes nothing (outdated, nothing to cancel).  Pure."""
 
 from __future__ import annotations
 
@@ -15,6 +10,7 @@ from vobject.base import Component
 
 from radicale_scheduling.itip import attendee, delegation, tasks
 from radicale_scheduling.itip import calendar as ical
+from radicale_scheduling.itip.status import SUCCESS
 
 #: What an attendee keeps of their own copy when the organizer updates it.
 PERSONAL = ("valarm",)
@@ -200,15 +196,11 @@ def _instance_component(cal: Component, comps: Dict[Optional[str],
 
 def apply_reply(reply: Component, stored: Optional[Component], sender: str,
                 record_status: bool = True) -> Optional[Component]:
-    """An attendee's REPLY into the organizer's copy (RFC 6638 s4.2).
-
-    Only the sender's own ATTENDEE entry changes, per instance where the
-    reply is per instance; SCHEDULE-STATUS records the REQUEST-STATUS
-    (2.0 when absent); a to-do's own progress follows its assignees
-    (tasks.follow_assignees).  A reply to a meeting the organizer no longer has,
-    or about a version older than the stored one, changes nothing.  With
-    ``record_status`` False (another attendee's copy) only PARTSTAT moves.
-    """
+    """An attendee's REPLY into the organizer's copy (RFC 6638 s4.2): only
+    the sender's own entry changes, per instance where the reply is; it
+    records REQUEST-STATUS as SCHEDULE-STATUS (2.0 when absent).  A reply
+    to an older version changes nothing.  ``record_status`` False (another
+    attendee's copy): only PARTSTAT moves."""
     if stored is None:
         return None
     result = ical.clone(stored)
@@ -237,6 +229,6 @@ def apply_reply(reply: Component, stored: Optional[Component], sender: str,
             codes = [str(x.value).split(";", 1)[0] for x in
                      ical.lines(answer, "request-status")]
             ical.set_param(entry, "SCHEDULE-STATUS",
-                           ",".join(codes) if codes else "2.0")
+                           ",".join(codes) if codes else SUCCESS.code)
         changed = True
     return result if changed else None

@@ -1,64 +1,25 @@
-"""The organizer's side of iTIP: which messages a change sends to whom.
-
-Given the organizer's stored object (or None) and the object a client
-wants to store (or None for a removal), ``organizer_change`` returns the
-object to store and one iTIP message per attendee that must hear of the
-change (RFC 6638 s3.2.1, RFC 5546 s3.2).  It is pure: no I/O, no Radicale;
-``now`` is passed in.
-"""
+"""The organizer's side of iTIP (RFC 6638 s3.2.1, RFC 5546 s3.2): the
+object to store and one message per attendee who must hear of a change.
+Pure; ``now`` is passed in."""
 
 from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, List, Optional, Set, Tuple
+from typing import Dict, FrozenSet, List, Optional, Set
 
 from vobject.base import Component
 from vobject.icalendar import utc
 
+from radicale_scheduling.itip import address, message, revision
 from radicale_scheduling.itip import calendar as ical
-from radicale_scheduling.itip import tasks
 from radicale_scheduling.itip.errors import SchedulingError
-
-
-class Body:
-    """A message body, shared by every recipient who sees the same thing
-    (most often all of them): built and serialized once, not per
-    attendee, so a meeting with N attendees costs O(N) and not O(N^2)."""
-
-    def __init__(self, calendar: Component) -> None:
-        self.calendar = calendar
-        self._text: Optional[str] = None
-        self.facts: Optional[tuple] = None  # set once by the storage side
-
-    @property
-    def text(self) -> str:
-        if self._text is None:
-            self._text = self.calendar.serialize()
-        return self._text
-
-
-@dataclass
-class Message:
-    """One iTIP message for one recipient.  ``calendar`` may be shared with
-    other messages: treat it as read-only."""
-
-    method: str  # REQUEST, CANCEL, REPLY, ...
-    recipient: str  # normalized calendar-user address
-    sender: str  # the address it is sent as (ORGANIZER, or the attendee)
-    body: Body
-    uid: str
-    #: An update that only keeps the recipient's copy current (someone
-    #: else was added or removed): their copy changes, but no inbox
-    #: message and no mail tell them (see ``_messages_for``).
-    quiet: bool = False
-
-    @property
-    def calendar(self) -> Component:
-        return self.body.calendar
-
-    def serialize(self) -> str:
-        return self.body.text
+from radicale_scheduling.itip.instances import stale_overrides as stale_overrides
+from radicale_scheduling.itip.instances import view as view
+from radicale_scheduling.itip.message import Body as Body
+from radicale_scheduling.itip.message import Message as Message
+from radicale_scheduling.itip.revision import merge_attendee_states as merge_attendee_states
+from radicale_scheduling.itip.revision import set_schedule_status as set_schedule_status
 
 
 @dataclass
@@ -96,112 +57,6 @@ def check_same_organizer(cal: Component) -> None:
             "ORGANIZER (found %s)." % ", ".join(sorted(map(str, organizers))))
 
 
-# -- the view of one attendee (RFC 6638 s3.2.6) ----------------------------
-
-def view(cal: Optional[Component], who: str,
-         stale: Optional[Set[str]] = None) -> Dict[Optional[str], Component]:
-    """The instances ``who`` is invited to, as the components they see.
-
-    ``stale``: the object's ``stale_overrides``, when the caller computed
-    them once for all attendees.
-    """
-    comps = ical.by_rid(cal)
-    if not comps:
-        return {}
-    for key in stale_overrides(comps) if stale is None else stale:
-        comps.pop(key, None)
-    invited = {key: comp for key, comp in comps.items()
-               if _invited(comp, who)}
-    master = comps.get(None)
-    if None in invited and master is not None:
-        # Overrides that leave the attendee out become EXDATEs of the
-        # master they see.
-        excluded = [comps[key] for key in comps
-                    if key is not None and key not in invited]
-        if excluded:
-            master = master.duplicate(master)
-            for override in excluded:
-                value = ical.required(override, "recurrence-id").value
-                master.add("exdate").value = [value]
-            invited[None] = master
-    return invited
-
-
-# -- overrides of instances the series no longer has ------------------------
-
-def _as_instant(value: object) -> object:
-    """A RECURRENCE-ID as the rule's expansion gives it (dates become
-    midnight, as vobject expands all-day rules)."""
-    if isinstance(value, datetime.date) and \
-            not isinstance(value, datetime.datetime):
-        return datetime.datetime(value.year, value.month, value.day)
-    return value
-
-
-#: Most instances of a series expanded to tell whether its overrides still
-#: name instances (fifty years of a daily meeting); beyond, all are kept.
-MAX_EXPANSION = 20000
-
-
-def stale_overrides(comps: Dict[Optional[str], Component]) -> Set[str]:
-    """Overrides that name no instance of the master's series.
-
-    RFC 5545 s3.8.4.4: a RECURRENCE-ID names an instance of the recurrence
-    set.  After the organizer truncates the series (a new COUNT or UNTIL),
-    moves it or removes its RRULE, an override the client kept for an
-    instance that is gone stands for nothing; Apple's server drops such
-    overrides, and so do attendees' copies here.  The comparison is by
-    instant (RECURRENCE-ID in another time zone than DTSTART, or in UTC,
-    names the same instance, also across a DST change); EXDATEs do not
-    count (an excluded instance is cancelled, not stale).  Anything the
-    expansion cannot decide (a floating start against a zoned
-    RECURRENCE-ID, a rule vobject cannot read, a series longer than
-    MAX_EXPANSION instances up to the last override) is kept.
-    """
-    master = comps.get(None)
-    overrides = [key for key in comps if key is not None]
-    if master is None or not overrides:
-        return set()
-    start = ical.first(master, "dtstart")
-    if start is None:
-        return set()
-    stale: Set[str] = set()
-    try:
-        if ical.lines(master, "rrule") or ical.lines(master, "rdate"):
-            series = master.duplicate(master)
-            for line in list(ical.lines(series, "exdate")) + \
-                    list(ical.lines(series, "exrule")):
-                series.remove(line)
-            rules = series.getrruleset(addRDate=True)
-            first = _as_instant(start.value)
-            wanted = {key: _as_instant(ical.required(comps[key],
-                                                     "recurrence-id").value)
-                      for key in overrides}
-            last = max(wanted.values())  # type: ignore[type-var]
-            seen = set()
-            for count, occurrence in enumerate(rules):
-                if count >= MAX_EXPANSION:
-                    return set()  # undecided: keep them all
-                if occurrence > last:
-                    break
-                seen.add(ical.value_key(occurrence))
-            stale = {key for key, value in wanted.items()
-                     if value != first and ical.value_key(value) not in seen}
-        else:
-            for key in overrides:
-                value = ical.required(comps[key], "recurrence-id").value
-                if ical.value_key(value) != ical.value_key(start.value):
-                    stale.add(key)
-    except Exception:  # vobject and dateutil raise many kinds
-        return set()
-    return stale
-
-
-def _invited(comp: Component, who: str) -> bool:
-    line = ical.attendee(comp, who)
-    return line is not None and ical.agent(line) == "SERVER"
-
-
 def _cancelled(comp: Component) -> bool:
     return (ical.text(comp, "status") or "").upper() == "CANCELLED"
 
@@ -213,34 +68,17 @@ class _Bodies:
 
     def __init__(self, source: Component, stamp: datetime.datetime) -> None:
         self.source, self.stamp = source, stamp
-        self._cache: Dict[tuple, Tuple[Body, str]] = {}
+        self._cache: Dict[tuple, Body] = {}
 
     def message(self, method: str, recipient: str, sender: str,
                 comps: List[Component], shareable: bool = True) -> Message:
         key = (method, tuple(id(c) for c in comps))
-        if not shareable or key not in self._cache:
-            body, uid = _body(method, self.source, comps, self.stamp)
-            if not shareable:
-                return Message(method, recipient, sender, body, uid)
-            self._cache[key] = (body, uid)
-        body, uid = self._cache[key]
-        return Message(method, recipient, sender, body, uid)
-
-
-def _body(method: str, source: Component, comps: List[Component],
-          stamp: datetime.datetime) -> Tuple[Body, str]:
-    cal = ical.new_calendar(source, method)
-    uid = ""
-    for comp in comps:
-        copy = ical.add_component(cal, comp)
-        ical.strip_server_params(copy)
-        ical.remove_alarms(copy)
-        ical.set_single(copy, "dtstamp", stamp)
-        for name in ("x-radicale-schedule-tag",):
-            for line in list(ical.lines(copy, name)):
-                copy.remove(line)
-        uid = ical.text(copy, "uid") or uid
-    return Body(cal), uid
+        body = self._cache.get(key) if shareable else None
+        if body is None:
+            body = message.body(method, self.source, comps, self.stamp)
+            if shareable:
+                self._cache[key] = body
+        return message.message(method, recipient, sender, body)
 
 
 def _cancel_component(comp: Component, recipient: str,
@@ -278,10 +116,10 @@ def organizer_change(old: Optional[Component], new: Optional[Component],
     if new is not None:
         check_same_organizer(new)
         new = ical.clone(new)
-        _check_organizer_changes(old, new, organizer_addresses)
-        forced = _take_force_send(new)
-        _reset_partstat_on_reschedule(old, new, organizer_addresses)
-        _bump_sequence(old, new)
+        revision.check_changes(old, new, organizer_addresses)
+        forced = revision.take_force_send(new)
+        revision.reset_on_reschedule(old, new, organizer_addresses)
+        revision.bump_sequence(old, new)
         for comp in ical.components(new):
             if ical.first(comp, "dtstamp") is None:
                 ical.set_single(comp, "dtstamp", stamp)
@@ -312,7 +150,7 @@ def organizer_change(old: Optional[Component], new: Optional[Component],
             change.attempted.add(who)
     # Attendees who got nothing this time keep the status they had.
     if new is not None and old is not None:
-        _carry_schedule_status(old, new, change.attempted)
+        revision.carry_schedule_status(old, new, change.attempted)
     return change
 
 
@@ -430,9 +268,9 @@ def _unremarkable(comps: Dict[Optional[str], Component], who: str
 
 def _mine(comp: Component, who: str) -> tuple:
     """A component as ``who`` compares it, the other attendees left out."""
-    return tuple(k for k in ical.signature(comp, ignore_partstat_of="*")
+    return tuple(k for k in revision.signature(comp, ignore_partstat_of="*")
                  if k[0] not in ("ATTENDEE", "EXDATE") or
-                 (k[0] == "ATTENDEE" and ical.normalize_address(k[2]) == who))
+                 (k[0] == "ATTENDEE" and address.normalize(k[2]) == who))
 
 
 def _without_cancelled(old_view: Dict[Optional[str], Component],
@@ -462,24 +300,16 @@ def _without_cancelled(old_view: Dict[Optional[str], Component],
 
 def _view_signature(comps: Dict[Optional[str], Component], who: str,
                     others: bool = True) -> tuple:
-    """What ``who`` sees of the meeting, for comparing two versions.
-
-    The attendee's own participation matters to them (a reset asks them
-    again); the others' participation alone is no reason to re-send.
-    ``others`` False leaves the other attendees out altogether: a change
-    that only adds or removes someone else is, for ``who``, no news.
-    RFC 5546 s2.1.4 leaves it to the organizer whom an update goes to;
-    like SabreDAV (whose broker marks it not significant, and mails
-    nothing), such an update only refreshes their copy: the list of
-    attendees stays right, and their inbox and mailbox stay quiet.  A
-    higher SEQUENCE is a new revision (s2.1.4): attendees must have it, or
-    their answers look like answers to an older one (s2.1.5).
-    """
+    """What ``who`` sees of the meeting, to compare two versions: their own
+    participation counts (a reset asks them again), the others' does not;
+    ``others`` False leaves other attendees out (adding someone is no news
+    to ``who``: as in SabreDAV, only their copy is refreshed, RFC 5546
+    s2.1.4).  A higher SEQUENCE is a new revision they must have (s2.1.5)."""
     def sig(comp: Component) -> tuple:
-        keys = ical.signature(comp, ignore_partstat_of="*")
+        keys = revision.signature(comp, ignore_partstat_of="*")
         if not others:
             keys = tuple(k for k in keys if k[0] != "ATTENDEE" or
-                         ical.normalize_address(k[2]) == who)
+                         address.normalize(k[2]) == who)
         return keys
     return tuple((key, sig(comps[key]), _own_partstat(comps[key], who),
                   ical.sequence(comps[key]))
@@ -493,164 +323,4 @@ def _own_partstat(comp: Component, who: str) -> str:
 
 # -- rules applied to the stored object --------------------------------------
 
-def _check_organizer_changes(old: Optional[Component], new: Component,
-                             organizer_addresses: FrozenSet[str]) -> None:
-    """RFC 6638 s3.2.1: the organizer may not answer for attendees.
 
-    PARTSTAT of another attendee (SCHEDULE-AGENT=SERVER) may only be
-    NEEDS-ACTION or what the server already recorded from their replies;
-    a new attendee's is reset to NEEDS-ACTION.
-    """
-    old_comps = ical.by_rid(old)
-    for key, comp in ical.by_rid(new).items():
-        before = old_comps.get(key) or old_comps.get(None)
-        for line in ical.attendees(comp):
-            who = ical.address(line)
-            if who in organizer_addresses or ical.agent(line) != "SERVER":
-                continue
-            state = ical.partstat(line)
-            if state == "NEEDS-ACTION":
-                continue
-            known = ical.attendee(before, who) if before is not None else None
-            if known is not None and ical.partstat(known) == state:
-                continue
-            if known is None:
-                # A new attendee has not answered yet, whatever the
-                # organizer's client wrote: the server owns that answer
-                # (RFC 6638 s3.2.1; Apple's server resets it on create).
-                ical.set_param(line, "PARTSTAT", "NEEDS-ACTION")
-                continue
-            raise SchedulingError(
-                "C:allowed-organizer-scheduling-object-change",
-                "The organizer cannot set the participation of %s to %s; "
-                "only the attendee can answer (RFC 6638 section 3.2.1). If "
-                "this copy was read before their answer, read it again, or "
-                "save with If-Schedule-Tag-Match to keep the answers "
-                "(section 3.2.10)." % (str(line.value), state))
-
-
-def _take_force_send(new: Component) -> Set[str]:
-    """SCHEDULE-FORCE-SEND=REQUEST (s7.2): send, then forget the param."""
-    forced = set()
-    for comp in ical.components(new):
-        for line in ical.attendees(comp):
-            value = ical.param(line, "SCHEDULE-FORCE-SEND")
-            if value is not None:
-                if value.upper() == "REQUEST":
-                    forced.add(ical.address(line))
-                line.params.pop("SCHEDULE-FORCE-SEND", None)
-    return forced
-
-
-def _counterpart(old: Dict[Optional[str], Component], key: Optional[str]
-                 ) -> Optional[Component]:
-    return old.get(key) if key in old else old.get(None)
-
-
-def _rescheduled(before: Optional[Component], comp: Component) -> bool:
-    if before is None:
-        return False
-    if ical.rid(comp) is not None and ical.rid(before) is None:
-        # A new override: moved if its start is not the instance's.
-        start = ical.first(comp, "dtstart")
-        instance = ical.first(comp, "recurrence-id")
-        if start is not None and instance is not None and \
-                ical.value_key(start.value) != ical.value_key(instance.value):
-            return True
-        return ical.changed(before, comp, ("DTEND", "DURATION", "DUE",
-                                           "LOCATION"))
-    if ical.changed(before, comp, ical.RESCHEDULING):
-        return True
-    # EXDATEs removed reinstate instances.
-    return bool(set(ical.exdates(before)) - set(ical.exdates(comp)))
-
-
-def _reset_partstat_on_reschedule(old: Optional[Component], new: Component,
-                                  organizer_addresses: FrozenSet[str]
-                                  ) -> None:
-    """RFC 6638 s3.2.8: a rescheduled instance needs new answers."""
-    old_comps = ical.by_rid(old)
-    for key, comp in ical.by_rid(new).items():
-        if not _rescheduled(_counterpart(old_comps, key), comp):
-            continue
-        for line in ical.attendees(comp):
-            if ical.address(line) in organizer_addresses or \
-                    ical.agent(line) != "SERVER" or \
-                    tasks.keeps_partstat_on_reschedule(comp, line):
-                continue
-            ical.set_param(line, "PARTSTAT", "NEEDS-ACTION")
-            ical.set_param(line, "RSVP", "TRUE")
-
-
-_SEQUENCE_PROPERTIES = ical.RESCHEDULING + ("EXDATE", "STATUS")
-
-
-def _bump_sequence(old: Optional[Component], new: Component) -> None:
-    """RFC 5546 s2.1.4 / RFC 6638 s3.2.5: SEQUENCE grows with revisions."""
-    if old is None:
-        return
-    old_comps = ical.by_rid(old)
-    for key, comp in ical.by_rid(new).items():
-        before = _counterpart(old_comps, key)
-        if before is None:
-            continue
-        if ical.rid(comp) is not None and ical.rid(before) is None:
-            significant = _rescheduled(before, comp) or \
-                (ical.text(comp, "status") or "").upper() == "CANCELLED"
-        else:
-            significant = ical.changed(before, comp, _SEQUENCE_PROPERTIES)
-        floor = ical.sequence(before)
-        if significant and ical.sequence(comp) <= floor:
-            ical.set_single(comp, "sequence", str(floor + 1))
-        elif ical.sequence(comp) < floor:
-            ical.set_single(comp, "sequence", str(floor))
-
-
-def _carry_schedule_status(old: Component, new: Component,
-                           attempted: Set[str]) -> None:
-    old_comps = ical.by_rid(old)
-    for key, comp in ical.by_rid(new).items():
-        before = _counterpart(old_comps, key)
-        if before is None:
-            continue
-        for line in ical.attendees(comp):
-            who = ical.address(line)
-            if who in attempted or ical.agent(line) != "SERVER":
-                continue
-            known = ical.attendee(before, who)
-            status = ical.param(known, "SCHEDULE-STATUS") if known else None
-            if status and ical.param(line, "SCHEDULE-STATUS") is None:
-                ical.set_param(line, "SCHEDULE-STATUS", status)
-
-
-def set_schedule_status(stored: Component, statuses: Dict[str, str]) -> None:
-    """Write each attendee's delivery status (RFC 6638 s3.2.9, s7.3)."""
-    for comp in ical.components(stored):
-        for line in ical.attendees(comp):
-            status = statuses.get(ical.address(line))
-            if status is not None and ical.agent(line) == "SERVER":
-                ical.set_param(line, "SCHEDULE-STATUS", status)
-
-
-def merge_attendee_states(current: Component, new: Component,
-                          owner_addresses: FrozenSet[str]) -> None:
-    """If-Schedule-Tag-Match on the organizer's copy (RFC 6638 s3.2.10.1).
-
-    The client's object was based on the current schedule tag, so the only
-    changes since are replies the server processed: carry every other
-    attendee's PARTSTAT, RSVP and SCHEDULE-STATUS into the new object.
-    """
-    current_comps = ical.by_rid(current)
-    for key, comp in ical.by_rid(new).items():
-        before = _counterpart(current_comps, key)
-        if before is None:
-            continue
-        for line in ical.attendees(comp):
-            who = ical.address(line)
-            if who in owner_addresses:
-                continue
-            known = ical.attendee(before, who)
-            if known is None:
-                continue
-            for name in ical.PARTICIPATION_PARAMS:
-                ical.set_param(line, name, ical.param(known, name))

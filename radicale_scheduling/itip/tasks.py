@@ -65,14 +65,10 @@ def status_change_allowed(before: Component, comp: Component) -> bool:
 
 
 def implied_partstat(comp: Component, current: str) -> str:
-    """The assignee's PARTSTAT their copy's progress implies.
-
-    Clients that mark a task done set STATUS, COMPLETED or
-    PERCENT-COMPLETE:100 and leave the ATTENDEE alone; the organizer
-    learns who finished what from the PARTSTAT (RFC 5546 s4.5.5), so the
-    server sets it: COMPLETED for a finished task, IN-PROCESS for one
-    under way, and ACCEPTED for one reopened; otherwise ``current``.
-    """
+    """The PARTSTAT the assignee's progress implies (RFC 5546 s4.5.5): a
+    client marking a task done sets STATUS, COMPLETED or PERCENT-COMPLETE
+    and leaves the ATTENDEE alone; COMPLETED, IN-PROCESS, ACCEPTED when
+    reopened, else ``current``."""
     value = percent(comp)
     if status(comp) == "COMPLETED" or ical.first(comp, "completed") \
             is not None or value == 100:
@@ -122,27 +118,14 @@ def assignees(comp: Component) -> List[ContentLine]:
 
 def follow_assignees(target: Component, answer: Component,
                      sender: Optional[str] = None) -> None:
-    """The organizer's copy of a to-do after an assignee's REPLY
-    (``target`` already shows the new PARTSTAT).
-
-    The rule (RFC 5546 s3.4.3 leaves it to the organizer):
-
-    - Per assignee, PARTSTAT says who finished what.
-    - One assignee: the task is theirs, so its PERCENT-COMPLETE and
-      COMPLETED are what they report, and STATUS follows their PARTSTAT
-      (COMPLETED, IN-PROCESS, else NEEDS-ACTION; a DECLINED leaves it).
-    - Several: each PERCENT-COMPLETE is that assignee's part (RFC 5545
-      s3.8.1.8), so the task's own stays the organizer's estimate
-      (RFC 5546 s4.5.6).  The task is COMPLETED (PERCENT-COMPLETE 100,
-      COMPLETED the time of the last report) once every assignee who has
-      not declined completed theirs, IN-PROCESS while some work is under
-      way or done, and back to NEEDS-ACTION if all reopen.
-    - A CANCELLED task is left alone.
-    - An assignee who delegated handed their part to the delegate (RFC
-      5546 s4.2.5, PARTSTAT=DELEGATED): the delegate works in their
-      place, so a task of one assignee who delegated it is still one
-      person's task, the delegate's, and it shows what they report.
-    """
+    """The organizer's to-do after an assignee's REPLY (``target`` shows the
+    new PARTSTAT); RFC 5546 s3.4.3 leaves the rule to the organizer.  One
+    assignee (a delegate in the place of their delegator, s4.2.5): the task
+    shows what they report, STATUS following their PARTSTAT.  Several: each
+    PERCENT-COMPLETE is their part (RFC 5545 s3.8.1.8, RFC 5546 s4.5.6);
+    the task is COMPLETED once everyone not declining completed, IN-PROCESS
+    while work is under way, NEEDS-ACTION if all reopen.  A CANCELLED task
+    is left alone."""
     if not is_task(target) or status(target) == "CANCELLED":
         return
     people = [x for x in assignees(target)

@@ -18,7 +18,7 @@ import vobject
 from radicale import item as radicale_item
 from radicale.log import logger
 
-from radicale_scheduling.itip import freebusy
+from radicale_scheduling.itip import freebusy, rooms
 from radicale_scheduling.storage import paths
 from radicale_scheduling.storage.collection import TRANSP_KEY
 
@@ -117,3 +117,14 @@ def busy_time(storage: Storage, user: str, start: datetime.datetime,
     """Merged busy periods of ``user`` in [start, end)."""
     return periods_of(gather(storage, user, start, end, skip_uid), start,
                       end, budget)
+
+
+def room(storage: Storage, user: str) -> Optional[rooms.Room]:
+    """What a room or resource answers from (``itip.rooms``); None for
+    other principals."""
+    if storage.directory.principal(user).cutype not in rooms.AUTO_TYPES:
+        return None
+    return rooms.Room(
+        lambda start, end, uid, budget: busy_time(
+            storage, user, start, end, budget, skip_uid=uid),
+        storage.settings.freebusy_max_occurrences)
