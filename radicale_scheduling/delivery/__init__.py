@@ -29,9 +29,10 @@ def _once(log, message: str, *args: object) -> None:
 def connect(storage: Storage) -> Scheduler:
     from radicale_scheduling.delivery import dispatch, outbound
     from radicale_scheduling.delivery.implicit import Scheduler
+    from radicale_scheduling.delivery.local import LocalTransport
+    from radicale_scheduling.delivery.rooms import RoomTransport
     settings = storage.settings
-    transports = [dispatch.LocalUsers(storage, rooms=True),
-                  dispatch.LocalUsers(storage, rooms=False)]
+    transports: list = [RoomTransport(storage), LocalTransport(storage)]
     if not settings.smtp_enabled:
         _once(logger.warning, "Scheduling: scheduling_smtp_host is not set, "
               "so nobody outside this server hears of invitations (clients "

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tupl
 from radicale.log import logger
 from vobject.base import Component
 
-from radicale_scheduling.delivery import autoreply, local
+from radicale_scheduling.delivery import local
 from radicale_scheduling.delivery.transport import Outcome, Transport
 from radicale_scheduling.itip import address
 from radicale_scheduling.itip import calendar as ical
@@ -23,31 +23,6 @@ from radicale_scheduling.itip.status import Status
 if TYPE_CHECKING:
     from radicale_scheduling.delivery.outbound import Outbound
     from radicale_scheduling.storage import Storage
-
-_LOCAL_STATUSES = {s.code: s for s in (st.DELIVERED, st.NO_AUTHORITY)}
-
-
-class LocalUsers:
-    """Today's ``local.deliver`` as a transport, for rooms and resources
-    (``rooms``) or the other users, until the engine's transports replace it."""
-
-    def __init__(self, storage: Storage, rooms: bool) -> None:
-        self.storage, self.rooms = storage, rooms
-
-    def handles(self, recipient: str) -> bool:
-        user = self.storage.directory.user_for_address(recipient)
-        return user is not None and self.rooms == (
-            self.storage.directory.principal(user).cutype in autoreply.AUTO_TYPES)
-
-    def deliver(self, sender_user: str, message: Message) -> Outcome:
-        user = self.storage.directory.user_for_address(message.recipient)
-        assert user is not None  # handles() said so
-        if user == sender_user:
-            return Outcome(st.DELIVERED)  # the sender's own copy
-        replies: List[Message] = []
-        code = local.deliver(self.storage, message, user, replies)
-        return Outcome(_LOCAL_STATUSES[code], tuple((user, reply) for reply in replies))
-
 
 class Mail:
     """iMIP out (RFC 6047): addresses outside the server's domain."""
@@ -89,19 +64,19 @@ class Dispatcher:
 
     def send(self, sender_user: str, messages: Sequence[Message],
              replies: Optional[List[Message]] = None) -> Dict[str, Status]:
-        """Deliver ``messages``; the status per recipient.  Follow-ups go to
-        ``replies`` when given (the organizer's copy being written takes the
-        rooms' answers), else are delivered in turn."""
+        """Deliver ``messages``; the status per recipient.  Rooms' answers go
+        to ``replies`` when given (the organizer's copy being written takes
+        them); other follow-ups are delivered in turn."""
         statuses: Dict[str, Status] = {}
         follow_ups: List[Tuple[str, Message]] = []
         for message in messages:
             outcome = self.route(sender_user, message)
             statuses[message.recipient] = outcome.status
             follow_ups.extend(outcome.follow_ups)
-        if replies is not None:
-            replies.extend(message for _user, message in follow_ups)
-        else:
-            for user, message in follow_ups:
+        for user, message in follow_ups:
+            if replies is not None and message.method == "REPLY" and not message.quiet:
+                replies.append(message)  # a room's answer
+            else:
                 self.send(user, [message])
         return statuses
 

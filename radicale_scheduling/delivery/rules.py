@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, FrozenSet, List, Optional
 from vobject.base import Component
 
 from radicale_scheduling.context import RequestContext
-from radicale_scheduling.itip import attendee
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.itip.organizer import is_organizer_object, view
@@ -33,14 +32,6 @@ def check_tag(ctx: RequestContext, collection: Collection, href: str,
                               % by, status=412)
 
 
-def check_values(cal: Component) -> None:
-    """400 with CALDAV:valid-calendar-data (RFC 4791 s5.3.2.1)."""
-    try:
-        ical.check_values(cal)
-    except ical.InvalidCalendar as e:
-        raise SchedulingError("C:valid-calendar-data", str(e), status=400) from e
-
-
 def check_sender(ctx: RequestContext, owner: str, messages: list) -> None:
     """Only the owner sends in the owner's name (RFC 6638 App. B.6): rights
     to write into a calendar are no right to invite as its owner."""
@@ -48,20 +39,6 @@ def check_sender(ctx: RequestContext, owner: str, messages: list) -> None:
         raise SchedulingError("D:need-privileges", "Only %s can send invitations and "
                               "cancellations in their name (schedule-send on their outbox)."
                               % owner)
-
-
-def check_roles(old: Optional[Component], new: Component, old_org: bool, new_org: bool,
-                addresses: FrozenSet[str]) -> None:
-    """Nobody changes the ORGANIZER of a meeting, nor turns an invitation
-    into their own meeting (RFC 6638 s3.2.2.1)."""
-    if old_org and not new_org and ical.components(new) and any(
-            ical.organizer(c) not in (None, *addresses) for c in ical.components(new)):
-        raise SchedulingError("C:allowed-organizer-scheduling-object-change",
-                              "The ORGANIZER of a scheduled meeting cannot be changed; cancel "
-                              "it and invite again instead.")
-    if not old_org and new_org and attendee.my_address(old, addresses) is not None:
-        raise SchedulingError(ATTENDEE_CHANGE, "An attendee cannot make themselves the "
-                              "organizer of a meeting (RFC 6638 section 3.2.2.1).")
 
 
 def owner_addresses(storage: Storage, owner: str, *cals: Optional[Component]
