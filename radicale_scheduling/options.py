@@ -202,6 +202,19 @@ class Settings:
 
     @classmethod
     def from_configuration(cls, configuration: Any) -> Settings:
+        settings = cls._read(configuration)
+        # Radicale's own [hook] type = email (3.5.5 on) mails every attendee
+        # of a saved event: with iMIP on too, attendees would get two mails.
+        if "hook" in configuration.sections() and configuration.get(
+                "hook", "type") == "email" and settings.smtp_enabled:
+            raise RuntimeError(
+                "[hook] type = email and [storage] scheduling_smtp_host are "
+                "both set: attendees would get two mails for one change; keep "
+                "one (scheduling_smtp_host sends standard iTIP invitations)")
+        return settings
+
+    @classmethod
+    def _read(cls, configuration: Any) -> Settings:
         return cls(
             domain=configuration.get("storage", "scheduling_domain"),
             addresses_file=configuration.get("storage",

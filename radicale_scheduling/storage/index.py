@@ -29,7 +29,7 @@ from radicale import pathutils
 from radicale.log import logger
 
 if TYPE_CHECKING:
-    from radicale_scheduling.storage.collection import Collection
+    from radicale_scheduling.storage.reads import Reads
 
 VERSION = 3
 #: Index files this version reads (2: no etags yet, learnt on reads).
@@ -76,9 +76,9 @@ def same_file(entry: Entry, st: os.stat_result) -> bool:
 
 
 class ItemIndex:
-    def __init__(self, collection: Collection) -> None:
+    def __init__(self, collection: Reads) -> None:
         self._collection = collection
-        self._folder = collection._filesystem_path
+        self._folder = collection.folder
         self._path = os.path.join(collection.cache_folder("scheduling"),
                                   FILE_NAME)
 
@@ -129,13 +129,9 @@ class ItemIndex:
 
     def _save(self, entries: Dict[str, Entry]) -> None:
         try:
-            os.makedirs(os.path.dirname(self._path), exist_ok=True)
-            tmp = "%s.%d.%d.tmp" % (self._path, os.getpid(),
-                                    threading.get_ident())
-            with open(tmp, "w", encoding="utf-8") as f:
-                json.dump({"version": VERSION, "entries": {
-                    href: list(entry) for href, entry in entries.items()}}, f)
-            os.replace(tmp, self._path)
+            self._collection.storage.journal.write_file(self._path, json.dumps(
+                {"version": VERSION, "entries": {
+                    href: list(entry) for href, entry in entries.items()}}))
         except OSError as e:  # derived data: answers stay right without it
             logger.warning("Scheduling: cannot save the index of %r: %s",
                            self._collection.path, e)
@@ -186,7 +182,7 @@ class ItemIndex:
 
     def _read(self, href: str, st: os.stat_result) -> Optional[Entry]:
         try:
-            item = self._collection._get(href, verify_href=False)
+            item = self._collection.get_item(href, verify_href=False)
             if item is None:
                 return None
             start, end = item.time_range

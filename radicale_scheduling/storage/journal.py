@@ -47,7 +47,7 @@ from radicale.log import logger
 
 if TYPE_CHECKING:
     from radicale_scheduling.storage import Storage
-    from radicale_scheduling.storage.collection import Collection
+    from radicale_scheduling.storage.writes import Writes
 
 #: Folder, inside Radicale's filesystem_folder, of unfinished operations.
 FOLDER = ".Radicale.scheduling-journal"
@@ -61,7 +61,7 @@ class Write:
 
     path: str
     text: Optional[str]
-    collection: Optional[Collection] = None
+    collection: Optional[Writes] = None
     href: Optional[str] = None
     facts: Optional[Facts] = None
 
@@ -114,6 +114,13 @@ _current: contextvars.ContextVar[Optional[Transaction]] = \
 def current() -> Optional[Transaction]:
     """The transaction of the operation running in this thread, if any."""
     return _current.get()
+
+
+def staged(path: str) -> Optional[Write]:
+    """The running operation's staged write of ``path``, if any: its own
+    reads see it."""
+    txn = _current.get()
+    return None if txn is None or not txn.writes else txn.staged(path)
 
 
 class Journal:
@@ -175,23 +182,15 @@ class Journal:
                 logger.warning("Scheduling: after commit: %s", e)
 
     def _write_journal(self, records: List[Dict[str, Any]]) -> str:
-        os.makedirs(self.folder, exist_ok=True)
         name = "%s.json" % uuid.uuid4().hex
-        path = os.path.join(self.folder, name)
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            json.dump({"writes": records}, f)
-            f.flush()
-            self.storage._fsync(f)
-        os.replace(tmp, path)
-        self.storage._sync_directory(self.folder)
+        self.write_file(os.path.join(self.folder, name),
+                        json.dumps({"writes": records}))
         return name
 
     def _remove_journal(self, name: str) -> None:
-        os.remove(os.path.join(self.folder, name))
         # Durably gone before anyone else writes: a journal replayed
         # after later changes would undo them.
-        self.storage._sync_directory(self.folder)
+        self.write_file(os.path.join(self.folder, name), None)
 
     def _apply(self, write: Write) -> None:
         if write.collection is not None and write.href is not None:
@@ -200,7 +199,10 @@ class Journal:
             self.write_file(write.path, write.text)
 
     def write_file(self, path: str, text: Optional[str]) -> None:
-        """Write or remove one file atomically, synced as configured."""
+        """Write (or, for None, remove) one file atomically, synced as
+        ``[storage] _filesystem_fsync`` says: the package's one way to
+        write a file.  A temporary file left by a crash ends in ".tmp"
+        (recover removes those of the journal)."""
         folder = os.path.dirname(path)
         if text is None:
             try:
@@ -209,13 +211,14 @@ class Journal:
                 return
         else:
             os.makedirs(folder, exist_ok=True)
-            tmp = os.path.join(folder, ".Radicale.tmp-%s" % uuid.uuid4().hex)
+            tmp = os.path.join(folder,
+                               ".Radicale.tmp-%s.tmp" % uuid.uuid4().hex)
             with open(tmp, "w", encoding="utf-8", newline="") as f:
                 f.write(text)
                 f.flush()
-                self.storage._fsync(f)
+                self.storage.fsync(f)
             os.replace(tmp, path)
-        self.storage._sync_directory(folder)
+        self.storage.sync_directory(folder)
 
     # -- after a crash -----------------------------------------------------
 
@@ -267,6 +270,6 @@ class Journal:
         if tree:
             if os.path.isdir(tree):
                 shutil.rmtree(tree)
-                self.storage._sync_directory(os.path.dirname(tree))
+                self.storage.sync_directory(os.path.dirname(tree))
             return
         self.write_file(record["path"], record.get("text"))
