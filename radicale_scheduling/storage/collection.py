@@ -4,15 +4,15 @@ writes)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import Callable, Optional, Protocol
 
+from radicale import item as radicale_item
+
+from radicale_scheduling import compat, context
 from radicale_scheduling.storage import paths
 from radicale_scheduling.storage.reads import IndexedItem, Reads
 from radicale_scheduling.storage.tags import TAGS_FOLDER, ScheduleTags
-from radicale_scheduling.storage.writes import Scheduler, Writes
-
-if TYPE_CHECKING:
-    from radicale_scheduling.storage.schedule import ScheduleCollections
+from radicale_scheduling.storage.writes import Writes
 
 __all__ = ["Collection", "IndexedItem", "Reads", "ScheduleTags", "Scheduler",
            "Writes", "TAGS_FOLDER", "TRANSP_KEY", "DEFAULT_CALENDAR_KEY"]
@@ -34,12 +34,12 @@ class Collection(Writes, ScheduleTags, Reads):
     below a principal to tagged collections only; the HTTP layer reports
     them as inbox and outbox, never as calendars."""
 
-    def __init__(self, storage_: ScheduleCollections, path: str,
+    def __init__(self, storage_: compat.Storage, path: str,
                  filesystem_path: Optional[str] = None) -> None:
         schedule = paths.parse(path)
         if filesystem_path is None and schedule is not None:
-            filesystem_path = storage_.schedule_folder(schedule.user,
-                                                       schedule.kind)
+            filesystem_path = paths.folder(storage_.root_folder,
+                                           schedule.user, schedule.kind)
         super().__init__(storage_, path, filesystem_path)
         self.schedule_kind = (schedule.kind if schedule is not None and
                               schedule.href is None else None)
@@ -56,3 +56,18 @@ class Collection(Writes, ScheduleTags, Reads):
             return False
         components = self.get_meta("C:supported-calendar-component-set")
         return not components or component in components.split(",")
+
+
+class Scheduler(Protocol):
+    """What the storage asks of scheduling (delivery.connect gives it)."""
+
+    def upload(self, collection: Collection, href: str,
+               item: radicale_item.Item, ctx: context.RequestContext
+               ) -> None: ...
+
+    def delete(self, collection: Collection, href: str,
+               ctx: context.RequestContext) -> None: ...
+
+    def move(self, source: Collection, href: str, target: Collection,
+             to_href: str, ctx: context.RequestContext,
+             plain_move: Callable[[], None]) -> None: ...

@@ -23,13 +23,12 @@ import json
 import os
 import threading
 import time
-from typing import TYPE_CHECKING, Dict, Iterable, List, NamedTuple, Optional, Tuple
+from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 from radicale import pathutils
 from radicale.log import logger
 
-if TYPE_CHECKING:
-    from radicale_scheduling.storage.reads import Reads
+from radicale_scheduling import compat
 
 VERSION = 3
 #: Index files this version reads (2: no etags yet, learnt on reads).
@@ -76,7 +75,7 @@ def same_file(entry: Entry, st: os.stat_result) -> bool:
 
 
 class ItemIndex:
-    def __init__(self, collection: Reads) -> None:
+    def __init__(self, collection: compat.Collection) -> None:
         self._collection = collection
         self._folder = collection.folder
         self._path = os.path.join(collection.cache_folder("scheduling"),

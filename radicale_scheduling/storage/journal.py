@@ -33,26 +33,30 @@ import shutil
 import uuid
 from dataclasses import dataclass, field
 from typing import (
-    TYPE_CHECKING,
     Any,
     Callable,
     Dict,
     Iterator,
     List,
     Optional,
+    Protocol,
     Tuple,
 )
 
 from radicale.log import logger
 
-if TYPE_CHECKING:
-    from radicale_scheduling.storage import Storage
-    from radicale_scheduling.storage.writes import Writes
+from radicale_scheduling import compat
 
 #: Folder, inside Radicale's filesystem_folder, of unfinished operations.
 FOLDER = ".Radicale.scheduling-journal"
 
 Facts = Tuple[str, str, Tuple[int, int]]
+
+
+class Target(Protocol):
+    """A collection that makes a staged write of its own items."""
+
+    def apply_staged(self, write: Write) -> None: ...
 
 
 @dataclass
@@ -61,7 +65,7 @@ class Write:
 
     path: str
     text: Optional[str]
-    collection: Optional[Writes] = None
+    collection: Optional[Target] = None
     href: Optional[str] = None
     facts: Optional[Facts] = None
 
@@ -126,7 +130,7 @@ def staged(path: str) -> Optional[Write]:
 class Journal:
     """The journal of one storage (one collections folder)."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: compat.Storage) -> None:
         self.storage = storage
         self.folder = os.path.join(
             os.path.expanduser(storage.configuration.get(

@@ -10,7 +10,10 @@ not show them.
 
 from __future__ import annotations
 
+import os
 from typing import NamedTuple, Optional
+
+from radicale import pathutils
 
 INBOX = "inbox"
 OUTBOX = "outbox"
@@ -44,6 +47,13 @@ def parse(sane_path: str) -> Optional[SchedulePath]:
         return None
     href = parts[2] if len(parts) == 3 and parts[2] else None
     return SchedulePath(parts[0], kind, href)
+
+
+def folder(root: str, user: str, kind: str) -> str:
+    """The folder of ``user``'s collection of ``kind`` under ``root``."""
+    if not pathutils.is_safe_filesystem_path_component(user):
+        raise pathutils.UnsafePathError(user)
+    return os.path.join(root, user, KIND_FOLDERS[kind])
 
 
 def collection_path(user: str, kind: str) -> str:

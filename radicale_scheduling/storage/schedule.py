@@ -3,7 +3,6 @@ own, found by discovery, never created or moved by clients."""
 
 from __future__ import annotations
 
-import os
 from typing import Any, Iterator, Optional
 
 from radicale import pathutils, types
@@ -23,9 +22,7 @@ class ScheduleCollections(compat.Storage):
         return Collection(self, path)
 
     def schedule_folder(self, user: str, kind: str) -> str:
-        if not pathutils.is_safe_filesystem_path_component(user):
-            raise pathutils.UnsafePathError(user)
-        return os.path.join(self.root_folder, user, paths.KIND_FOLDERS[kind])
+        return paths.folder(self.root_folder, user, kind)
 
     def discover(self, path: str, depth: str = "0", *args: Any,
                  **kwargs: Any) -> Iterator[types.CollectionOrItem]:

@@ -1,7 +1,8 @@
 """Writes: a client's go through scheduling, the server's through the journal.
 
 A client's PUT or DELETE of a scheduling object (RFC 6638 s3.2.3) runs
-the scheduler the composition root set (``storage.scheduler``) inside one
+the scheduler the composition root set (``storage.scheduler``, a
+``collection.Scheduler``) inside one
 journal transaction; the server's own writes are staged there and made
 at its commit (storage/journal.py).
 """
@@ -9,7 +10,7 @@ at its commit (storage/journal.py).
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
+from typing import Any, Optional
 
 from radicale import item as radicale_item
 from radicale import pathutils
@@ -17,24 +18,6 @@ from radicale import pathutils
 from radicale_scheduling import context
 from radicale_scheduling.storage import journal
 from radicale_scheduling.storage.tags import ScheduleTags
-
-if TYPE_CHECKING:
-    from radicale_scheduling.storage.collection import Collection
-
-
-class Scheduler(Protocol):
-    """What the storage asks of scheduling (delivery.connect gives it)."""
-
-    def upload(self, collection: Collection, href: str,
-               item: radicale_item.Item, ctx: context.RequestContext
-               ) -> None: ...
-
-    def delete(self, collection: Collection, href: str,
-               ctx: context.RequestContext) -> None: ...
-
-    def move(self, source: Collection, href: str, target: Collection,
-             to_href: str, ctx: context.RequestContext,
-             plain_move: Callable[[], None]) -> None: ...
 
 
 class Writes(ScheduleTags):
