@@ -1,20 +1,13 @@
-"""A per-collection index: for each item its UID, component and time range.
+"""A per-collection index: each item's UID, component, time range, ETag.
 
 Radicale answers "is this UID here?" (every PUT), "what overlaps this
-week?" (time-range REPORTs, free-busy) and scheduling's "where is this
-meeting?" by loading every item of the collection.  This index answers
-them from one small file kept as derived data in the collection's cache
-folder; Radicale never reads it, and deleting it is harmless.
-
-Derived data is never trusted on its own: every use lists the collection
-folder and compares each file's inode, size and mtime with the index.
-Radicale writes items by atomic rename, so any rewrite gives the file a new
-inode; a file added, edited or removed by hand, or written while the plugin
-was off, is noticed the same way and only that file is read again, through
-Radicale's own item cache, so time ranges are exactly the ones Radicale
-computes.  A missing, truncated or corrupt index is rebuilt with a log
-line; the file is replaced atomically, so a crash leaves the old one, which
-the next validation corrects.
+week?" (reports, free-busy) and "where is this meeting?" by loading every
+item.  This index answers from one small file of derived data in the
+collection's cache folder, never trusted on its own: every use lists the
+folder and compares each file's inode, size and mtime (Radicale writes by
+atomic rename, so a rewrite changes the inode).  A file changed by hand or
+while the plugin was off is read again through Radicale's item cache, so
+time ranges are Radicale's own; a missing or corrupt index is rebuilt.
 """
 
 from __future__ import annotations
@@ -46,20 +39,17 @@ class Entry(NamedTuple):
     component: str
     start: int
     end: int
-    #: Radicale's ETag and vobject name of the item ("": not known yet,
-    #: as for a file the server wrote itself: only an item Radicale read
-    #: gives them, so that they are Radicale's by construction).
+    #: Radicale's ETag and vobject name ("": not yet; only an item Radicale
+    #: read gives them, so they are Radicale's by construction).
     etag: str = ""
     name: str = ""
     #: 0 once the file was seen not to be Radicale's text of the item
-    #: (written by hand, not in vobject's order): its text is then read
-    #: through Radicale without trying the file first.
+    #: (written by hand): it is then read through Radicale at once.
     verbatim: int = 1
 
 
-#: Changes kept in memory before the index file is rewritten.  Writing the
-#: whole index for every new item would make a PUT cost O(items) again;
-#: what is not yet on disk is derived again by whoever needs it.
+#: Changes kept in memory before the file is rewritten (every time would
+#: make a PUT O(items) again; what is lost is derived again).
 SAVE_EVERY = 64
 
 # index file -> [stamp of the file as loaded or saved, entries, unsaved]

@@ -1,26 +1,16 @@
 """All or nothing across one scheduling operation: a redo journal.
 
-One scheduling operation writes several files: attendees' copies, inbox
-messages, queued mails, and last the organizer's object.  Radicale makes
-each file write atomic; this makes the whole set atomic, so that a process
-killed at any point never leaves an invitation delivered to some attendees
-and not to others, or copies that disagree with the organizer's.
-
-While an operation runs its server-made writes are only staged, in memory,
-where the operation's own later reads see them.  At commit the complete
-list of writes (the organizer's own change included) is made durable as one
-journal file, then applied, then the journal is removed:
-
-- killed before the journal file exists (it appears by an atomic rename):
-  nothing was written, every copy is as before and the client, which got
-  no answer, retries;
-- killed after: the next process to take the storage's write lock (at
-  start or on the next request) applies the journal again.  Every write is
-  a whole file, so applying twice gives the same result as applying once;
-  the journal is removed, durably, before anyone else may write.
-
-Radicale's storage lock is exclusive for writers across threads and
-processes, so whoever takes it sees only journals of dead operations.
+An operation writes several files (attendees' copies, inbox messages,
+queued mails, last the organizer's object); a process killed at any point
+must never leave an invitation delivered to some attendees only.  Its
+server-made writes are staged in memory, where its own reads see them; at
+commit the complete list (the organizer's change included) is made durable
+as one journal file, applied, and the journal removed.  Killed before the
+journal exists (it appears by an atomic rename): nothing was written and
+the client, which got no answer, retries.  Killed after: the next process
+to take the write lock applies it again; every write is a whole file, so
+twice is as once.  Radicale's lock is exclusive for writers across threads
+and processes, so whoever takes it sees only journals of dead operations.
 """
 
 from __future__ import annotations
@@ -32,16 +22,7 @@ import os
 import shutil
 import uuid
 from dataclasses import dataclass, field
-from typing import (
-    Any,
-    Callable,
-    Dict,
-    Iterator,
-    List,
-    Optional,
-    Protocol,
-    Tuple,
-)
+from typing import Any, Callable, Dict, Iterator, List, Optional, Protocol, Tuple
 
 from radicale.log import logger
 
@@ -72,11 +53,9 @@ class Write:
 
 @dataclass
 class Final:
-    """The operation's own change, done by Radicale's code at commit.
-
+    """The operation's own change, done by Radicale's code at commit;
     ``record`` is what recovery does instead: write ``text`` to ``path``,
-    remove ``path`` (text None), or remove the folder ``tree``.
-    """
+    remove ``path`` (text None), or remove the folder ``tree``."""
 
     record: Dict[str, Any]
     perform: Callable[[], Any]
@@ -160,21 +139,19 @@ class Journal:
         self._commit(txn)
 
     def _commit(self, txn: Transaction) -> None:
-        if not txn.writes:
+        name = None
+        if txn.writes:
+            records = [{"path": w.path, "text": w.text}
+                       for w in txn.writes.values()]
             if txn.final is not None:
-                txn.result = txn.final.perform()
-            self._after(txn)
-            return
-        records = [{"path": w.path, "text": w.text}
-                   for w in txn.writes.values()]
-        if txn.final is not None:
-            records.append(txn.final.record)
-        name = self._write_journal(records)
-        for write in txn.writes.values():
-            self._apply(write)
+                records.append(txn.final.record)
+            name = self._write_journal(records)
+            for write in txn.writes.values():
+                self._apply(write)
         if txn.final is not None:
             txn.result = txn.final.perform()
-        self._remove_journal(name)
+        if name is not None:
+            self._remove_journal(name)
         self._after(txn)
 
     @staticmethod
