@@ -16,7 +16,7 @@ import json
 import os
 import threading
 import time
-from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 from radicale import pathutils
 from radicale.log import logger
@@ -211,30 +211,28 @@ class ItemIndex:
                 return None
         return cached[1].get(href)
 
-    def not_verbatim(self, href: str, st: os.stat_result) -> None:
-        """Note that the file ``href`` (with the stat ``st``) is not
-        Radicale's text of its item; in memory, as ``learn``."""
+    def _amend(self, href: str, st: os.stat_result,
+               when: Callable[[Entry], Any], **change: Any) -> None:
+        """Change the entry of ``href`` if it describes the file with the
+        stat ``st``; in memory only (a lost change costs one more read), so
+        a listing stays O(items)."""
         with _memory_lock:
             cached = _memory.get(self._path)
             entry = None if cached is None else cached[1].get(href)
-            if cached is not None and entry is not None and \
-                    entry.verbatim and same_file(entry, st):
-                cached[1][href] = entry._replace(verbatim=0)
+            if cached is not None and entry is not None and when(entry) \
+                    and same_file(entry, st):
+                cached[1][href] = entry._replace(**change)
                 cached[2] += 1
+
+    def not_verbatim(self, href: str, st: os.stat_result) -> None:
+        """The file ``href`` is not Radicale's text of its item."""
+        self._amend(href, st, lambda entry: entry.verbatim, verbatim=0)
 
     def learn(self, href: str, st: os.stat_result, etag: str,
               name: str) -> None:
-        """Note the ETag Radicale gave the file ``href`` that had the stat
-        ``st``, if the index describes that same file; in memory only (a
-        lost note costs one more read), so a listing stays O(items)."""
-        with _memory_lock:
-            cached = _memory.get(self._path)
-            entry = None if cached is None else cached[1].get(href)
-            if cached is None or entry is None or entry.etag or \
-                    not same_file(entry, st):
-                return
-            cached[1][href] = entry._replace(etag=etag, name=name)
-            cached[2] += 1
+        """The ETag and name Radicale gave the file ``href``."""
+        self._amend(href, st, lambda entry: not entry.etag, etag=etag,
+                    name=name)
 
     # -- questions -------------------------------------------------------------
 

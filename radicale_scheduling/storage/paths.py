@@ -32,11 +32,8 @@ class SchedulePath(NamedTuple):
 
 
 def parse(sane_path: str) -> Optional[SchedulePath]:
-    """Split a sanitized path, if it points into a scheduling collection.
-
-    Radicale's own ``strip_path`` re-sanitizes in an assertion; this runs on
-    every request, so it strips by hand.
-    """
+    """Split a sanitized path, if it points into a scheduling collection
+    (by hand: Radicale's ``strip_path`` re-sanitizes, on every request)."""
     if MARKER not in "/" + sane_path:
         return None
     parts = sane_path.strip("/").split("/", 2)

@@ -1,10 +1,6 @@
-"""Reads: what the running operation staged, else the index, else Radicale.
-
-Reads see the running operation's staged writes (storage/journal.py).  An
-item whose index entry describes its file as it is now is answered from
-the index without reading it (storage/index.py); every other read is
-Radicale's, and teaches the index the item's ETag.
-"""
+"""Reads: the running operation's staged writes (storage/journal.py), else
+the index when its entry describes the file as it is now (no read), else
+Radicale's read, which teaches the index the item's ETag."""
 
 from __future__ import annotations
 

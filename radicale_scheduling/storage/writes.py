@@ -1,11 +1,7 @@
-"""Writes: a client's go through scheduling, the server's through the journal.
-
-A client's PUT or DELETE of a scheduling object (RFC 6638 s3.2.3) runs
-the scheduler the composition root set (``storage.scheduler``, a
-``collection.Scheduler``) inside one
-journal transaction; the server's own writes are staged there and made
-at its commit (storage/journal.py).
-"""
+"""Writes: a client's PUT or DELETE of a scheduling object (RFC 6638
+s3.2.3) runs ``storage.scheduler`` (a ``collection.Scheduler`` the
+composition root sets) in one journal transaction, where the server's own
+writes are staged (storage/journal.py)."""
 
 from __future__ import annotations
 
