@@ -5,12 +5,19 @@ Enable it with one line in Radicale's configuration::
     [storage]
     type = radicale_scheduling
 
-Radicale then loads ``radicale_scheduling.Storage``.  The package is laid
-out by concern: ``storage/`` (the adapter over Radicale's filesystem
-storage), ``http/`` (the request handling Radicale has no hook for),
-``principals`` (who owns which calendar-user address) and ``options``.
+Radicale then takes ``radicale_scheduling.Storage`` (from ``plugin``, the
+composition root), loaded on first use so that the engine
+(``radicale_scheduling.itip``) imports without Radicale.  README.md
+describes the layers.
 """
 
-from radicale_scheduling.storage import Storage
+from typing import Any
 
 __all__ = ["Storage"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Storage":
+        from radicale_scheduling.plugin import Storage
+        return Storage
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))

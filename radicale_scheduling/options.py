@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import Any, Dict
 
 _DOMAIN_RE = re.compile(
     r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)"
@@ -73,109 +73,46 @@ def positive_int(value: str) -> int:
     return number
 
 
-PLUGIN_CONFIG_SCHEMA: dict[str, dict[str, dict[str, Any]]] = {
-    "storage": {
-        "scheduling_domain": {
-            "value": "",
-            "help": "mail domain of plain user names: alice has the "
-                    "address mailto:alice@<domain>",
-            "type": mail_domain,
-        },
-        "scheduling_addresses": {
-            "value": "",
-            "help": "file giving users extra addresses and a "
-                    "calendar-user-type",
-            "type": existing_file,
-        },
-        "scheduling_smtp_host": {
-            "value": "",
-            "help": "mail server for invitations to addresses outside the "
-                    "server (iMIP); empty: no e-mail",
-            "type": str,
-        },
-        "scheduling_smtp_port": {
-            "value": "0",
-            "help": "port (0: 25, 587 with starttls, 465 with ssl)",
-            "type": port,
-        },
-        "scheduling_smtp_security": {
-            "value": "starttls",
-            "help": "none, starttls or ssl",
-            "type": smtp_security,
-        },
-        "scheduling_smtp_username": {
-            "value": "",
-            "help": "user name for the mail server (empty: no login)",
-            "type": str,
-        },
-        "scheduling_smtp_password": {
-            "value": "",
-            "help": "password for the mail server",
-            "type": str,
-        },
-        "scheduling_smtp_password_file": {
-            "value": "",
-            "help": "file holding the password (instead of the option)",
-            "type": existing_file,
-        },
-        "scheduling_smtp_from": {
-            "value": "",
-            "help": "sender address of invitation mails",
-            "type": mail_address,
-        },
-        "scheduling_smtp_max_recipients": {
-            "value": "100",
-            "help": "most e-mail recipients one change may send to",
-            "type": positive_int,
-        },
-        "scheduling_smtp_max_per_hour": {
-            "value": "500",
-            "help": "most mails sent per hour for one user",
-            "type": positive_int,
-        },
-        "scheduling_smtp_retry_seconds": {
-            "value": "60",
-            "help": "first wait after a temporary failure (doubles, at "
-                    "most 6 hours; given up after 3 days)",
-            "type": positive_int,
-        },
-        "scheduling_queue_folder": {
-            "value": "",
-            "help": "folder of the mail queue (default: "
-                    "<filesystem_folder>/scheduling-queue)",
-            "type": str,
-        },
-        "scheduling_max_attendees": {
-            "value": "100",
-            "help": "most ATTENDEEs on one instance of a calendar object "
-                    "(CALDAV:max-attendees-per-instance)",
-            "type": positive_int,
-        },
-        "scheduling_max_resource_size": {
-            "value": "1000000",
-            "help": "largest calendar object, in bytes, the server writes "
-                    "for scheduling (copies, inbox messages) or takes by "
-                    "mail (receive); at most [server] max_content_length",
-            "type": positive_int,
-        },
-        "scheduling_freebusy_max_recipients": {
-            "value": "50",
-            "help": "most recipients in one free-busy request",
-            "type": positive_int,
-        },
-        "scheduling_freebusy_max_days": {
-            "value": "366",
-            "help": "longest window of a free-busy request, in days",
-            "type": positive_int,
-        },
-        "scheduling_freebusy_max_occurrences": {
-            "value": "200000",
-            "help": "most recurrence instances one free-busy request may "
-                    "expand",
-            "type": positive_int,
-        },
-    },
-}
+#: The options (``scheduling_<name>``): name, default, type, help.
+_OPTIONS = (
+    ("domain", "", mail_domain, "mail domain of plain user names: alice "
+     "has the address mailto:alice@<domain>"),
+    ("addresses", "", existing_file, "file giving users extra addresses "
+     "and a calendar-user-type"),
+    ("smtp_host", "", str, "mail server for invitations to addresses "
+     "outside the server (iMIP); empty: no e-mail"),
+    ("smtp_port", "0", port, "port (0: 25, 587 with starttls, 465 with ssl)"),
+    ("smtp_security", "starttls", smtp_security, "none, starttls or ssl"),
+    ("smtp_username", "", str, "user name for the mail server (empty: no "
+     "login)"),
+    ("smtp_password", "", str, "password for the mail server"),
+    ("smtp_password_file", "", existing_file, "file holding the password "
+     "(instead of the option)"),
+    ("smtp_from", "", mail_address, "sender address of invitation mails"),
+    ("smtp_max_recipients", "100", positive_int, "most e-mail recipients "
+     "one change may send to"),
+    ("smtp_max_per_hour", "500", positive_int, "most mails sent per hour "
+     "for one user"),
+    ("smtp_retry_seconds", "60", positive_int, "first wait after a "
+     "temporary failure (doubles, at most 6 hours; given up after 3 days)"),
+    ("queue_folder", "", str, "folder of the mail queue (default: "
+     "<filesystem_folder>/scheduling-queue)"),
+    ("max_attendees", "100", positive_int, "most ATTENDEEs on one instance "
+     "of a calendar object (CALDAV:max-attendees-per-instance)"),
+    ("max_resource_size", "1000000", positive_int, "largest calendar "
+     "object, in bytes, the server writes for scheduling (copies, inbox "
+     "messages) or takes by mail (receive); at most [server] "
+     "max_content_length"),
+    ("freebusy_max_recipients", "50", positive_int, "most recipients in one "
+     "free-busy request"),
+    ("freebusy_max_days", "366", positive_int, "longest window of a "
+     "free-busy request, in days"),
+    ("freebusy_max_occurrences", "200000", positive_int, "most recurrence "
+     "instances one free-busy request may expand"),
+)
+PLUGIN_CONFIG_SCHEMA: Dict[str, Dict[str, Dict[str, Any]]] = {"storage": {
+    "scheduling_" + name: {"value": value, "type": type_, "help": help_}
+    for name, value, type_, help_ in _OPTIONS}}
 
 
 @dataclass(frozen=True)
@@ -202,22 +139,39 @@ class Settings:
 
     @classmethod
     def from_configuration(cls, configuration: Any) -> Settings:
-        return cls(
-            domain=configuration.get("storage", "scheduling_domain"),
-            addresses_file=configuration.get("storage",
-                                             "scheduling_addresses"),
-            max_attendees=configuration.get("storage",
-                                            "scheduling_max_attendees"),
-            max_resource_size=min(
-                configuration.get("storage", "scheduling_max_resource_size"),
-                *_server_limits(configuration)),
-            freebusy_max_recipients=configuration.get(
-                "storage", "scheduling_freebusy_max_recipients"),
-            freebusy_max_days=configuration.get(
-                "storage", "scheduling_freebusy_max_days"),
-            freebusy_max_occurrences=configuration.get(
-                "storage", "scheduling_freebusy_max_occurrences"),
-            **_smtp(configuration))
+        def get(name: str) -> Any:
+            return configuration.get("storage", "scheduling_" + name)
+        values = {f.name: get(f.name) for f in fields(cls)
+                  if f.name != "addresses_file"}
+        values["addresses_file"] = get("addresses")
+        values["smtp_host"] = values["smtp_host"].strip()
+        if get("smtp_password_file"):
+            with open(get("smtp_password_file"), encoding="utf-8") as f:
+                values["smtp_password"] = f.read().strip()
+        # Radicale's own limits: max_content_length, from 3.6 on also
+        # max_resource_size.
+        server = [o for o in ("max_content_length", "max_resource_size")
+                  if o in configuration.options("server")]
+        values["max_resource_size"] = min(
+            values["max_resource_size"],
+            *(configuration.get("server", o) for o in server))
+        folder = values["queue_folder"] or os.path.join(
+            configuration.get("storage", "filesystem_folder"),
+            "scheduling-queue")
+        values["queue_folder"] = os.path.abspath(os.path.expanduser(folder))
+        settings = cls(**values)
+        if settings.smtp_host and not settings.smtp_from:
+            raise RuntimeError("[storage] scheduling_smtp_from: required when "
+                               "scheduling_smtp_host is set")
+        # Radicale's own [hook] type = email (3.5.5 on) mails every attendee
+        # of a saved event: with iMIP on too, attendees would get two mails.
+        if "hook" in configuration.sections() and configuration.get(
+                "hook", "type") == "email" and settings.smtp_enabled:
+            raise RuntimeError(
+                "[hook] type = email and [storage] scheduling_smtp_host are "
+                "both set: attendees would get two mails for one change; keep "
+                "one (scheduling_smtp_host sends standard iTIP invitations)")
+        return settings
 
     @property
     def smtp_enabled(self) -> bool:
@@ -228,36 +182,3 @@ class Settings:
         """``scheduling_smtp_port``, or the security's usual port."""
         return self.smtp_port or {"ssl": 465, "starttls": 587}.get(
             self.smtp_security, 25)
-
-
-def _server_limits(configuration: Any) -> list:
-    """Radicale's own size limits: max_content_length, and from 3.6 on
-    max_resource_size."""
-    limits = [configuration.get("server", "max_content_length")]
-    if "max_resource_size" in configuration.options("server"):
-        limits.append(configuration.get("server", "max_resource_size"))
-    return limits
-
-
-def _smtp(configuration: Any) -> dict:
-    def get(name: str) -> Any:
-        return configuration.get("storage", "scheduling_" + name)
-    password = get("smtp_password")
-    if get("smtp_password_file"):
-        with open(get("smtp_password_file"), encoding="utf-8") as f:
-            password = f.read().strip()
-    host, sender = get("smtp_host").strip(), get("smtp_from")
-    if host and not sender:
-        raise RuntimeError("[storage] scheduling_smtp_from: required when "
-                           "scheduling_smtp_host is set")
-    folder = get("queue_folder") or os.path.join(
-        configuration.get("storage", "filesystem_folder"),
-        "scheduling-queue")
-    return {"smtp_host": host, "smtp_port": get("smtp_port"),
-            "smtp_security": get("smtp_security"),
-            "smtp_username": get("smtp_username"), "smtp_password": password,
-            "smtp_from": sender,
-            "smtp_max_recipients": get("smtp_max_recipients"),
-            "smtp_max_per_hour": get("smtp_max_per_hour"),
-            "smtp_retry_seconds": get("smtp_retry_seconds"),
-            "queue_folder": os.path.abspath(os.path.expanduser(folder))}

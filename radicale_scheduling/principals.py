@@ -1,12 +1,11 @@
-"""Who is who: the calendar-user addresses of the server's users.
+"""Who is who: the server's users and their calendar-user addresses.
 
-RFC 6638 section 2.4.1 has each principal list its calendar-user addresses;
-section 3.2.x and 4 rely on the server mapping an address back to exactly
-one principal.  Addresses come from two places only, both under the admin's
-control: ``scheduling_domain`` (``alice`` is ``mailto:alice@<domain>``; a
-user name that is itself an e-mail address is its own address) and the
-``scheduling_addresses`` file.  Users can never claim an address themselves:
-a claimed address would let them receive someone else's invitations.
+RFC 6638 s2.4.1 has each principal list its calendar-user addresses; s3.2
+and s4 rely on the server mapping an address back to exactly one
+principal.  Addresses come only from the admin: ``scheduling_domain``
+(``alice`` is ``mailto:alice@<domain>``; a user name that is an e-mail
+address is its own address) and the ``scheduling_addresses`` file.  Users
+never claim one: that would let them receive someone else's invitations.
 
 The addresses file is INI, one section per user::
 
@@ -14,10 +13,6 @@ The addresses file is INI, one section per user::
     addresses = alice@family.example, mum@family.example
     type = INDIVIDUAL
     name = Alice Liddell
-
-    [room-1]
-    type = ROOM
-    name = Meeting room 1
 """
 
 from __future__ import annotations
@@ -32,10 +27,11 @@ from urllib.parse import unquote, urlparse
 
 from radicale import pathutils
 
-from radicale_scheduling.itip.address import is_email, normalize
+from radicale_scheduling.itip import address as addr
 
 CUTYPES = ("INDIVIDUAL", "GROUP", "RESOURCE", "ROOM", "UNKNOWN")
 _FILE_KEYS = {"addresses", "type", "name"}
+Stamp = Optional[Tuple[int, int]]
 
 
 class AddressConfigError(RuntimeError):
@@ -54,17 +50,19 @@ class Principal:
     @property
     def email(self) -> str:
         """The preferred e-mail address, or "" when the user has none."""
-        return self.addresses[0][7:] if self.addresses else ""
+        return addr.email(self.addresses[0]) or "" if self.addresses else ""
 
 
-@dataclass(frozen=True)
-class _Entry:
-    addresses: Tuple[str, ...]
-    cutype: str
-    display_name: str
+def _stamp(path: str) -> Stamp:
+    """When a file changed: its mtime and size (None: no such file)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
 
 
-def _parse_file(path: str) -> Dict[str, _Entry]:
+def _parse_file(path: str) -> Dict[str, Principal]:
     parser = configparser.RawConfigParser(default_section="\0none")
     parser.optionxform = str  # type: ignore[assignment,method-assign]
     try:
@@ -73,7 +71,7 @@ def _parse_file(path: str) -> Dict[str, _Entry]:
     except (OSError, UnicodeDecodeError, configparser.Error) as e:
         raise AddressConfigError("scheduling_addresses: cannot read %s: %s"
                                  % (path, str(e).splitlines()[0])) from e
-    entries: Dict[str, _Entry] = {}
+    entries: Dict[str, Principal] = {}
     for user in parser.sections():
         section = parser[user]
         unknown = set(section) - _FILE_KEYS
@@ -93,17 +91,15 @@ def _parse_file(path: str) -> Dict[str, _Entry]:
                 "of %s" % (cutype, user, path, ", ".join(CUTYPES)))
         addresses: List[str] = []
         for raw in re.split(r"[,\s]+", section.get("addresses", "")):
-            if not raw:
-                continue
-            address = normalize(raw)
-            if not address.startswith("mailto:") or not is_email(address[7:]):
+            email = addr.email(raw) if raw else None
+            if raw and (email is None or not addr.is_email(email)):
                 raise AddressConfigError(
                     "scheduling_addresses: %r of user %r in %s is not an "
                     "e-mail address" % (raw, user, path))
-            if address not in addresses:
-                addresses.append(address)
-        entries[user] = _Entry(tuple(addresses), cutype,
-                               section.get("name", "").strip())
+            if email and addr.mailto(email) not in addresses:
+                addresses.append(addr.mailto(email))
+        entries[user] = Principal(user, tuple(addresses), cutype,
+                                  section.get("name", "").strip())
     return entries
 
 
@@ -113,8 +109,8 @@ class Directory:
     A user exists when it has a principal folder under ``root`` or the
     htpasswd file lists it; an implicit address of a user that does not
     exist is no local address.  The addresses file is re-read when it
-    changes, so the admin need not restart the server; a broken edit keeps
-    the last good version and is logged.
+    changes (no restart needed); a broken edit keeps the last good version
+    and is logged.
     """
 
     def __init__(self, domain: str, addresses_file: str, root: str,
@@ -125,27 +121,19 @@ class Directory:
         self._file = addresses_file
         self._root = root
         self._htpasswd_file = htpasswd_file
-        self._htpasswd: Tuple[Optional[Tuple[int, int]], Set[str]] = (None,
-                                                                      set())
+        self._htpasswd: Tuple[Stamp, Set[str]] = (None, set())
         self._on_reload_error = on_reload_error
         self._lock = threading.Lock()
-        self._mtime: Optional[Tuple[int, int]] = None
-        self._entries: Dict[str, _Entry] = {}
+        self._mtime: Stamp = None
+        self._entries: Dict[str, Principal] = {}
         self._owners: Dict[str, str] = {}
         if addresses_file:
             self._load(raise_errors=True)
 
     # -- the addresses file ------------------------------------------------
 
-    def _stat(self) -> Optional[Tuple[int, int]]:
-        try:
-            st = os.stat(self._file)
-        except OSError:
-            return None
-        return (st.st_mtime_ns, st.st_size)
-
     def _load(self, raise_errors: bool) -> None:
-        stamp = self._stat()
+        stamp = _stamp(self._file)
         try:
             entries = _parse_file(self._file)
             owners = self._check_claims(entries)
@@ -157,69 +145,100 @@ class Directory:
             return
         self._entries, self._owners, self._mtime = entries, owners, stamp
 
-    def _check_claims(self, entries: Dict[str, _Entry]) -> Dict[str, str]:
+    def _check_claims(self, entries: Dict[str, Principal]) -> Dict[str, str]:
         owners: Dict[str, str] = {}
         for user, entry in entries.items():
             for address in entry.addresses:
+                email = addr.email(address) or ""
                 # Its own address by construction: the domain address of a
                 # user, or a user name that is this e-mail address.
-                for implicit_owner in self._email_user_candidates(
-                        address[7:]):
+                for implicit_owner in self._email_user_candidates(email):
                     if implicit_owner != user and (
                             implicit_owner in entries or
                             self.user_exists(implicit_owner)):
                         raise AddressConfigError(
                             "scheduling_addresses: %s is given to user %r "
                             "but is the address of user %r" % (
-                                address[7:], user, implicit_owner))
+                                email, user, implicit_owner))
                 if owners.get(address, user) != user:
                     raise AddressConfigError(
                         "scheduling_addresses: %s is claimed by both %r and "
-                        "%r" % (address[7:], owners[address], user))
+                        "%r" % (email, owners[address], user))
                 owners[address] = user
         return owners
 
     def _refresh(self) -> None:
-        if self._file and self._stat() != self._mtime:
+        if self._file and _stamp(self._file) != self._mtime:
             with self._lock:
-                if self._stat() != self._mtime:
+                if _stamp(self._file) != self._mtime:
                     self._load(raise_errors=False)
 
     # -- lookups -----------------------------------------------------------
 
     def implicit_addresses(self, user: str) -> Tuple[str, ...]:
-        if is_email(user):
-            return (normalize(user),)
+        if addr.is_email(user):
+            return (addr.normalize(user),)
         if self._domain:
-            return ("mailto:%s@%s" % (user.lower(), self._domain),)
+            return (addr.mailto("%s@%s" % (user, self._domain)),)
         return ()
 
     def principal(self, user: str) -> Principal:
         self._refresh()
-        entry = self._entries.get(user)
-        addresses = list(entry.addresses) if entry else []
+        entry = self._entries.get(user) or Principal(user, ())
+        addresses = list(entry.addresses)
         for address in self.implicit_addresses(user):
             if address not in addresses and \
                     self._owners.get(address, user) == user:
                 addresses.append(address)
-        return Principal(user, tuple(addresses),
-                         entry.cutype if entry else "INDIVIDUAL",
-                         entry.display_name if entry else "")
+        return Principal(user, tuple(addresses), entry.cutype,
+                         entry.display_name)
+
+    def user_for_address(self, address: str) -> Optional[str]:
+        """The local user owning a calendar-user address, else None.
+
+        A principal URL (``/bob/`` or ``https://host/base/bob/``, which
+        clients use for users without an e-mail address) names its user."""
+        self._refresh()
+        email = addr.email(address)
+        if email is None:
+            address = addr.normalize(address)
+            path = urlparse(address).path if "://" in address else address
+            segments = [s for s in path.split("/") if s]
+            if segments and not path.endswith(".ics") and \
+                    self.user_exists(unquote(segments[-1])):
+                return unquote(segments[-1])
+            return None
+        owner = self._owners.get(addr.mailto(email))
+        if owner is not None:
+            return owner
+        for candidate in self._email_user_candidates(email):
+            if candidate in self._entries or self.user_exists(candidate):
+                return candidate
+        return None
+
+    def _email_user_candidates(self, email: str) -> Iterable[str]:
+        yield email
+        if self._domain:
+            local, _, domain = email.rpartition("@")
+            if domain == self._domain and local:
+                yield local
+
+    def is_local_domain(self, address: str) -> bool:
+        """True for an address in the server's own domain (known or not)."""
+        email = addr.email(address)
+        return bool(self._domain) and email is not None and \
+            email.rpartition("@")[2] == self._domain
 
     # -- users -------------------------------------------------------------
 
     def _htpasswd_users(self) -> Set[str]:
         """User names of the htpasswd file, when that is the auth backend."""
-        if not self._htpasswd_file:
+        stamp = _stamp(self._htpasswd_file) if self._htpasswd_file else None
+        if stamp is None:
             return set()
-        try:
-            st = os.stat(self._htpasswd_file)
-        except OSError:
-            return set()
-        stamp = (st.st_mtime_ns, st.st_size)
         if self._htpasswd[0] != stamp:
             try:
-                with open(self._htpasswd_file, encoding="utf-8",
+                with open(self._htpasswd_file or "", encoding="utf-8",
                           errors="replace") as f:
                     users = {line.split(":", 1)[0] for line in map(str.strip, f)
                              if line and not line.startswith("#")
@@ -237,9 +256,9 @@ class Directory:
             user in self._htpasswd_users()
 
     def known_users(self) -> Set[str]:
-        """Every user name the server knows: principal folders, the htpasswd
-        file and the addresses file (users of other auth backends appear
-        once they have logged in)."""
+        """Every user the server knows: principal folders, the htpasswd
+        and addresses files (users of other auth backends appear once they
+        have logged in)."""
         users = self._htpasswd_users() | set(self.configured_users())
         try:
             with os.scandir(self._root) as entries:
@@ -249,43 +268,6 @@ class Directory:
             pass
         return {user for user in users
                 if pathutils.is_safe_filesystem_path_component(user)}
-
-    def user_for_address(self, address: str) -> Optional[str]:
-        """The local user owning a calendar-user address, else None.
-
-        An address that is a principal URL (``/bob/`` or
-        ``https://host/base/bob/``, which clients use for users without an
-        e-mail address) names its user."""
-        self._refresh()
-        address = normalize(address)
-        if not address.startswith("mailto:"):
-            path = urlparse(address).path if "://" in address else address
-            segments = [s for s in path.split("/") if s]
-            if segments and not path.endswith(".ics") and \
-                    self.user_exists(unquote(segments[-1])):
-                return unquote(segments[-1])
-            return None
-        owner = self._owners.get(address)
-        if owner is not None:
-            return owner
-        email = address[7:]
-        for candidate in self._email_user_candidates(email):
-            if candidate in self._entries or self.user_exists(candidate):
-                return candidate
-        return None
-
-    def _email_user_candidates(self, email: str) -> Iterable[str]:
-        yield email
-        if self._domain:
-            local, _, domain = email.rpartition("@")
-            if domain == self._domain and local:
-                yield local
-
-    def is_local_domain(self, address: str) -> bool:
-        """True for an address in the server's own domain (known or not)."""
-        address = normalize(address)
-        return bool(self._domain) and address.startswith("mailto:") and \
-            address.rpartition("@")[2] == self._domain
 
     def configured_users(self) -> Iterable[str]:
         self._refresh()

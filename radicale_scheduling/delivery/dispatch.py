@@ -6,6 +6,7 @@ the same journal operation."""
 
 from __future__ import annotations
 
+import datetime
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple, cast
 
 from radicale.log import logger
@@ -13,12 +14,13 @@ from vobject.base import Component
 
 from radicale_scheduling.delivery import local
 from radicale_scheduling.delivery.transport import Outcome, Transport
-from radicale_scheduling.itip import address
+from radicale_scheduling.itip import address, broker
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import status as st
 from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.itip.organizer import Message
 from radicale_scheduling.itip.status import Status
+from radicale_scheduling.storage import paths
 
 if TYPE_CHECKING:
     from radicale_scheduling.delivery.outbound import Outbound
@@ -84,9 +86,17 @@ class Dispatcher:
         return self.send(sender_user, [message])[message.recipient]
 
     def notice_reply(self, reply: Message, organizer_user: str, meeting: Component) -> None:
-        """A reply applied to the organizer's copy in this operation: the inbox
-        notice and the other attendees' copies."""
-        local.notice_reply(self.storage, reply, organizer_user, meeting)
+        """A reply applied to the organizer's copy in this operation: the other
+        attendees' copies, and the inbox notice."""
+        for follow_up in broker.reply_follow_ups(
+                reply, meeting, meeting, organizer_user,
+                self.storage.directory.user_for_address,
+                datetime.datetime.now(datetime.timezone.utc)):
+            if follow_up.quiet and follow_up.method == "REPLY":
+                self.deliver(organizer_user, follow_up)
+        self.storage.provision_locked(organizer_user)
+        inbox = self.storage.collection(paths.collection_path(organizer_user, paths.INBOX))
+        inbox.write_delivered(local.inbox_href(reply), reply.serialize())
 
     def check_mail_limit(self, messages: Sequence[Message]) -> None:
         """One change mails at most scheduling_smtp_max_recipients people: a

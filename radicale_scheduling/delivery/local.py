@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from typing import TYPE_CHECKING, List, Optional, Tuple
+from typing import TYPE_CHECKING, Optional, Tuple
 
 from radicale import item as radicale_item
 from radicale import pathutils
@@ -24,7 +24,7 @@ from radicale_scheduling.itip import broker, rooms, text
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import status as st
 from radicale_scheduling.itip.organizer import Message
-from radicale_scheduling.storage import busy, paths
+from radicale_scheduling.storage import paths
 
 if TYPE_CHECKING:
     from radicale_scheduling.storage import Storage
@@ -147,35 +147,3 @@ class LocalTransport:
                 collection.write_delivered(href, updated,
                                            collection.facts(href))
         return Outcome(st.DELIVERED)
-
-
-def deliver(storage: Storage, message: Message, user: str,
-            replies: Optional[List[Message]] = None) -> str:
-    """The transport's delivery, for callers not yet on ``Outcome``: the
-    status code; follow-ups are sent on at once, but a room's answers go
-    to ``replies`` when given (the organizer's copy is being written)."""
-    outcome = LocalTransport(storage).deliver_to(user, message,
-                                                 busy.room(storage, user))
-    for sender, follow_up in outcome.follow_ups:
-        if replies is not None and follow_up.method == "REPLY" and \
-                not follow_up.quiet:
-            replies.append(follow_up)
-        else:
-            storage.scheduler.deliver(sender, follow_up)
-    return outcome.status.code
-
-
-def notice_reply(storage: Storage, message: Message, organizer_user: str,
-                 meeting: Component) -> None:
-    """After a reply was applied to the organizer's copy in the same
-    operation: the other attendees' copies, and the inbox notice."""
-    for follow_up in broker.reply_follow_ups(
-            message, meeting, meeting, organizer_user,
-            storage.directory.user_for_address,
-            datetime.datetime.now(datetime.timezone.utc)):
-        if follow_up.quiet and follow_up.method == "REPLY":
-            storage.scheduler.deliver(organizer_user, follow_up)
-    storage.provision_locked(organizer_user)
-    inbox = storage.collection(paths.collection_path(organizer_user,
-                                                     paths.INBOX))
-    inbox.write_delivered(inbox_href(message), message.serialize())

@@ -1,20 +1,13 @@
-"""A per-collection index: for each item its UID, component and time range.
+"""A per-collection index: each item's UID, component, time range, ETag.
 
 Radicale answers "is this UID here?" (every PUT), "what overlaps this
-week?" (time-range REPORTs, free-busy) and scheduling's "where is this
-meeting?" by loading every item of the collection.  This index answers
-them from one small file kept as derived data in the collection's cache
-folder; Radicale never reads it, and deleting it is harmless.
-
-Derived data is never trusted on its own: every use lists the collection
-folder and compares each file's inode, size and mtime with the index.
-Radicale writes items by atomic rename, so any rewrite gives the file a new
-inode; a file added, edited or removed by hand, or written while the plugin
-was off, is noticed the same way and only that file is read again, through
-Radicale's own item cache, so time ranges are exactly the ones Radicale
-computes.  A missing, truncated or corrupt index is rebuilt with a log
-line; the file is replaced atomically, so a crash leaves the old one, which
-the next validation corrects.
+week?" (reports, free-busy) and "where is this meeting?" by loading every
+item.  This index answers from one small file of derived data in the
+collection's cache folder, never trusted on its own: every use lists the
+folder and compares each file's inode, size and mtime (Radicale writes by
+atomic rename, so a rewrite changes the inode).  A file changed by hand or
+while the plugin was off is read again through Radicale's item cache, so
+time ranges are Radicale's own; a missing or corrupt index is rebuilt.
 """
 
 from __future__ import annotations
@@ -23,13 +16,12 @@ import json
 import os
 import threading
 import time
-from typing import TYPE_CHECKING, Dict, Iterable, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 from radicale import pathutils
 from radicale.log import logger
 
-if TYPE_CHECKING:
-    from radicale_scheduling.storage.collection import Collection
+from radicale_scheduling import compat
 
 VERSION = 3
 #: Index files this version reads (2: no etags yet, learnt on reads).
@@ -47,20 +39,17 @@ class Entry(NamedTuple):
     component: str
     start: int
     end: int
-    #: Radicale's ETag and vobject name of the item ("": not known yet,
-    #: as for a file the server wrote itself: only an item Radicale read
-    #: gives them, so that they are Radicale's by construction).
+    #: Radicale's ETag and vobject name ("": not yet; only an item Radicale
+    #: read gives them, so they are Radicale's by construction).
     etag: str = ""
     name: str = ""
     #: 0 once the file was seen not to be Radicale's text of the item
-    #: (written by hand, not in vobject's order): its text is then read
-    #: through Radicale without trying the file first.
+    #: (written by hand): it is then read through Radicale at once.
     verbatim: int = 1
 
 
-#: Changes kept in memory before the index file is rewritten.  Writing the
-#: whole index for every new item would make a PUT cost O(items) again;
-#: what is not yet on disk is derived again by whoever needs it.
+#: Changes kept in memory before the file is rewritten (every time would
+#: make a PUT O(items) again; what is lost is derived again).
 SAVE_EVERY = 64
 
 # index file -> [stamp of the file as loaded or saved, entries, unsaved]
@@ -76,9 +65,9 @@ def same_file(entry: Entry, st: os.stat_result) -> bool:
 
 
 class ItemIndex:
-    def __init__(self, collection: Collection) -> None:
+    def __init__(self, collection: compat.Collection) -> None:
         self._collection = collection
-        self._folder = collection._filesystem_path
+        self._folder = collection.folder
         self._path = os.path.join(collection.cache_folder("scheduling"),
                                   FILE_NAME)
 
@@ -129,13 +118,9 @@ class ItemIndex:
 
     def _save(self, entries: Dict[str, Entry]) -> None:
         try:
-            os.makedirs(os.path.dirname(self._path), exist_ok=True)
-            tmp = "%s.%d.%d.tmp" % (self._path, os.getpid(),
-                                    threading.get_ident())
-            with open(tmp, "w", encoding="utf-8") as f:
-                json.dump({"version": VERSION, "entries": {
-                    href: list(entry) for href, entry in entries.items()}}, f)
-            os.replace(tmp, self._path)
+            self._collection.storage.journal.write_file(self._path, json.dumps(
+                {"version": VERSION, "entries": {
+                    href: list(entry) for href, entry in entries.items()}}))
         except OSError as e:  # derived data: answers stay right without it
             logger.warning("Scheduling: cannot save the index of %r: %s",
                            self._collection.path, e)
@@ -186,7 +171,7 @@ class ItemIndex:
 
     def _read(self, href: str, st: os.stat_result) -> Optional[Entry]:
         try:
-            item = self._collection._get(href, verify_href=False)
+            item = self._collection.get_item(href, verify_href=False)
             if item is None:
                 return None
             start, end = item.time_range
@@ -226,30 +211,28 @@ class ItemIndex:
                 return None
         return cached[1].get(href)
 
-    def not_verbatim(self, href: str, st: os.stat_result) -> None:
-        """Note that the file ``href`` (with the stat ``st``) is not
-        Radicale's text of its item; in memory, as ``learn``."""
+    def _amend(self, href: str, st: os.stat_result,
+               when: Callable[[Entry], Any], **change: Any) -> None:
+        """Change the entry of ``href`` if it describes the file with the
+        stat ``st``; in memory only (a lost change costs one more read), so
+        a listing stays O(items)."""
         with _memory_lock:
             cached = _memory.get(self._path)
             entry = None if cached is None else cached[1].get(href)
-            if cached is not None and entry is not None and \
-                    entry.verbatim and same_file(entry, st):
-                cached[1][href] = entry._replace(verbatim=0)
+            if cached is not None and entry is not None and when(entry) \
+                    and same_file(entry, st):
+                cached[1][href] = entry._replace(**change)
                 cached[2] += 1
+
+    def not_verbatim(self, href: str, st: os.stat_result) -> None:
+        """The file ``href`` is not Radicale's text of its item."""
+        self._amend(href, st, lambda entry: entry.verbatim, verbatim=0)
 
     def learn(self, href: str, st: os.stat_result, etag: str,
               name: str) -> None:
-        """Note the ETag Radicale gave the file ``href`` that had the stat
-        ``st``, if the index describes that same file; in memory only (a
-        lost note costs one more read), so a listing stays O(items)."""
-        with _memory_lock:
-            cached = _memory.get(self._path)
-            entry = None if cached is None else cached[1].get(href)
-            if cached is None or entry is None or entry.etag or \
-                    not same_file(entry, st):
-                return
-            cached[1][href] = entry._replace(etag=etag, name=name)
-            cached[2] += 1
+        """The ETag and name Radicale gave the file ``href``."""
+        self._amend(href, st, lambda entry: not entry.etag, etag=etag,
+                    name=name)
 
     # -- questions -------------------------------------------------------------
 

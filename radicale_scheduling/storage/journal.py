@@ -1,26 +1,16 @@
 """All or nothing across one scheduling operation: a redo journal.
 
-One scheduling operation writes several files: attendees' copies, inbox
-messages, queued mails, and last the organizer's object.  Radicale makes
-each file write atomic; this makes the whole set atomic, so that a process
-killed at any point never leaves an invitation delivered to some attendees
-and not to others, or copies that disagree with the organizer's.
-
-While an operation runs its server-made writes are only staged, in memory,
-where the operation's own later reads see them.  At commit the complete
-list of writes (the organizer's own change included) is made durable as one
-journal file, then applied, then the journal is removed:
-
-- killed before the journal file exists (it appears by an atomic rename):
-  nothing was written, every copy is as before and the client, which got
-  no answer, retries;
-- killed after: the next process to take the storage's write lock (at
-  start or on the next request) applies the journal again.  Every write is
-  a whole file, so applying twice gives the same result as applying once;
-  the journal is removed, durably, before anyone else may write.
-
-Radicale's storage lock is exclusive for writers across threads and
-processes, so whoever takes it sees only journals of dead operations.
+An operation writes several files (attendees' copies, inbox messages,
+queued mails, last the organizer's object); a process killed at any point
+must never leave an invitation delivered to some attendees only.  Its
+server-made writes are staged in memory, where its own reads see them; at
+commit the complete list (the organizer's change included) is made durable
+as one journal file, applied, and the journal removed.  Killed before the
+journal exists (it appears by an atomic rename): nothing was written and
+the client, which got no answer, retries.  Killed after: the next process
+to take the write lock applies it again; every write is a whole file, so
+twice is as once.  Radicale's lock is exclusive for writers across threads
+and processes, so whoever takes it sees only journals of dead operations.
 """
 
 from __future__ import annotations
@@ -32,27 +22,22 @@ import os
 import shutil
 import uuid
 from dataclasses import dataclass, field
-from typing import (
-    TYPE_CHECKING,
-    Any,
-    Callable,
-    Dict,
-    Iterator,
-    List,
-    Optional,
-    Tuple,
-)
+from typing import Any, Callable, Dict, Iterator, List, Optional, Protocol, Tuple
 
 from radicale.log import logger
 
-if TYPE_CHECKING:
-    from radicale_scheduling.storage import Storage
-    from radicale_scheduling.storage.collection import Collection
+from radicale_scheduling import compat
 
 #: Folder, inside Radicale's filesystem_folder, of unfinished operations.
 FOLDER = ".Radicale.scheduling-journal"
 
 Facts = Tuple[str, str, Tuple[int, int]]
+
+
+class Target(Protocol):
+    """A collection that makes a staged write of its own items."""
+
+    def apply_staged(self, write: Write) -> None: ...
 
 
 @dataclass
@@ -61,18 +46,16 @@ class Write:
 
     path: str
     text: Optional[str]
-    collection: Optional[Collection] = None
+    collection: Optional[Target] = None
     href: Optional[str] = None
     facts: Optional[Facts] = None
 
 
 @dataclass
 class Final:
-    """The operation's own change, done by Radicale's code at commit.
-
+    """The operation's own change, done by Radicale's code at commit;
     ``record`` is what recovery does instead: write ``text`` to ``path``,
-    remove ``path`` (text None), or remove the folder ``tree``.
-    """
+    remove ``path`` (text None), or remove the folder ``tree``."""
 
     record: Dict[str, Any]
     perform: Callable[[], Any]
@@ -116,10 +99,17 @@ def current() -> Optional[Transaction]:
     return _current.get()
 
 
+def staged(path: str) -> Optional[Write]:
+    """The running operation's staged write of ``path``, if any: its own
+    reads see it."""
+    txn = _current.get()
+    return None if txn is None or not txn.writes else txn.staged(path)
+
+
 class Journal:
     """The journal of one storage (one collections folder)."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: compat.Storage) -> None:
         self.storage = storage
         self.folder = os.path.join(
             os.path.expanduser(storage.configuration.get(
@@ -149,21 +139,19 @@ class Journal:
         self._commit(txn)
 
     def _commit(self, txn: Transaction) -> None:
-        if not txn.writes:
+        name = None
+        if txn.writes:
+            records = [{"path": w.path, "text": w.text}
+                       for w in txn.writes.values()]
             if txn.final is not None:
-                txn.result = txn.final.perform()
-            self._after(txn)
-            return
-        records = [{"path": w.path, "text": w.text}
-                   for w in txn.writes.values()]
-        if txn.final is not None:
-            records.append(txn.final.record)
-        name = self._write_journal(records)
-        for write in txn.writes.values():
-            self._apply(write)
+                records.append(txn.final.record)
+            name = self._write_journal(records)
+            for write in txn.writes.values():
+                self._apply(write)
         if txn.final is not None:
             txn.result = txn.final.perform()
-        self._remove_journal(name)
+        if name is not None:
+            self._remove_journal(name)
         self._after(txn)
 
     @staticmethod
@@ -175,23 +163,15 @@ class Journal:
                 logger.warning("Scheduling: after commit: %s", e)
 
     def _write_journal(self, records: List[Dict[str, Any]]) -> str:
-        os.makedirs(self.folder, exist_ok=True)
         name = "%s.json" % uuid.uuid4().hex
-        path = os.path.join(self.folder, name)
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            json.dump({"writes": records}, f)
-            f.flush()
-            self.storage._fsync(f)
-        os.replace(tmp, path)
-        self.storage._sync_directory(self.folder)
+        self.write_file(os.path.join(self.folder, name),
+                        json.dumps({"writes": records}))
         return name
 
     def _remove_journal(self, name: str) -> None:
-        os.remove(os.path.join(self.folder, name))
         # Durably gone before anyone else writes: a journal replayed
         # after later changes would undo them.
-        self.storage._sync_directory(self.folder)
+        self.write_file(os.path.join(self.folder, name), None)
 
     def _apply(self, write: Write) -> None:
         if write.collection is not None and write.href is not None:
@@ -200,7 +180,10 @@ class Journal:
             self.write_file(write.path, write.text)
 
     def write_file(self, path: str, text: Optional[str]) -> None:
-        """Write or remove one file atomically, synced as configured."""
+        """Write (or, for None, remove) one file atomically, synced as
+        ``[storage] _filesystem_fsync`` says: the package's one way to
+        write a file.  A temporary file left by a crash ends in ".tmp"
+        (recover removes those of the journal)."""
         folder = os.path.dirname(path)
         if text is None:
             try:
@@ -209,13 +192,14 @@ class Journal:
                 return
         else:
             os.makedirs(folder, exist_ok=True)
-            tmp = os.path.join(folder, ".Radicale.tmp-%s" % uuid.uuid4().hex)
+            tmp = os.path.join(folder,
+                               ".Radicale.tmp-%s.tmp" % uuid.uuid4().hex)
             with open(tmp, "w", encoding="utf-8", newline="") as f:
                 f.write(text)
                 f.flush()
-                self.storage._fsync(f)
+                self.storage.fsync(f)
             os.replace(tmp, path)
-        self.storage._sync_directory(folder)
+        self.storage.sync_directory(folder)
 
     # -- after a crash -----------------------------------------------------
 
@@ -267,6 +251,6 @@ class Journal:
         if tree:
             if os.path.isdir(tree):
                 shutil.rmtree(tree)
-                self.storage._sync_directory(os.path.dirname(tree))
+                self.storage.sync_directory(os.path.dirname(tree))
             return
         self.write_file(record["path"], record.get("text"))

@@ -10,7 +10,10 @@ not show them.
 
 from __future__ import annotations
 
+import os
 from typing import NamedTuple, Optional
+
+from radicale import pathutils
 
 INBOX = "inbox"
 OUTBOX = "outbox"
@@ -29,11 +32,8 @@ class SchedulePath(NamedTuple):
 
 
 def parse(sane_path: str) -> Optional[SchedulePath]:
-    """Split a sanitized path, if it points into a scheduling collection.
-
-    Radicale's own ``strip_path`` re-sanitizes in an assertion; this runs on
-    every request, so it strips by hand.
-    """
+    """Split a sanitized path, if it points into a scheduling collection
+    (by hand: Radicale's ``strip_path`` re-sanitizes, on every request)."""
     if MARKER not in "/" + sane_path:
         return None
     parts = sane_path.strip("/").split("/", 2)
@@ -44,6 +44,13 @@ def parse(sane_path: str) -> Optional[SchedulePath]:
         return None
     href = parts[2] if len(parts) == 3 and parts[2] else None
     return SchedulePath(parts[0], kind, href)
+
+
+def folder(root: str, user: str, kind: str) -> str:
+    """The folder of ``user``'s collection of ``kind`` under ``root``."""
+    if not pathutils.is_safe_filesystem_path_component(user):
+        raise pathutils.UnsafePathError(user)
+    return os.path.join(root, user, KIND_FOLDERS[kind])
 
 
 def collection_path(user: str, kind: str) -> str:

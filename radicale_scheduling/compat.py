@@ -1,0 +1,186 @@
+"""The one boundary with Radicale: every name the package uses that is not
+Radicale's public API, and what differs between the versions it supports
+(3.1.8 to 3.9).  A Radicale release that moves one of them is fixed here.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import IO, Any, Callable, Iterator, Optional
+
+from radicale import item as radicale_item
+from radicale import pathutils
+from radicale.item import filter as radicale_filter
+from radicale.storage import multifilesystem
+
+#: Radicale's file of a collection's properties.
+PROPS_FILE = ".Radicale.props"
+#: What Radicale's prefilter says for "no time range".
+UNBOUNDED = radicale_filter.simplify_prefilters([], "VCALENDAR")[1:3]
+
+
+class Storage(multifilesystem.Storage):
+    """Radicale's filesystem storage, its internals under public names."""
+
+    @property
+    def root_folder(self) -> str:
+        return self._get_collection_root_folder()
+
+    def fsync(self, f: IO[Any]) -> None:
+        """Sync ``f`` if ``[storage] _filesystem_fsync`` says so."""
+        self._fsync(f)
+
+    def sync_directory(self, path: str) -> None:
+        self._sync_directory(path)
+
+    def makedirs_synced(self, path: str) -> None:
+        self._makedirs_synced(path)
+
+
+class Collection(multifilesystem.Collection):
+    """Radicale's filesystem collection, its internals under public names.
+
+    Radicale reads every item through ``_get`` and lists through ``_list``
+    (discover, get_all, get_multi); they hand over to ``get_item`` and
+    ``hrefs``, which the storage adapter overrides."""
+
+    @property
+    def folder(self) -> str:
+        return self._filesystem_path
+
+    @property
+    def item_encoding(self) -> str:
+        return self._encoding
+
+    @property
+    def storage(self) -> Any:
+        """The storage the collection belongs to."""
+        return self._storage
+
+    def radicale_get(self, href: str, verify_href: bool = True
+                     ) -> Optional[radicale_item.Item]:
+        return super()._get(href, verify_href)
+
+    def get_item(self, href: str, verify_href: bool = True
+                 ) -> Optional[radicale_item.Item]:
+        return self.radicale_get(href, verify_href)
+
+    def _get(self, href: str, verify_href: bool = True
+             ) -> Optional[radicale_item.Item]:
+        return self.get_item(href, verify_href)
+
+    def hrefs(self) -> Iterator[str]:
+        return super()._list()
+
+    def _list(self) -> Iterator[str]:
+        return self.hrefs()
+
+    def cacheable(self, item: radicale_item.Item) -> None:
+        """Called before Radicale caches ``item``'s time range."""
+
+    def _item_cache_content(self, item: radicale_item.Item) -> Any:
+        self.cacheable(item)
+        return super()._item_cache_content(item)
+
+    def cache_folder(self, name: str) -> str:
+        """A folder for derived data beside Radicale's own cache (3.6 and
+        later may keep caches outside the collection's folder)."""
+        getter = getattr(self._storage, "_get_collection_cache_subfolder",
+                         None)
+        if getter is not None:
+            return getter(self._filesystem_path, ".Radicale.cache", name)
+        return os.path.join(self._filesystem_path, ".Radicale.cache", name)
+
+    @property
+    def listing_limit(self) -> Optional[int]:
+        """The size over which 3.9's get_all leaves an item out."""
+        if not hasattr(pathutils, "file_check_size"):
+            return None
+        return getattr(self._storage, "_max_resource_size", None)
+
+
+def set_time_range(item: radicale_item.Item, value: Any) -> None:
+    item._time_range = value
+
+
+# -- objects that are instances only ------------------------------------------
+# An attendee invited to some instances of a series gets those overrides
+# without their master (RFC 6638 s3.2.6, RFC 5546 s3.2.2.6).  Radicale's
+# ``visit_time_ranges`` raises "Main component missing" for two or more
+# (3.1 also for one): refused on PUT, skipped in listings, breaking reports.
+# The walk is wrapped for that shape only: each override is visited as the
+# single-instance object Radicale already handles.
+
+_ORIGINAL: Callable[..., None] = radicale_filter.visit_time_ranges
+
+
+class _AsMaster:
+    """An override without its RECURRENCE-ID (3.1 takes none as master)."""
+
+    def __init__(self, comp: Any) -> None:
+        self._comp = comp
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "recurrence_id":
+            raise AttributeError(name)
+        return getattr(self._comp, name)
+
+
+class _OneInstance:
+    """What ``visit_time_ranges`` reads of a VCALENDAR, with one override."""
+
+    def __init__(self, name: str, comp: Any) -> None:
+        self._list_name = name.lower() + "_list"
+        self._comps = [comp]
+        self.contents = {name.lower(): self._comps}
+
+    def __getattr__(self, name: str) -> Any:
+        if name == self._list_name:
+            return self._comps
+        raise AttributeError(name)
+
+
+def instances_only(vobject_item: Any, child_name: str) -> bool:
+    """``child_name`` components, each with a RECURRENCE-ID."""
+    contents = getattr(vobject_item, "contents", None)
+    if not isinstance(contents, dict):
+        return False
+    comps = contents.get(child_name.lower(), [])
+    return bool(comps) and all("recurrence-id" in c.contents for c in comps)
+
+
+def visit_time_ranges(vobject_item: Any, child_name: str,
+                      range_fn: Callable[..., bool],
+                      infinity_fn: Callable[..., bool],
+                      *args: Any, **kwargs: Any) -> None:
+    """Radicale's walk, also over objects made of overrides only."""
+    if not instances_only(vobject_item, child_name):
+        _ORIGINAL(vobject_item, child_name, range_fn, infinity_fn,
+                  *args, **kwargs)
+        return
+    stopped = False
+
+    # Each instance is reported as a recurrence: Radicale's visitors stop
+    # at the first non-recurring range past their window, which would
+    # skip the other instances (they are in no particular order).
+    def each_range(start: Any, end: Any, is_recurrence: bool) -> bool:
+        nonlocal stopped
+        stopped = bool(range_fn(start, end, True))
+        return stopped
+
+    def each_infinity(start: Any) -> bool:
+        nonlocal stopped
+        stopped = bool(infinity_fn(start))
+        return stopped
+
+    for comp in vobject_item.contents[child_name.lower()]:
+        _ORIGINAL(_OneInstance(child_name, _AsMaster(comp)), child_name,
+                  each_range, each_infinity, *args, **kwargs)
+        if stopped:
+            return
+
+
+def install_time_ranges() -> None:
+    """Replace the walk in Radicale's module, where every caller reads it
+    (items' time range, storage cache, reports, free-busy)."""
+    radicale_filter.visit_time_ranges = visit_time_ranges

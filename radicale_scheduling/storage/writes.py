@@ -1,0 +1,91 @@
+"""Writes: a client's PUT or DELETE of a scheduling object (RFC 6638
+s3.2.3) runs ``storage.scheduler`` (a ``collection.Scheduler`` the
+composition root sets) in one journal transaction, where the server's own
+writes are staged (storage/journal.py)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Optional
+
+from radicale import item as radicale_item
+from radicale import pathutils
+
+from radicale_scheduling import context
+from radicale_scheduling.storage import journal
+from radicale_scheduling.storage.tags import ScheduleTags
+
+
+class Writes(ScheduleTags):
+
+    def store(self, href: str, item: radicale_item.Item) -> Any:
+        """Radicale's own upload, without scheduling (server writes)."""
+        return super().upload(href, item)
+
+    def write_delivered(self, href: str, text: str,
+                        indexed: Optional[journal.Facts] = None) -> None:
+        """A server-made write: the file alone, atomically and synced.
+
+        Radicale's item cache and sync history are validated against the
+        files, so they catch up on the next read: a delivery costs one
+        synced write instead of three."""
+        if not pathutils.is_safe_filesystem_path_component(href):
+            raise pathutils.UnsafePathError(href)
+        self.keep_legacy_tag(href)
+        self.storage.check_size(
+            text, "The scheduling object /%s/%s" % (self.path, href))
+        write = journal.Write(os.path.join(self.folder, href), text, self,
+                              href, indexed)
+        txn = journal.current()
+        if txn is not None:
+            txn.stage(write)
+        else:
+            self.apply_staged(write)
+
+    def apply_staged(self, write: journal.Write) -> None:
+        assert write.href is not None and write.text is not None
+        self.storage.journal.write_file(write.path, write.text)
+        if write.facts is not None:
+            self.index.record(write.href, *write.facts)
+
+    def store_last(self, href: str, item: radicale_item.Item,
+                   schedule_tag: Optional[str] = None) -> Any:
+        """Store the client's object as the operation's last step, after
+        the messages its change sent, with its schedule tag (None: not, or
+        no longer, a scheduling object)."""
+        self.set_schedule_tag(href, schedule_tag)
+        txn = journal.current()
+        if txn is None:
+            return self.store(href, item)
+        txn.finish_with({"path": os.path.join(self.folder, href),
+                         "text": item.serialize()},
+                        lambda: self.store(href, item))
+        return None
+
+    def upload(self, href: str, item: radicale_item.Item) -> Any:
+        """A client's write: implicit scheduling (RFC 6638 s3.2.3.1)."""
+        ctx = context.current()
+        if ctx is None or self.schedule_kind or self.tag != "VCALENDAR":
+            return super().upload(href, item)
+        if not pathutils.is_safe_filesystem_path_component(href):
+            raise pathutils.UnsafePathError(href)
+        with self.storage.journal.transaction() as txn:
+            self.storage.scheduler.upload(self, href, item, ctx)
+        return txn.result
+
+    def delete(self, href: Optional[str] = None) -> None:
+        """A client's removal (RFC 6638 s3.2.3.2): every scheduling object
+        removed sends what its removal means, then Radicale deletes."""
+        ctx = context.current()
+        if ctx is None or self.schedule_kind or self.tag != "VCALENDAR":
+            super().delete(href)
+            return
+        hrefs = [href] if href is not None else list(self.hrefs())
+        with self.storage.journal.transaction() as txn:
+            for name in hrefs:
+                self.storage.scheduler.delete(self, name, ctx)
+                if href is not None:
+                    self.set_schedule_tag(name, None)
+            record = {"tree": self.folder} if href is None else {
+                "path": os.path.join(self.folder, href), "text": None}
+            txn.finish_with(record, lambda: super(Writes, self).delete(href))
