@@ -15,30 +15,32 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from http import client
-from typing import TYPE_CHECKING, Iterator, Optional, Tuple
-from urllib.parse import unquote, urlparse
+from typing import Iterator, Optional, Tuple
 
 import defusedxml.ElementTree as DefusedET
-from radicale import httputils, pathutils, xmlutils
+from radicale import pathutils
 
-from radicale_scheduling.http import compat, properties, xml
-from radicale_scheduling.http.compat import Response
+from radicale_scheduling import compat
+from radicale_scheduling.compat import Response
+from radicale_scheduling.http import props, xml
+from radicale_scheduling.http.request import Request, xml_response
 from radicale_scheduling.http.xml import clark, element, to_bytes
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.storage import paths
 
-if TYPE_CHECKING:
-    from radicale_scheduling.http.handlers import Request
-
 _SET = clark("D:set")
 _REMOVE = clark("D:remove")
 _PROP = clark("D:prop")
+RESOURCETYPE = clark("D:resourcetype")
+TRANSP = clark("C:schedule-calendar-transp")
+DEFAULT_CALENDAR = clark("C:schedule-default-calendar-URL")
+AVAILABILITY = clark("C:calendar-availability")
 #: Properties that only the schedule inbox has, and why.
 _INBOX_ONLY = {
-    properties.AVAILABILITY: "calendar-availability is a property of the "
-    "schedule inbox (RFC 7953 section 7.2.4).",
-    properties.DEFAULT_CALENDAR: "schedule-default-calendar-URL is a "
-    "property of the schedule inbox (RFC 6638 section 9.2).",
+    AVAILABILITY: "calendar-availability is a property of the schedule "
+    "inbox (RFC 7953 section 7.2.4).",
+    DEFAULT_CALENDAR: "schedule-default-calendar-URL is a property of the "
+    "schedule inbox (RFC 6638 section 9.2).",
 }
 _TRANSP_VALUES = {clark("C:opaque"): "opaque",
                   clark("C:transparent"): "transparent"}
@@ -59,15 +61,12 @@ def _target_tag(request: Request) -> Optional[str]:
 
 
 def _href_to_path(request: Request, value: str) -> str:
-    path = pathutils.sanitize_path(urlparse(unquote(value.strip())).path)
-    if request.base_prefix and \
-            (path + "/").startswith(request.base_prefix + "/"):
-        path = path[len(request.base_prefix):] or "/"
-    return pathutils.unstrip_path(pathutils.strip_path(path), True)
+    return pathutils.unstrip_path(
+        pathutils.strip_path(request.local_path(value)), True)
 
 
 def check_and_rewrite(request: Request) -> Optional[Response]:
-    body = compat.read_body(request.environ)
+    body = request.body()
     if not body:
         return None
     try:
@@ -75,9 +74,7 @@ def check_and_rewrite(request: Request) -> Optional[Response]:
         # cannot read must be one Radicale cannot read either, or the
         # checks could be bypassed (a latin-1 body declaring utf-8 once
         # stored an unchecked schedule-default-calendar-URL).
-        text = httputils.decode_request(request.app.configuration,
-                                        request.environ, body)
-        root = DefusedET.fromstring(text)
+        root = DefusedET.fromstring(request.decode(body))
     except Exception:
         return None  # Radicale refuses malformed or hostile XML (400)
     if xml.too_deep(root):
@@ -89,12 +86,7 @@ def check_and_rewrite(request: Request) -> Optional[Response]:
     target_tag: Optional[str] = None
     for is_set, prop in _props(root):
         tag = prop.tag
-        if tag in properties.PROTECTED:
-            return _failed(
-                request, root, prop, client.FORBIDDEN,
-                "%s is computed by the server and cannot be changed."
-                % xml_name(tag), "D:cannot-modify-protected-property")
-        if tag == properties.RESOURCETYPE:
+        if tag == RESOURCETYPE:
             # Radicale stores the new type, then fails the request (400)
             # naming it: refused before anything is written.
             return _failed(
@@ -102,7 +94,12 @@ def check_and_rewrite(request: Request) -> Optional[Response]:
                 "DAV:resourcetype is given when a collection is made "
                 "(MKCOL, MKCALENDAR) and cannot be changed (RFC 4918 "
                 "section 15.9).", "D:cannot-modify-protected-property")
-        if tag == properties.CALENDAR_TRANSP:
+        if tag in props.PROTECTED:
+            return _failed(
+                request, root, prop, client.FORBIDDEN,
+                "%s is computed by the server and cannot be changed."
+                % xml_name(tag), "D:cannot-modify-protected-property")
+        if tag == TRANSP:
             if target_tag is None:
                 target_tag = _target_tag(request) or ""
             if schedule is not None or target_tag != "VCALENDAR":
@@ -122,13 +119,13 @@ def check_and_rewrite(request: Request) -> Optional[Response]:
         elif tag in _INBOX_ONLY and not on_inbox:
             return _failed(request, root, prop, client.FORBIDDEN,
                            _INBOX_ONLY[tag])
-        elif tag == properties.AVAILABILITY:
+        elif tag == AVAILABILITY:
             if is_set and not _is_availability(prop.text or ""):
                 return _failed(
                     request, root, prop, client.CONFLICT,
                     "calendar-availability must be iCalendar holding "
                     "VAVAILABILITY components (RFC 7953).")
-        elif tag == properties.DEFAULT_CALENDAR:
+        elif tag == DEFAULT_CALENDAR:
             if not is_set:
                 return _failed(
                     request, root, prop, client.FORBIDDEN,
@@ -148,7 +145,7 @@ def check_and_rewrite(request: Request) -> Optional[Response]:
             _set_text(prop, path)
             changed = True
     if changed:
-        compat.replace_body(request.environ, to_bytes(root))
+        request.replace_body(to_bytes(root))
         request.environ["CONTENT_TYPE"] = "application/xml; charset=utf-8"
     return None
 
@@ -163,22 +160,19 @@ def _failed(request: Request, root: ET.Element, refused: ET.Element,
         return element("D:propstat", None,
                        element("D:prop", None,
                                *(ET.Element(p.tag) for p in props)),
-                       element("D:status", xmlutils.make_response(code)),
+                       element("D:status", compat.status_line(code)),
                        *extra)
     extra = [element("D:error", None, element(precondition))] \
         if precondition else []
     extra.append(element("D:responsedescription", reason))
     others = [p for _, p in _props(root) if p is not refused]
     response = element("D:response", None, element(
-        "D:href", xmlutils.make_href(request.base_prefix,
-                                    request.path)),
+        "D:href", compat.make_href(request.base_prefix, request.path)),
         propstat([refused], status, *extra))
     if others:
         response.append(propstat(others, client.FAILED_DEPENDENCY))
-    return compat.response(
-        client.MULTI_STATUS,
-        {"Content-Type": "application/xml; charset=utf-8"},
-        to_bytes(element("D:multistatus", None, response)))
+    return xml_response(client.MULTI_STATUS,
+                        to_bytes(element("D:multistatus", None, response)))
 
 
 def _is_availability(text: str) -> bool:

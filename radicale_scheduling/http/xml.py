@@ -1,14 +1,13 @@
-"""XML names and bodies of the scheduling HTTP surface."""
+"""XML names and bodies of the scheduling HTTP surface, and the checks on
+request bodies Radicale lacks."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from typing import Optional
 
-from radicale import xmlutils
+from radicale_scheduling import compat
 
-DAV = "DAV:"
-CALDAV = "urn:ietf:params:xml:ns:caldav"
 #: Deepest nesting accepted in a request body.  WebDAV and CalDAV bodies
 #: nest about ten levels; Radicale and ElementTree walk trees recursively
 #: and fail with a RecursionError (500) somewhere near a thousand.
@@ -53,7 +52,7 @@ def check_body(root: Optional[ET.Element]) -> None:
 
 def clark(human_tag: str) -> str:
     """``C:schedule-inbox-URL`` -> ``{urn:ietf:params:xml:ns:caldav}...``."""
-    return xmlutils.make_clark(human_tag)
+    return compat.clark(human_tag)
 
 
 def element(human_tag: str, text: Optional[str] = None,
@@ -89,3 +88,14 @@ def error_body(precondition: str, reason: str,
     if reason:
         root.append(element("D:responsedescription", reason))
     return to_bytes(root)
+
+
+def recipient_response(recipient: str, answer: object,
+                       data: str = "") -> ET.Element:
+    """One recipient's part of a CALDAV:schedule-response (RFC 6638 s10)."""
+    response = element("C:response", None,
+                       element("C:recipient", None, href(recipient)),
+                       element("C:request-status", str(answer)))
+    if data:
+        response.append(element("C:calendar-data", data))
+    return response
