@@ -7,15 +7,7 @@ import functools
 import inspect
 import re
 import xml.etree.ElementTree as ET
-from typing import (
-    Any,
-    Callable,
-    Dict,
-    Mapping,
-    Optional,
-    Tuple,
-    Union,
-)
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Tuple, Union
 
 import radicale
 from radicale import app as radicale_app
@@ -24,39 +16,36 @@ from radicale.app import propfind as radicale_propfind
 from radicale.app import report as radicale_report
 
 # -- HTTP ----------------------------------------------------------------
-# Radicale offers plugins no hook into request handling.  The HTTP layer
-# wraps ``Application.do_<METHOD>``, ``Application._read_xml_request_body``
-# and the functions building PROPFIND and REPORT answers; what each
-# version passes and returns is read here.  Radicale 3.1.8 to 3.5.8 call
-# ``do_<METHOD>(environ, base_prefix, path, user)``; after ``user``, 3.5.9
-# and 3.6 pass ``remote_host, remote_useragent``, 3.7 and 3.8
-# ``request_info``, 3.9 ``user_groups, request_info``: passed through
-# untouched.  From 3.5.10 on a response has a fourth element (the parsed
-# request, for logging).  tests/run checks the newest release of every
-# minor series.
+# Radicale has no hook into request handling: the HTTP layer wraps
+# Application.do_<METHOD>, Application._read_xml_request_body and the
+# functions building PROPFIND and REPORT answers.  What follows ``user`` in
+# a do_<METHOD> call differs by version (3.5.9: remote_host,
+# remote_useragent; 3.7: request_info; 3.9: user_groups, request_info) and
+# is passed through; from 3.5.10 a response has a fourth element.
 
 #: Radicale versions the wrappers were checked against (>= low, < high).
 SUPPORTED = ((3, 1, 8), (3, 10))
 
 Response = Tuple[Any, ...]
-#: ``arg(name, default)``: an argument of a wrapped call, by name.
+#: ``arg(name, default=None)``: an argument of a wrapped call, by name.
 Args = Callable[..., Any]
-#: Length of the tuple a ``do_<METHOD>`` returns in this Radicale.
-RESPONSE_LENGTH = len(httputils.NOT_ALLOWED)
+Around = Callable[[Args, Callable[[], Any]], Any]
 #: Radicale's refusal (makes it ask an anonymous client to log in).
 NOT_ALLOWED: Response = httputils.NOT_ALLOWED
 NOT_FOUND: Response = httputils.NOT_FOUND
-
 clark = xmlutils.make_clark
 make_href = xmlutils.make_href
 status_line = xmlutils.make_response
 content_type = xmlutils.get_content_type
 decode_request = httputils.decode_request
+#: The functions answering PROPFIND and REPORT, by their module.
+_FUNCTIONS = {"xml_propfind_response": radicale_propfind,
+              "xml_report": radicale_report}
 
 
 def version_tuple(version: str) -> Tuple[int, ...]:
     """The release numbers of a version: ``3.5.10.dev1`` is (3, 5, 10)
-    (PEP 440's release segment; pre- and dev-releases count as it)."""
+    (PEP 440's release segment)."""
     match = re.match(r"\d+(?:\.\d+)*", version.strip())
     if match is None:
         raise ValueError("Not a version: %r" % version)
@@ -65,9 +54,8 @@ def version_tuple(version: str) -> Tuple[int, ...]:
 
 def response(status: int, headers: Mapping[str, str],
              body: Union[bytes, str, None]) -> Response:
-    if RESPONSE_LENGTH == 4:
-        return (status, dict(headers), body, None)
-    return (status, dict(headers), body)
+    extra = (None,) * (len(NOT_ALLOWED) - 3)
+    return (status, dict(headers), body) + extra
 
 
 def storage_of(app: Any) -> Any:
@@ -80,8 +68,8 @@ def _wrap(owner: Any, name: str, make: Callable[[Any], Any]) -> None:
 
 
 def wrap_method(method: str, around: Callable[..., Response]) -> None:
-    """``Application.do_<method>`` calls ``around(app, environ,
-    base_prefix, path, user, call_next)``."""
+    """``do_<method>`` calls ``around(app, environ, base_prefix, path,
+    user, call_next)``."""
     def make(original: Any) -> Any:
         def do_method(self: Any, environ: Dict[str, Any], base_prefix: str,
                       path: str, user: str, *rest: Any) -> Response:
@@ -95,16 +83,14 @@ def wrap_method(method: str, around: Callable[..., Response]) -> None:
 def wrap_read_xml(around: Callable[[Any, Callable[[], Any]], Any]) -> None:
     """Radicale's reading of XML bodies calls ``around(app, read)``."""
     def make(original: Any) -> Any:
-        def read_xml(self: Any, *args: Any, **kwargs: Any) -> Any:
-            return around(self, lambda: original(self, *args, **kwargs))
-        return read_xml
+        return lambda self, *args, **kwargs: around(
+            self, lambda: original(self, *args, **kwargs))
     _wrap(radicale_app.Application, "_read_xml_request_body", make)
 
 
-def _wrap_function(module: Any, name: str,
-                   around: Callable[[Args, Callable[[], Any]], Any]) -> None:
-    """``module.name`` calls ``around(arg, call_next)``; its parameters
-    differ by version and are found by name."""
+def wrap_function(name: str, around: Around) -> None:
+    """``xml_propfind_response`` (called once per resource of a PROPFIND)
+    or ``xml_report`` calls ``around(arg, call_next)``."""
     def make(original: Any) -> Any:
         position = {p: i for i, p in
                     enumerate(inspect.signature(original).parameters)}
@@ -115,18 +101,7 @@ def _wrap_function(module: Any, name: str,
                 return args[i] if i < len(args) else kwargs.get(name, default)
             return around(arg, lambda: original(*args, **kwargs))
         return wrapper
-    _wrap(module, name, make)
-
-
-def wrap_propfind_response(around: Callable[[Args, Callable[[], Any]], Any]
-                           ) -> None:
-    """Each DAV:response of a PROPFIND: Radicale's ``xml_propfind`` calls
-    the module's ``xml_propfind_response`` once per resource, with it."""
-    _wrap_function(radicale_propfind, "xml_propfind_response", around)
-
-
-def wrap_report(around: Callable[[Args, Callable[[], Any]], Any]) -> None:
-    _wrap_function(radicale_report, "xml_report", around)
+    _wrap(_FUNCTIONS[name], name, make)
 
 
 def report_multistatus(result: Any) -> Optional[ET.Element]:
@@ -134,7 +109,7 @@ def report_multistatus(result: Any) -> Optional[ET.Element]:
     return result[1] if isinstance(result, tuple) else result
 
 
-def check_http(methods: Any) -> None:
+def check_http(methods: Iterable[str]) -> None:
     """Refuse to start on a Radicale the wrappers do not fit."""
     low, high = SUPPORTED
     if not low <= version_tuple(radicale.VERSION) < high:
@@ -142,11 +117,10 @@ def check_http(methods: Any) -> None:
             "radicale-scheduling supports Radicale %s to before %s, not %s"
             % (".".join(map(str, low)), ".".join(map(str, high)),
                radicale.VERSION))
-    wanted = [(radicale_app.Application, "do_" + m) for m in methods] + [
-        (radicale_app.Application, "_read_xml_request_body"),
-        (radicale_propfind, "xml_propfind_response"),
-        (radicale_report, "xml_report")]
-    missing = [name for owner, name in wanted
+    app = radicale_app.Application
+    missing = [name for owner, name in [(app, "do_" + m) for m in methods] +
+               [(app, "_read_xml_request_body")] +
+               [(module, name) for name, module in _FUNCTIONS.items()]
                if not callable(getattr(owner, name, None))]
     if missing:
         raise RuntimeError(

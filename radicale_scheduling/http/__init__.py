@@ -18,12 +18,7 @@ from defusedxml import DefusedXmlException
 from radicale_scheduling import compat
 from radicale_scheduling.compat import Response
 from radicale_scheduling.http import handlers, propfind, xml
-from radicale_scheduling.http.request import (
-    Request,
-    content_length,
-    is_scheduling_app,
-    text_error,
-)
+from radicale_scheduling.http.request import Request, content_length, is_scheduling_app, text_error
 
 _installed = False
 _install_lock = threading.Lock()
@@ -80,6 +75,7 @@ def install() -> None:
         for method, handler in handlers.HANDLERS.items():
             compat.wrap_method(method, _route(handler))
         compat.wrap_read_xml(_read_xml)
-        compat.wrap_propfind_response(propfind.around_response)
-        compat.wrap_report(propfind.around_report)
+        compat.wrap_function("xml_propfind_response",
+                             propfind.around_response)
+        compat.wrap_function("xml_report", propfind.around_report)
         _installed = True

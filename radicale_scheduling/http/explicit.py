@@ -18,11 +18,7 @@ from vobject.base import Component
 
 from radicale_scheduling.compat import Response
 from radicale_scheduling.delivery import explicit
-from radicale_scheduling.http.request import (
-    Request,
-    precondition_failed,
-    xml_response,
-)
+from radicale_scheduling.http.request import Request, precondition_failed, xml_response
 from radicale_scheduling.http.xml import element, recipient_response, to_bytes
 from radicale_scheduling.itip import address, counter
 from radicale_scheduling.itip.errors import SchedulingError

@@ -15,14 +15,7 @@ from radicale import pathutils
 
 from radicale_scheduling import compat, context
 from radicale_scheduling.compat import Response
-from radicale_scheduling.http import (
-    directory,
-    limits,
-    outbox,
-    principal_search,
-    proppatch,
-    props,
-)
+from radicale_scheduling.http import directory, limits, outbox, principal_search, proppatch, props
 from radicale_scheduling.http.request import (
     Request,
     forbidden,
@@ -33,6 +26,8 @@ from radicale_scheduling.http.request import (
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.storage import paths
+
+Handler = Callable[[Request], Response]
 
 
 def guard(request: Request) -> Optional[Response]:
@@ -57,9 +52,6 @@ def handle_report(request: Request) -> Response:
     """REPORT: only the owner reads an inbox or outbox; answers carry
     CALDAV:schedule-tag when asked; principal searches find the server's
     users."""
-    refused = guard(request)
-    if refused:
-        return refused
     with props.answering(request.storage, request.user, request.base_prefix):
         search = principal_search.wants(request.body())
         if search is not None:
@@ -69,7 +61,7 @@ def handle_report(request: Request) -> Response:
 
 def handle_get(request: Request) -> Response:
     """GET, HEAD: a scheduling object carries its Schedule-Tag (s3.2.10)."""
-    result = guard(request) or request.call_next()
+    result = request.call_next()
     if result[0] != client.OK or request.path.endswith("/") or \
             request.schedule is not None:
         return result
@@ -124,9 +116,6 @@ def _asks_scheduling(body: bytes) -> bool:
 
 
 def handle_propfind(request: Request) -> Response:
-    refused = guard(request)
-    if refused:
-        return refused
     schedule = request.schedule
     if schedule is not None and schedule.kind == paths.INBOX or \
             request.user and request.sane_path == request.user and \
@@ -146,14 +135,10 @@ def handle_propfind(request: Request) -> Response:
 
 
 def handle_proppatch(request: Request) -> Response:
-    return guard(request) or proppatch.check_and_rewrite(request) or \
-        request.call_next()
+    return proppatch.check_and_rewrite(request) or request.call_next()
 
 
 def handle_put(request: Request) -> Response:
-    refused = guard(request)
-    if refused:
-        return refused
     schedule = request.schedule
     if schedule is not None:
         return forbidden(
@@ -164,9 +149,6 @@ def handle_put(request: Request) -> Response:
 
 
 def handle_delete(request: Request) -> Response:
-    refused = guard(request)
-    if refused:
-        return refused
     schedule = request.schedule
     if schedule is not None and schedule.href is None:
         return forbidden(
@@ -198,9 +180,6 @@ def _default_calendar_needed(request: Request) -> Optional[Response]:
 
 
 def handle_move(request: Request) -> Response:
-    refused = guard(request)
-    if refused:
-        return refused
     to_path = request.destination()
     for path in (request.sane_path, to_path or ""):
         schedule = paths.parse(path)
@@ -223,14 +202,11 @@ def handle_mkcol(request: Request) -> Response:
     schedule = request.schedule
     if schedule is None:
         return request.call_next()
-    return guard(request) or forbidden(
-        "The %s is created by the server." % _kind_name(schedule.kind))
+    return forbidden("The %s is created by the server."
+                     % _kind_name(schedule.kind))
 
 
 def handle_post(request: Request) -> Response:
-    refused = guard(request)
-    if refused:
-        return refused
     schedule = request.schedule
     if schedule is None:
         return request.call_next()
@@ -241,17 +217,14 @@ def handle_post(request: Request) -> Response:
     return outbox.handle_post(request)
 
 
-HANDLERS: Dict[str, Callable[[Request], Response]] = {
-    "DELETE": handle_delete,
-    "GET": handle_get,
-    "HEAD": handle_get,
-    "MKCALENDAR": handle_mkcol,
-    "MKCOL": handle_mkcol,
-    "MOVE": handle_move,
-    "OPTIONS": handle_options,
-    "POST": handle_post,
-    "PROPFIND": handle_propfind,
-    "PROPPATCH": handle_proppatch,
-    "PUT": handle_put,
-    "REPORT": handle_report,
-}
+def _guarded(handler: Handler) -> Handler:
+    return lambda request: guard(request) or handler(request)
+
+
+HANDLERS: Dict[str, Handler] = {"OPTIONS": handle_options, **{
+    method: _guarded(handler) for method, handler in (
+        ("DELETE", handle_delete), ("GET", handle_get), ("HEAD", handle_get),
+        ("MKCALENDAR", handle_mkcol), ("MKCOL", handle_mkcol),
+        ("MOVE", handle_move), ("POST", handle_post),
+        ("PROPFIND", handle_propfind), ("PROPPATCH", handle_proppatch),
+        ("PUT", handle_put), ("REPORT", handle_report))}}

@@ -16,11 +16,7 @@ from typing import Any, Optional
 import vobject
 
 from radicale_scheduling.compat import Response
-from radicale_scheduling.http.request import (
-    Request,
-    precondition_failed,
-    text_error,
-)
+from radicale_scheduling.http.request import Request, precondition_failed, text_error
 from radicale_scheduling.itip import calendar as ical
 
 

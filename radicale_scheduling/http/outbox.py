@@ -29,6 +29,7 @@ from radicale_scheduling.http.request import (
 from radicale_scheduling.http.xml import element, recipient_response, to_bytes
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import counter, freebusy, status
+from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.itip.status import Status
 from radicale_scheduling.storage import Storage, busy
 
@@ -43,36 +44,26 @@ NOT_HERE = Status(status.INVALID_USER.code,
                   "Not a calendar user of this server")
 
 
-class BadRequest(Exception):
-    def __init__(self, status: int, precondition: str, reason: str) -> None:
-        super().__init__(reason)
-        self.status, self.precondition, self.reason = (status, precondition,
-                                                       reason)
-
-
-def _invalid(reason: str) -> BadRequest:
-    return BadRequest(client.BAD_REQUEST, "C:valid-scheduling-message",
-                      reason)
+def _invalid(reason: str, status: int = client.BAD_REQUEST
+             ) -> SchedulingError:
+    return SchedulingError("C:valid-scheduling-message", reason, status)
 
 
 def _read(request: Request) -> Component:
     content_type = request.environ.get("CONTENT_TYPE", "")
     if content_type and "text/calendar" not in content_type.lower():
-        raise BadRequest(client.UNSUPPORTED_MEDIA_TYPE,
-                         "C:supported-calendar-data",
-                         "A scheduling message is text/calendar.")
-    length = content_length(request.environ)
-    if length > MAX_BODY:
-        raise BadRequest(client.REQUEST_ENTITY_TOO_LARGE,
-                         "C:max-resource-size",
-                         "A scheduling message is at most %d bytes." % MAX_BODY)
+        raise SchedulingError("C:supported-calendar-data", "A scheduling "
+                              "message is text/calendar.",
+                              client.UNSUPPORTED_MEDIA_TYPE)
+    if content_length(request.environ) > MAX_BODY:
+        raise SchedulingError("C:max-resource-size", "A scheduling message "
+                              "is at most %d bytes." % MAX_BODY,
+                              client.REQUEST_ENTITY_TOO_LARGE)
     try:
-        text = request.body().decode("utf-8")
-        cal = ical.parse(text)
+        return ical.parse(request.body().decode("utf-8"))
     except (UnicodeDecodeError, ical.InvalidCalendar) as e:
-        raise BadRequest(client.BAD_REQUEST, "C:valid-calendar-data",
-                         "The body is not iCalendar: %s" % e) from e
-    return cal
+        raise SchedulingError("C:valid-calendar-data", "The body is not "
+                              "iCalendar: %s" % e, client.BAD_REQUEST) from e
 
 
 def _freebusy(cal: Component):
@@ -107,9 +98,8 @@ def _window(request: Request, vfb) -> Tuple[datetime.datetime,
         raise _invalid("DTEND must be after DTSTART.")
     limit = request.storage.settings.freebusy_max_days
     if finish - begin > datetime.timedelta(days=limit):
-        raise BadRequest(client.FORBIDDEN, "C:valid-scheduling-message",
-                         "The window is longer than %d days "
-                         "(scheduling_freebusy_max_days)." % limit)
+        raise _invalid("The window is longer than %d days (scheduling_"
+                       "freebusy_max_days)." % limit, client.FORBIDDEN)
     return begin, finish
 
 
@@ -118,16 +108,15 @@ def _check(request: Request, vfb) -> List:
     if organizer is None:
         raise _invalid("ORGANIZER is required.")
     if request.storage.directory.user_for_address(organizer) != request.user:
-        raise BadRequest(client.FORBIDDEN, "C:valid-organizer",
-                         "ORGANIZER must be one of your own addresses.")
+        raise SchedulingError("C:valid-organizer", "ORGANIZER must be one "
+                              "of your own addresses.")
     attendees = ical.attendees(vfb)
     if not attendees:
         raise _invalid("At least one ATTENDEE is required.")
     limit = request.storage.settings.freebusy_max_recipients
     if len(attendees) > limit:
-        raise BadRequest(client.FORBIDDEN, "C:valid-scheduling-message",
-                         "At most %d recipients per request "
-                         "(scheduling_freebusy_max_recipients)." % limit)
+        raise _invalid("At most %d recipients per request (scheduling_"
+                       "freebusy_max_recipients)." % limit, client.FORBIDDEN)
     return attendees
 
 
@@ -139,8 +128,9 @@ def handle_post(request: Request) -> Response:
         vfb = _freebusy(cal)
         begin, end = _window(request, vfb)
         attendees = _check(request, vfb)
-    except BadRequest as e:
-        return precondition_failed(e.status, e.precondition, e.reason)
+    except SchedulingError as e:
+        return precondition_failed(e.status, e.precondition or
+                                   "C:valid-scheduling-message", e.reason)
     storage = request.storage
     now = datetime.datetime.now(UTC)
     root = element("C:schedule-response")
@@ -164,14 +154,9 @@ def handle_post(request: Request) -> Response:
 
 def _busy(storage: Storage, user: str, begin: datetime.datetime,
           end: datetime.datetime) -> Tuple[Status, List[freebusy.Period]]:
-    """One recipient's status and busy time.
-
-    The storage lock is held only while reading that recipient's items,
-    so a waiting writer goes between recipients and never waits for the
-    expansion.  What fails or exceeds the occurrence budget for one
-    recipient is that recipient's error (RFC 6638 s5, RFC 5546 s3.6):
-    the others are answered normally.
-    """
+    """One recipient's status and busy time.  The lock is held only while
+    reading, so writers go between recipients; one recipient's failure is
+    that recipient's status (RFC 6638 s5, RFC 5546 s3.6)."""
     try:
         with storage.acquire_lock("r", user):
             sources = busy.gather(storage, user, begin, end)

@@ -1,30 +1,20 @@
-"""Finding people to invite: principal searches.
+"""Finding people to invite: principal searches, which Radicale lists but
+answers with an empty multistatus.
 
-Calendar clients complete an attendee's name by asking the server for
-principals: ``DAV:principal-property-search`` and
-``DAV:principal-search-property-set`` (RFC 3744 s9.4, s9.5), and Apple's
-``CS:calendarserver-principal-search`` (search tokens and a context).
-Radicale lists these reports but answers them with an empty multistatus.
-Who is found and what is shown: http/directory.py.
+``DAV:principal-property-search`` and ``DAV:principal-search-property-set``
+(RFC 3744 s9.4, s9.5): caseless substring matching, the RFC's preferred
+default, or ``match-type`` starts-with or equals (as Apple's server);
+anything but ``SEARCHABLE`` matches nobody.  Apple's
+``CS:calendarserver-principal-search``: every token in the name, user name
+or an address, within a context's calendar-user types.  Who is found and
+what is shown: http/directory.py.  Only logged-in users search.
 
-Matching is caseless substring matching, the RFC's preferred default;
-``DAV:match`` may ask ``match-type="starts-with"`` or ``"equals"`` (an
-extension Apple's server understands).  A property-search over anything
-but ``SEARCHABLE`` matches nobody (s9.4); several combine by ``test``.
-Apple's search needs every token in the name, user name or an address.
-Only logged-in users may search (else Radicale's 401).
-
-Scope: the principal collection ``/`` and, with
-``DAV:apply-to-principal-collection-set``, any resource of the user.
-Radicale's principals have no principals below them, so a search sent to
-a principal URL (python-caldav sends it to the account URL) is taken as a
-search of the principal collection.
-
-At most ``MAX_RESULTS`` principals per answer, the first by display name;
-when more match, a response for the request URI with 507 and
+Scope: ``/`` and, with ``DAV:apply-to-principal-collection-set``, any of
+the user's resources; a principal URL (where python-caldav sends it)
+stands for ``/``, as Radicale's principals hold no principals.  At most
+``MAX_RESULTS``, the first by display name; beyond, a 507 response with
 ``DAV:number-of-matches-within-limits`` (s9.4, beside the results as
-Apple's server does) makes clients show the first and the user type on.
-Apple's ``CS:limit/CS:nresults`` lowers the cap.
+Apple's server does) so that clients let the user type on.
 """
 
 from __future__ import annotations
@@ -170,17 +160,15 @@ def parse_cs_search(root: ET.Element) -> Search:
               root.findall(clark("CS:search-token"))
               if token.text and token.text.strip()]
     types = _CONTEXTS.get(root.get("context", ""), frozenset(CUTYPES))
-    limit = MAX_RESULTS
-    nresults = root.findtext("%s/%s" % (clark("CS:limit"),
-                                        clark("CS:nresults")))
-    if nresults is not None:
-        try:
-            limit = min(limit, int(nresults))
-        except ValueError:
-            raise BadSearch("CS:nresults must be a number, not %r."
-                            % nresults) from None
-        if limit < 1:
-            raise BadSearch("CS:nresults must be at least 1.")
+    nresults = root.findtext(clark("CS:limit") + "/" + clark("CS:nresults"))
+    try:
+        limit = MAX_RESULTS if nresults is None else \
+            min(MAX_RESULTS, int(nresults))
+    except ValueError:
+        raise BadSearch("CS:nresults must be a number, not %r."
+                        % nresults) from None
+    if limit < 1:
+        raise BadSearch("CS:nresults must be at least 1.")
 
     def accept(candidate: Candidate) -> bool:
         if not tokens or candidate.principal.cutype not in types:

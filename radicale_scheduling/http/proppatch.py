@@ -26,6 +26,7 @@ from radicale_scheduling.http import props, xml
 from radicale_scheduling.http.request import Request, xml_response
 from radicale_scheduling.http.xml import clark, element, to_bytes
 from radicale_scheduling.itip import calendar as ical
+from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.storage import paths
 
 _SET = clark("D:set")
@@ -53,16 +54,78 @@ def _props(root: ET.Element) -> Iterator[Tuple[bool, ET.Element]]:
                 yield action.tag == _SET, prop
 
 
-def _target_tag(request: Request) -> Optional[str]:
-    """The Radicale tag of the collection the PROPPATCH targets."""
+def _refused(status: int, reason: str,
+             precondition: Optional[str] = None) -> SchedulingError:
+    return SchedulingError(precondition, reason, status)
+
+
+def _protected(request: Request, prop: ET.Element, is_set: bool) -> bool:
+    if prop.tag == RESOURCETYPE:
+        # Radicale stores the new type, then fails the request (400)
+        # naming it: refused before anything is written.
+        reason = "DAV:resourcetype is given when a collection is made " \
+            "(MKCOL, MKCALENDAR) and cannot be changed (RFC 4918 " \
+            "section 15.9)."
+    else:
+        reason = "%s is computed by the server and cannot be changed." \
+            % xml_name(prop.tag)
+    raise _refused(client.FORBIDDEN, reason,
+                   "D:cannot-modify-protected-property")
+
+
+def _transp(request: Request, prop: ET.Element, is_set: bool) -> bool:
     with request.storage.acquire_lock("r", request.user):
-        item = next(iter(request.storage.discover(request.path)), None)
-    return getattr(item, "tag", None)
+        target = next(iter(request.storage.discover(request.path)), None)
+    if request.schedule is not None or \
+            getattr(target, "tag", None) != "VCALENDAR":
+        raise _refused(client.FORBIDDEN, "schedule-calendar-transp applies "
+                       "to calendar collections only (RFC 6638 section 9.1).")
+    if not is_set:
+        return False
+    values = [_TRANSP_VALUES.get(child.tag) for child in prop]
+    if len(values) != 1 or values[0] is None:
+        raise _refused(client.CONFLICT, "schedule-calendar-transp takes "
+                       "exactly one of <C:opaque/> or <C:transparent/>.")
+    return _set_text(prop, values[0])
 
 
-def _href_to_path(request: Request, value: str) -> str:
-    return pathutils.unstrip_path(
-        pathutils.strip_path(request.local_path(value)), True)
+def _on_inbox(request: Request, prop: ET.Element) -> None:
+    schedule = request.schedule
+    if schedule is None or schedule.kind != paths.INBOX or \
+            schedule.href is not None:
+        raise _refused(client.FORBIDDEN, _INBOX_ONLY[prop.tag])
+
+
+def _availability(request: Request, prop: ET.Element, is_set: bool) -> bool:
+    _on_inbox(request, prop)
+    if is_set and not _is_availability(prop.text or ""):
+        raise _refused(client.CONFLICT, "calendar-availability must be "
+                       "iCalendar holding VAVAILABILITY components "
+                       "(RFC 7953).")
+    return False
+
+
+def _default_calendar(request: Request, prop: ET.Element, is_set: bool
+                      ) -> bool:
+    _on_inbox(request, prop)
+    if not is_set:
+        raise _refused(client.FORBIDDEN, "Invitations need a default "
+                       "calendar; point schedule-default-calendar-URL at "
+                       "another calendar instead of removing it.",
+                       "C:default-calendar-needed")
+    hrefs = [child for child in prop if child.tag == clark("D:href")]
+    path = pathutils.unstrip_path(pathutils.strip_path(request.local_path(
+        hrefs[0].text or "")), True) if len(hrefs) == len(prop) == 1 else ""
+    if not path or not request.storage.is_valid_default_calendar(
+            request.user, path):
+        raise _refused(client.FORBIDDEN, "The default calendar must be one "
+                       "DAV:href to one of your own calendars that accepts "
+                       "events.", "C:valid-schedule-default-calendar-URL")
+    return _set_text(prop, path)
+
+
+_CHECKS = {**dict.fromkeys(props.PROTECTED, _protected), TRANSP: _transp,
+           AVAILABILITY: _availability, DEFAULT_CALENDAR: _default_calendar}
 
 
 def check_and_rewrite(request: Request) -> Optional[Response]:
@@ -79,71 +142,15 @@ def check_and_rewrite(request: Request) -> Optional[Response]:
         return None  # Radicale refuses malformed or hostile XML (400)
     if xml.too_deep(root):
         return None  # refused as Radicale reads it (http.xml.check_body)
-    schedule = request.schedule
-    on_inbox = schedule is not None and schedule.kind == paths.INBOX and \
-        schedule.href is None
     changed = False
-    target_tag: Optional[str] = None
     for is_set, prop in _props(root):
-        tag = prop.tag
-        if tag == RESOURCETYPE:
-            # Radicale stores the new type, then fails the request (400)
-            # naming it: refused before anything is written.
-            return _failed(
-                request, root, prop, client.FORBIDDEN,
-                "DAV:resourcetype is given when a collection is made "
-                "(MKCOL, MKCALENDAR) and cannot be changed (RFC 4918 "
-                "section 15.9).", "D:cannot-modify-protected-property")
-        if tag in props.PROTECTED:
-            return _failed(
-                request, root, prop, client.FORBIDDEN,
-                "%s is computed by the server and cannot be changed."
-                % xml_name(tag), "D:cannot-modify-protected-property")
-        if tag == TRANSP:
-            if target_tag is None:
-                target_tag = _target_tag(request) or ""
-            if schedule is not None or target_tag != "VCALENDAR":
-                return _failed(
-                    request, root, prop, client.FORBIDDEN,
-                    "schedule-calendar-transp applies to calendar "
-                    "collections only (RFC 6638 section 9.1).")
-            if is_set:
-                values = [_TRANSP_VALUES.get(child.tag) for child in prop]
-                if len(values) != 1 or values[0] is None:
-                    return _failed(
-                        request, root, prop, client.CONFLICT,
-                        "schedule-calendar-transp takes exactly one of "
-                        "<C:opaque/> or <C:transparent/>.")
-                _set_text(prop, values[0])
-                changed = True
-        elif tag in _INBOX_ONLY and not on_inbox:
-            return _failed(request, root, prop, client.FORBIDDEN,
-                           _INBOX_ONLY[tag])
-        elif tag == AVAILABILITY:
-            if is_set and not _is_availability(prop.text or ""):
-                return _failed(
-                    request, root, prop, client.CONFLICT,
-                    "calendar-availability must be iCalendar holding "
-                    "VAVAILABILITY components (RFC 7953).")
-        elif tag == DEFAULT_CALENDAR:
-            if not is_set:
-                return _failed(
-                    request, root, prop, client.FORBIDDEN,
-                    "Invitations need a default calendar; point "
-                    "schedule-default-calendar-URL at another calendar "
-                    "instead of removing it.", "C:default-calendar-needed")
-            hrefs = [child for child in prop if child.tag == clark("D:href")]
-            path = _href_to_path(request, hrefs[0].text or "") \
-                if len(hrefs) == 1 and len(prop) == 1 else ""
-            if not path or not request.storage.is_valid_default_calendar(
-                    request.user, path):
-                return _failed(
-                    request, root, prop, client.FORBIDDEN,
-                    "The default calendar must be one DAV:href to one of "
-                    "your own calendars that accepts events.",
-                    "C:valid-schedule-default-calendar-URL")
-            _set_text(prop, path)
-            changed = True
+        check = _CHECKS.get(prop.tag)
+        try:
+            changed = check is not None and check(request, prop, is_set) \
+                or changed
+        except SchedulingError as e:
+            return _failed(request, root, prop, e.status, e.reason,
+                           e.precondition)
     if changed:
         request.replace_body(to_bytes(root))
         request.environ["CONTENT_TYPE"] = "application/xml; charset=utf-8"
@@ -183,10 +190,11 @@ def _is_availability(text: str) -> bool:
     return any(c.name == "VAVAILABILITY" for c in cal.getChildren())
 
 
-def _set_text(prop: ET.Element, text: str) -> None:
+def _set_text(prop: ET.Element, text: str) -> bool:
     for child in list(prop):
         prop.remove(child)
     prop.text = text
+    return True
 
 
 def xml_name(clark_tag: str) -> str:

@@ -1,8 +1,6 @@
 """The DAV properties scheduling answers (RFC 6638 s2, s9; RFC 4791
-s5.2.9; Apple's calendarserver extensions), one small object each, after
-Xandikos' one class per property: its name, on which resources and for
-whom it has which value, what anyone may read of any principal, and
-whether a client may set it."""
+s5.2.9; Apple's calendarserver extensions), one small object each as in
+Xandikos, instead of branches and hand-kept name sets."""
 
 from __future__ import annotations
 
@@ -30,12 +28,7 @@ from radicale_scheduling.http import privileges
 from radicale_scheduling.http.xml import clark, element, href
 from radicale_scheduling.itip import address
 from radicale_scheduling.principals import Principal
-from radicale_scheduling.storage import (
-    DEFAULT_CALENDAR_KEY,
-    TRANSP_KEY,
-    Storage,
-    paths,
-)
+from radicale_scheduling.storage import DEFAULT_CALENDAR_KEY, TRANSP_KEY, Storage, paths
 
 KEEP = object()  # leave Radicale's answer for this property as it is
 Value = Any  # an ET.Element, None (404) or KEEP
@@ -77,8 +70,7 @@ def answering(storage: Storage, user: str, base_prefix: str) -> Iterator[None]:
         _context.reset(token)
 
 
-def current() -> Optional[Context]:
-    return _context.get()
+current = _context.get
 
 
 Getter = Callable[[Context, Any], Value]

@@ -12,8 +12,6 @@ from radicale_scheduling import compat
 #: nest about ten levels; Radicale and ElementTree walk trees recursively
 #: and fail with a RecursionError (500) somewhere near a thousand.
 MAX_DEPTH = 64
-
-
 _PROP = "{DAV:}prop"
 #: Bodies whose DAV:prop children Radicale maps to prefixed names.
 _PROPERTY_BODIES = ("{DAV:}propfind", "{DAV:}propertyupdate")
@@ -50,9 +48,7 @@ def check_body(root: Optional[ET.Element]) -> None:
                                   % node.tag[:100])
 
 
-def clark(human_tag: str) -> str:
-    """``C:schedule-inbox-URL`` -> ``{urn:ietf:params:xml:ns:caldav}...``."""
-    return compat.clark(human_tag)
+clark = compat.clark  # "C:schedule-inbox-URL" -> "{urn:...:caldav}..."
 
 
 def element(human_tag: str, text: Optional[str] = None,
