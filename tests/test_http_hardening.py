@@ -5,10 +5,11 @@ import io
 
 import pytest
 from test_principal_search import property_search, search
-from test_security import OUTBOX, changes, error_element, snapshot
+from test_security import OUTBOX, changes, crowd, error_element, snapshot
 
 from helpers import prop
-from scheduling_helpers import ics, methods
+from radicale_scheduling import compat
+from scheduling_helpers import ics, methods, put
 
 CAL = "/alice/calendar/"
 
@@ -89,3 +90,34 @@ def test_the_admins_name_wins_over_a_users_display_name(server):
     # The principal's own property is left as the user set it.
     response = server.propfind("/bob/", "D:displayname", user="bob")
     assert b"Alice Example" in response.body
+
+
+def test_limits_count_folded_lines_too(world):
+    """The PUT limits count the text before parsing it (http/limits.py):
+    a property name folded across lines (RFC 5545 s3.1) counts all the
+    same, and the refusal changes nothing."""
+    before = snapshot(world)
+    folded = put(world, "alice", CAL + "two.ics", ics("two", "bob", extra=(
+        "RRULE:FREQ=DAILY;COUNT=3\nRR\n ULE:FREQ=SECONDLY\n")))
+    assert folded.status == 400 and b"RRULE" in folded.body
+    many = crowd(101, uid="folded").replace("ATTENDEE:", "ATTEN\r\n\tDEE:")
+    response = put(world, "alice", CAL + "folded.ics", many)
+    assert response.status == 403
+    assert error_element(response, "C:max-attendees-per-instance") \
+        is not None
+    assert changes(before, snapshot(world)) == []
+    # Words that only look like property names are no limit.
+    text = ics("words", "bob", extra="DESCRIPTION:rrule rrule attendee\n")
+    assert put(world, "alice", CAL + "words.ics", text).status == 201
+
+
+def test_radicale_versions_compare_by_release_numbers():
+    """The supported range (compat.SUPPORTED) is compared as numbers:
+    3.10 is after 3.9, a development release counts as its release."""
+    assert compat.version_tuple("3.5.10.dev1") == (3, 5, 10)
+    assert compat.version_tuple("3.1.8") >= compat.SUPPORTED[0]
+    assert compat.version_tuple("3.9.0") < compat.SUPPORTED[1]
+    assert compat.version_tuple("3.10.0") >= compat.SUPPORTED[1]
+    assert compat.version_tuple("3.9") < compat.version_tuple("3.10")
+    with pytest.raises(ValueError):
+        compat.version_tuple("next")
