@@ -1,12 +1,10 @@
 """POST of COUNTER, DECLINECOUNTER or REFRESH to the schedule outbox.
 
-RFC 6638 has the server schedule implicitly and keeps POST for free-busy;
-these three methods change no copy, so no PUT can express them.  Clients
-that offer "propose a new time" use the explicit POST of the earlier
-CalDAV scheduling drafts (draft-desruisseaux-caldav-sched): text/calendar
-with the METHOD; Originator and Recipient headers are optional, the
-body's ORGANIZER and ATTENDEE decide.  The answer is a
-CALDAV:schedule-response, like the free-busy POST (RFC 6638 s5, s10).
+These change no copy, so no PUT can express them: clients offering
+"propose a new time" POST them as the earlier CalDAV scheduling drafts
+did (draft-desruisseaux-caldav-sched); the body's ORGANIZER and ATTENDEE
+decide, Originator and Recipient headers are optional.  The answer is a
+CALDAV:schedule-response (RFC 6638 s10).
 """
 
 from __future__ import annotations

@@ -1,12 +1,9 @@
 """POST to the schedule outbox: free-busy lookups (RFC 6638 s5, s10,
-RFC 5546 s3.3.2); COUNTER, DECLINECOUNTER and REFRESH go to
-http/explicit.py.
+RFC 5546 s3.3.2); COUNTER, DECLINECOUNTER and REFRESH go to explicit.py.
 
-The user asks for the busy time of one or more calendar users; the answer
-is a CALDAV:schedule-response with one CALDAV:response per recipient.
-Only the owner of the outbox may post to it (the HTTP guard), as one of
-their own addresses (``valid-organizer``); a malformed request is refused
-with ``valid-scheduling-message`` and reason, before any calendar is read.
+Only the outbox's owner may post (the guard), as one of their own
+addresses (``valid-organizer``); a malformed request is refused with
+``valid-scheduling-message`` and a reason before any calendar is read.
 """
 
 from __future__ import annotations

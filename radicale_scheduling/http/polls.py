@@ -1,15 +1,13 @@
 """The DAV:response of one item in a PROPFIND, built without Radicale's
 general code for the properties every polling client asks.
 
-DAVx5 and Thunderbird list a calendar every few minutes with a PROPFIND
-depth 1 for ``getetag``, ``getcontenttype`` and ``resourcetype``.  With the
-index's items (storage/collection.py, ``IndexedItem``) no item is read, and
-most of what is left is Radicale's ``xml_propfind_response``, which walks
-every property it knows for each item.  For an item, those four properties
-are values Radicale takes from the item alone: this builds the same
-elements, in the same order, with Radicale's own helpers.  Anything else
-(collections, propname, allprop, other properties, shares, free-busy-only
-access) is Radicale's.
+DAVx5 and Thunderbird list each calendar every few minutes (PROPFIND depth
+1, ``getetag``, ``getcontenttype``, ``resourcetype``); with the index's
+items nothing is read, and most of what is left is Radicale's walk over
+every property it knows.  For an item these are values of the item alone:
+built here as Radicale builds them, with its helpers.  Anything else
+(collections, other properties, shares, free-busy-only access) is
+Radicale's.
 """
 
 from __future__ import annotations

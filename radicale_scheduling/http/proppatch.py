@@ -1,14 +1,12 @@
 """PROPPATCH of the scheduling properties (RFC 6638 s9.1, s9.2, s4.3).
 
-Radicale stores a PROPPATCHed property as its text.  The two settable
-scheduling properties carry XML instead (``<C:opaque/>``, ``<D:href>``),
-so after validation this module rewrites them in the request body into the
-text Radicale stores; Radicale then applies the whole PROPPATCH in one write
-as usual.  Server-computed properties (addresses, inbox URLs, ...) are
-refused: storing them as dead properties would let a user claim an address.
-A refusal changes nothing and is answered as WebDAV answers a PROPPATCH
-(RFC 4918 s9.2): 207 Multi-Status naming each property, the refused one
-with its status and precondition, every other with 424 Failed Dependency.
+Radicale stores a property as its text; the settable scheduling ones carry
+XML (``<C:opaque/>``, ``<D:href>``), so once checked they are rewritten in
+the body into the text Radicale stores, and Radicale applies the whole
+PROPPATCH in one write.  Server-computed properties are refused (as dead
+properties they would let a user claim an address).  A refusal changes
+nothing and is answered as RFC 4918 s9.2 has it: 207, the refused
+property with its status and precondition, every other with 424.
 """
 
 from __future__ import annotations

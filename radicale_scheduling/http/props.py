@@ -103,10 +103,11 @@ def _absent(ctx: Context, resource: Any) -> Value:
 
 def _fact(name: str) -> Getter:
     """A principal collection's value is its directory fact."""
+    tag = clark(name)
+
     def get(ctx: Context, collection: Any) -> Value:
         principal = ctx.storage.directory.principal(collection.path)
-        return REGISTRY[clark(name)].public(  # type: ignore[misc]
-            ctx, principal, "")
+        return REGISTRY[tag].public(ctx, principal, "")  # type: ignore[misc]
     return get
 
 
