@@ -12,6 +12,7 @@ from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Tuple, Unio
 import radicale
 from radicale import app as radicale_app
 from radicale import httputils, xmlutils
+from radicale import item as radicale_item
 from radicale.app import propfind as radicale_propfind
 from radicale.app import report as radicale_report
 
@@ -38,6 +39,8 @@ make_href = xmlutils.make_href
 status_line = xmlutils.make_response
 content_type = xmlutils.get_content_type
 decode_request = httputils.decode_request
+#: iCalendar text as Radicale reads it (its fix-ups, quoted-printable).
+read_components = radicale_item.read_components
 #: The functions answering PROPFIND and REPORT, by their module.
 _FUNCTIONS = {"xml_propfind_response": radicale_propfind,
               "xml_report": radicale_report}

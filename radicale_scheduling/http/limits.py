@@ -13,18 +13,17 @@ from __future__ import annotations
 from http import client
 from typing import Any, Optional
 
-import vobject
-
+from radicale_scheduling import compat
 from radicale_scheduling.compat import Response
 from radicale_scheduling.http.request import Request, precondition_failed, text_error
 from radicale_scheduling.itip import calendar as ical
 
 
 def _unfold(text: str) -> str:
-    """RFC 5545 s3.1: a line break followed by a space or tab is none."""
-    for fold in ("\r\n ", "\r\n\t", "\n ", "\n\t"):
-        text = text.replace(fold, "")
-    return text
+    """RFC 5545 s3.1: a line break followed by a space or tab is none (a
+    lone CR too, as vobject reads it).  Unfolding more only counts more."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.replace("\n ", "").replace("\n\t", "")
 
 
 def check_put(request: Request, body: bytes) -> Optional[Response]:
@@ -43,7 +42,7 @@ def check_put(request: Request, body: bytes) -> Optional[Response]:
     try:
         # Every object of the body, as Radicale reads them (a whole
         # calendar uploaded at once may hold several).
-        cals = list(vobject.readComponents(decoded))
+        cals = compat.read_components(decoded)
     except Exception:  # vobject raises many kinds
         return None  # Radicale refuses it with its own 400
     if many_rules and any(_two_rules(cal) for cal in cals):
