@@ -106,6 +106,14 @@ def test_limits_count_folded_lines_too(world):
     assert error_element(response, "C:max-attendees-per-instance") \
         is not None
     assert changes(before, snapshot(world)) == []
+    # Rules of a time zone count too, though parsing makes them a tzinfo.
+    zoned = ics("zoned", "bob", components=(
+        "BEGIN:VTIMEZONE\r\nTZID:X\r\nBEGIN:DAYLIGHT\r\n"
+        "DTSTART:19700329T020000\r\nTZOFFSETFROM:+0100\r\n"
+        "TZOFFSETTO:+0200\r\nRRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\r\n"
+        "RRULE:FREQ=SECONDLY\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\n"))
+    assert put(world, "alice", CAL + "zoned.ics", zoned).status == 400
+    assert changes(before, snapshot(world)) == []
     # Words that only look like property names are no limit.
     text = ics("words", "bob", extra="DESCRIPTION:rrule rrule attendee\n")
     assert put(world, "alice", CAL + "words.ics", text).status == 201

@@ -4,14 +4,15 @@ s3.8.5.3), checked before Radicale reads a PUT body.
 A meeting with 10,000 attendees costs 10,000 deliveries inside one request
 and makes every copy huge; ``scheduling_max_attendees`` caps the ATTENDEE
 properties of any one instance (advertised as
-CALDAV:max-attendees-per-instance).  The text is only counted; it is
-parsed, once, only where the count says a limit may be exceeded.
+CALDAV:max-attendees-per-instance).  The text is only counted (the one
+text fast path of this layer, tests/test_http_hardening.py); it is parsed,
+once, only where the attendee count may exceed the limit.
 """
 
 from __future__ import annotations
 
 from http import client
-from typing import Any, Optional
+from typing import Optional
 
 from radicale_scheduling import compat
 from radicale_scheduling.compat import Response
@@ -34,10 +35,16 @@ def check_put(request: Request, body: bytes) -> Optional[Response]:
     except (UnicodeDecodeError, LookupError):
         return None  # Radicale answers this itself
     text = _unfold(decoded).lower()
+    if text.count("rrule") > 1 and _two_rules(text):
+        # RFC 5545 s3.8.5.3.  Radicale 3.9 counts the occurrences of a
+        # component with a COUNT or UNTIL rule by listing them all: a
+        # second rule without end makes the PUT run until memory runs out.
+        return text_error(
+            client.BAD_REQUEST,
+            "A component has more than one RRULE; combine them into one, "
+            "or use RDATE (RFC 5545 section 3.8.5.3).")
     limit = request.storage.settings.max_attendees
-    # Counted anywhere (in a description too): only ever too many.
-    many_rules = text.count("rrule") > 1
-    if not many_rules and text.count("attendee") <= limit:
+    if text.count("attendee") <= limit:  # counted anywhere: only too many
         return None
     try:
         # Every object of the body, as Radicale reads them (a whole
@@ -45,14 +52,6 @@ def check_put(request: Request, body: bytes) -> Optional[Response]:
         cals = compat.read_components(decoded)
     except Exception:  # vobject raises many kinds
         return None  # Radicale refuses it with its own 400
-    if many_rules and any(_two_rules(cal) for cal in cals):
-        # Radicale 3.9 counts the occurrences of a component with a COUNT
-        # or UNTIL rule by listing them all: a second rule without end
-        # makes the PUT run until memory is exhausted.
-        return text_error(
-            client.BAD_REQUEST,
-            "A component has more than one RRULE; combine them into one, "
-            "or use RDATE (RFC 5545 section 3.8.5.3).")
     most = max((ical.most_attendees_per_instance(cal) for cal in cals),
                default=0)
     if most <= limit:
@@ -64,6 +63,18 @@ def check_put(request: Request, body: bytes) -> Optional[Response]:
         % (most, limit))
 
 
-def _two_rules(component: Any) -> bool:
-    return len(component.contents.get("rrule", ())) > 1 or any(
-        _two_rules(child) for child in component.components())
+def _two_rules(text: str) -> bool:
+    """Counted per component on the unfolded lines, not on the parsed
+    object: vobject turns a VTIMEZONE, rules and all, into a tzinfo."""
+    counts = [0]
+    for line in text.split("\n"):
+        name = line.split(":", 1)[0].split(";", 1)[0]
+        if name == "begin":
+            counts.append(0)
+        elif name == "end" and len(counts) > 1:
+            counts.pop()
+        elif name == "rrule":
+            counts[-1] += 1
+            if counts[-1] > 1:
+                return True
+    return False
