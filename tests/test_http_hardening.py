@@ -119,6 +119,20 @@ def test_limits_count_folded_lines_too(world):
     assert put(world, "alice", CAL + "words.ics", text).status == 201
 
 
+def test_a_lone_carriage_return_is_refused(world):
+    """Radicale 3.9 stored a CR without LF inside a value and then read the
+    file back with the CR as a line break: every later PUT of that object
+    failed with 500 (found by the fuzzer).  Refused; CRLF is fine."""
+    before = snapshot(world)
+    text = ics("cr", "bob", summary="Plan\rning")
+    response = put(world, "alice", CAL + "cr.ics", text)
+    assert response.status == 400 and b"carriage return" in response.body
+    assert changes(before, snapshot(world)) == []
+    fixed = text.replace("Plan\rning", "Planning")
+    assert put(world, "alice", CAL + "cr.ics", fixed).status == 201
+    assert put(world, "alice", CAL + "cr.ics", fixed).status == 204
+
+
 def test_radicale_versions_compare_by_release_numbers():
     """The supported range (compat.SUPPORTED) is compared as numbers:
     3.10 is after 3.9, a development release counts as its release."""
