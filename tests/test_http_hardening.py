@@ -5,10 +5,11 @@ import io
 
 import pytest
 from test_principal_search import property_search, search
-from test_security import OUTBOX, changes, error_element, snapshot
+from test_security import OUTBOX, changes, crowd, error_element, snapshot
 
 from helpers import prop
-from scheduling_helpers import ics, methods
+from radicale_scheduling import compat
+from scheduling_helpers import ics, methods, put
 
 CAL = "/alice/calendar/"
 
@@ -89,3 +90,56 @@ def test_the_admins_name_wins_over_a_users_display_name(server):
     # The principal's own property is left as the user set it.
     response = server.propfind("/bob/", "D:displayname", user="bob")
     assert b"Alice Example" in response.body
+
+
+def test_limits_count_folded_lines_too(world):
+    """The PUT limits count the text before parsing it (http/limits.py):
+    a property name folded across lines (RFC 5545 s3.1) counts all the
+    same, and the refusal changes nothing."""
+    before = snapshot(world)
+    folded = put(world, "alice", CAL + "two.ics", ics("two", "bob", extra=(
+        "RRULE:FREQ=DAILY;COUNT=3\nRR\n ULE:FREQ=SECONDLY\n")))
+    assert folded.status == 400 and b"RRULE" in folded.body
+    many = crowd(101, uid="folded").replace("ATTENDEE:", "ATTEN\r\n\tDEE:")
+    response = put(world, "alice", CAL + "folded.ics", many)
+    assert response.status == 403
+    assert error_element(response, "C:max-attendees-per-instance") \
+        is not None
+    assert changes(before, snapshot(world)) == []
+    # Rules of a time zone count too, though parsing makes them a tzinfo.
+    zoned = ics("zoned", "bob", components=(
+        "BEGIN:VTIMEZONE\r\nTZID:X\r\nBEGIN:DAYLIGHT\r\n"
+        "DTSTART:19700329T020000\r\nTZOFFSETFROM:+0100\r\n"
+        "TZOFFSETTO:+0200\r\nRRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\r\n"
+        "RRULE:FREQ=SECONDLY\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\n"))
+    assert put(world, "alice", CAL + "zoned.ics", zoned).status == 400
+    assert changes(before, snapshot(world)) == []
+    # Words that only look like property names are no limit.
+    text = ics("words", "bob", extra="DESCRIPTION:rrule rrule attendee\n")
+    assert put(world, "alice", CAL + "words.ics", text).status == 201
+
+
+def test_a_lone_carriage_return_is_refused(world):
+    """Radicale 3.9 stored a CR without LF inside a value and then read the
+    file back with the CR as a line break: every later PUT of that object
+    failed with 500 (found by the fuzzer).  Refused; CRLF is fine."""
+    before = snapshot(world)
+    text = ics("cr", "bob", summary="Plan\rning")
+    response = put(world, "alice", CAL + "cr.ics", text)
+    assert response.status == 400 and b"carriage return" in response.body
+    assert changes(before, snapshot(world)) == []
+    fixed = text.replace("Plan\rning", "Planning")
+    assert put(world, "alice", CAL + "cr.ics", fixed).status == 201
+    assert put(world, "alice", CAL + "cr.ics", fixed).status in (201, 204)
+
+
+def test_radicale_versions_compare_by_release_numbers():
+    """The supported range (compat.SUPPORTED) is compared as numbers:
+    3.10 is after 3.9, a development release counts as its release."""
+    assert compat.version_tuple("3.5.10.dev1") == (3, 5, 10)
+    assert compat.version_tuple("3.1.8") >= compat.SUPPORTED[0]
+    assert compat.version_tuple("3.9.0") < compat.SUPPORTED[1]
+    assert compat.version_tuple("3.10.0") >= compat.SUPPORTED[1]
+    assert compat.version_tuple("3.9") < compat.version_tuple("3.10")
+    with pytest.raises(ValueError):
+        compat.version_tuple("next")

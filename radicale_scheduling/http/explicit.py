@@ -1,37 +1,30 @@
 """POST of COUNTER, DECLINECOUNTER or REFRESH to the schedule outbox.
 
-RFC 6638 has the server schedule implicitly and keeps POST for free-busy;
-these three methods change no copy, so no PUT can express them.  Clients
-that offer "propose a new time" use the explicit POST of the earlier
-CalDAV scheduling drafts (draft-desruisseaux-caldav-sched): text/calendar
-with the METHOD; Originator and Recipient headers are optional, the
-body's ORGANIZER and ATTENDEE decide.  The answer is a
-CALDAV:schedule-response with a request-status per recipient, like the
-free-busy POST (RFC 6638 s5, s10).
+These change no copy, so no PUT can express them: clients offering
+"propose a new time" POST them as the earlier CalDAV scheduling drafts
+did (draft-desruisseaux-caldav-sched); the body's ORGANIZER and ATTENDEE
+decide, Originator and Recipient headers are optional.  The answer is a
+CALDAV:schedule-response (RFC 6638 s10).
 """
 
 from __future__ import annotations
 
 from http import client
-from typing import TYPE_CHECKING, List, Optional
+from typing import List, Optional
 
 from vobject.base import Component
 
+from radicale_scheduling.compat import Response
 from radicale_scheduling.delivery import explicit
-from radicale_scheduling.http import compat
-from radicale_scheduling.http.compat import Response
-from radicale_scheduling.http.xml import element, href, to_bytes
-from radicale_scheduling.itip import calendar as ical
-from radicale_scheduling.itip import counter
+from radicale_scheduling.http.request import Request, precondition_failed, xml_response
+from radicale_scheduling.http.xml import element, recipient_response, to_bytes
+from radicale_scheduling.itip import address, counter
 from radicale_scheduling.itip.errors import SchedulingError
-
-if TYPE_CHECKING:
-    from radicale_scheduling.http.handlers import Request
 
 
 def _header_addresses(request: Request, name: str) -> List[str]:
     raw = request.environ.get("HTTP_" + name.upper(), "")
-    return [ical.normalize_address(part) for part in raw.split(",")
+    return [address.normalize(part) for part in raw.split(",")
             if part.strip()]
 
 
@@ -49,13 +42,9 @@ def handle(request: Request, cal: Component) -> Response:
             results = explicit.post(storage, request.user, message,
                                     originator, recipients)
     except SchedulingError as e:
-        return compat.precondition_failed(e.status, e.precondition or
-                                          "C:valid-scheduling-message",
-                                          e.reason)
-    root = element("C:schedule-response")
-    for recipient, status in results:
-        root.append(element("C:response", None,
-                            element("C:recipient", None, href(recipient)),
-                            element("C:request-status", status)))
-    return compat.response(client.OK, {
-        "Content-Type": "application/xml; charset=utf-8"}, to_bytes(root))
+        return precondition_failed(e.status, e.precondition or
+                                   "C:valid-scheduling-message", e.reason)
+    root = element("C:schedule-response", None, *(
+        recipient_response(recipient, answer)
+        for recipient, answer in results))
+    return xml_response(client.OK, to_bytes(root))

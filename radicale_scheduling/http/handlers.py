@@ -1,92 +1,45 @@
-"""Per-method rules of the scheduling HTTP surface (RFC 6638).
+"""Per-method rules of the scheduling HTTP surface (RFC 6638), as a table.
 
-Each handler receives the request and ``call_next`` (Radicale's own
-handler).  Handlers refuse what scheduling forbids, with the RFC's
-precondition where one exists, and otherwise let Radicale do the work, so
-ordinary CalDAV and CardDAV behave exactly as in plain Radicale.
+Each handler refuses what scheduling forbids, with the RFC's precondition
+where one exists, and otherwise lets Radicale do the work
+(``request.call_next``), so ordinary CalDAV and CardDAV behave exactly as
+in plain Radicale.
 """
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass
 from http import client
-from typing import Any, Callable, Dict, Optional
-from urllib.parse import unquote, urlparse
+from typing import Callable, Dict, Optional
 
-from radicale import httputils, pathutils
+from radicale import pathutils
 
-from radicale_scheduling import context
-from radicale_scheduling.http import (
-    compat,
-    limits,
-    principal_search,
-    properties,
-    proppatch,
+from radicale_scheduling import compat, context
+from radicale_scheduling.compat import Response
+from radicale_scheduling.http import directory, limits, outbox, principal_search, proppatch, props
+from radicale_scheduling.http.request import (
+    Request,
+    forbidden,
+    precondition_failed,
+    text_error,
+    with_header,
 )
-from radicale_scheduling.http.compat import Response
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip.errors import SchedulingError
-from radicale_scheduling.storage import Storage, paths
+from radicale_scheduling.storage import paths
 
-
-def is_scheduling_app(app: Any) -> bool:
-    return isinstance(getattr(app, "_storage", None), Storage)
-
-
-@dataclass
-class Request:
-    app: Any
-    environ: Dict[str, Any]
-    base_prefix: str
-    path: str
-    user: str
-    call_next: Callable[[], Response]
-
-    @property
-    def storage(self) -> Storage:
-        return self.app._storage
-
-    @functools.cached_property
-    def sane_path(self) -> str:
-        """The path without leading and trailing slash."""
-        return self.path.strip("/")
-
-    @functools.cached_property
-    def schedule(self) -> Optional[paths.SchedulePath]:
-        return paths.parse(self.path)
-
-    @property
-    def owns_path(self) -> bool:
-        """The path is the user's principal or lies below it."""
-        return bool(self.user) and \
-            self.sane_path.split("/", 1)[0] == self.user
-
-    def destination(self) -> Optional[str]:
-        """The sanitized path of a MOVE's Destination, without base prefix."""
-        raw = self.environ.get("HTTP_DESTINATION", "")
-        if not raw:
-            return None
-        to_path = pathutils.sanitize_path(urlparse(unquote(raw)).path)
-        if self.base_prefix and \
-                (to_path + "/").startswith(self.base_prefix + "/"):
-            to_path = to_path[len(self.base_prefix):] or "/"
-        return to_path
+Handler = Callable[[Request], Response]
 
 
 def guard(request: Request) -> Optional[Response]:
-    """Keep everybody but the owner out of an inbox or outbox (s2.1, s2.2).
-
-    This holds whatever the rights backend allows: another user's
-    scheduling messages are private even where calendars are shared.
-    Returns Radicale's own NOT_ALLOWED answer, which makes Radicale ask an
-    anonymous client to log in.
-    """
+    """Keep everybody but the owner out of an inbox or outbox (s2.1, s2.2),
+    whatever the rights backend allows: another user's scheduling
+    messages are private even where calendars are shared.  Radicale's own
+    refusal makes it ask an anonymous client to log in."""
     schedule = request.schedule
     if schedule is None:
         return None
     if not request.user or request.user != schedule.user:
-        return httputils.NOT_ALLOWED
+        return compat.NOT_ALLOWED
     request.storage.ensure_scheduling(request.user)
     return None
 
@@ -98,13 +51,9 @@ def _kind_name(kind: str) -> str:
 def handle_report(request: Request) -> Response:
     """REPORT: only the owner reads an inbox or outbox; answers carry
     CALDAV:schedule-tag when asked; principal searches find the server's
-    users (principal_search.py)."""
-    refused = guard(request)
-    if refused:
-        return refused
-    with properties.answering(request.storage, request.user,
-                              request.base_prefix):
-        search = principal_search.wants(compat.read_body(request.environ))
+    users."""
+    with props.answering(request.storage, request.user, request.base_prefix):
+        search = principal_search.wants(request.body())
         if search is not None:
             return principal_search.handle(request, search)
         return request.call_next()
@@ -112,16 +61,13 @@ def handle_report(request: Request) -> Response:
 
 def handle_get(request: Request) -> Response:
     """GET, HEAD: a scheduling object carries its Schedule-Tag (s3.2.10)."""
-    result = guard(request) or request.call_next()
+    result = request.call_next()
     if result[0] != client.OK or request.path.endswith("/") or \
             request.schedule is not None:
         return result
     tag = request.storage.item_schedule_tag(request.path)
-    if tag is None:
-        return result
-    headers = compat.headers_dict(result[1])
-    headers["Schedule-Tag"] = '"%s"' % tag
-    return (result[0], headers) + tuple(result[2:])
+    return result if tag is None else \
+        with_header(result, "Schedule-Tag", '"%s"' % tag)
 
 
 def _scheduling_write(request: Request) -> Response:
@@ -135,55 +81,30 @@ def _scheduling_write(request: Request) -> Response:
             result = request.call_next()
     except SchedulingError as e:
         if e.precondition is None:
-            return compat.text_error(e.status, e.reason)
-        return compat.precondition_failed(e.status, e.precondition, e.reason,
-                                          href=e.href)
+            return text_error(e.status, e.reason)
+        return precondition_failed(e.status, e.precondition, e.reason,
+                                   href=e.href)
     except ical.InvalidCalendar as e:
-        return compat.text_error(client.BAD_REQUEST, str(e))
+        return text_error(client.BAD_REQUEST, str(e))
     if ctx.schedule_tag is not None and result[0] in (
             client.OK, client.CREATED, client.NO_CONTENT):
-        headers = compat.headers_dict(result[1])
         if ctx.rewritten:
             # RFC 4791 s5.3.4: no ETag for a body the server changed.
-            headers.pop("ETag", None)
-        headers["Schedule-Tag"] = '"%s"' % ctx.schedule_tag
-        result = (result[0], headers) + tuple(result[2:])
+            result = with_header(result, "ETag", None)
+        result = with_header(result, "Schedule-Tag",
+                             '"%s"' % ctx.schedule_tag)
     return result
 
 
 def handle_options(request: Request) -> Response:
     """Advertise calendar-auto-schedule (RFC 6638 s2), keep Radicale's."""
     result = request.call_next()
-    headers = compat.headers_dict(result[1])
-    dav = headers.get("DAV")
-    if dav is not None and "calendar-auto-schedule" not in dav:
-        # calendarserver-principal-search: Apple's attendee lookup.
-        headers["DAV"] = dav + ", calendar-auto-schedule, " \
-            "calendarserver-principal-search"
-    return (result[0], headers) + tuple(result[2:])
-
-
-def handle_propfind(request: Request) -> Response:
-    refused = guard(request)
-    if refused:
-        return refused
-    schedule = request.schedule
-    if schedule is not None and schedule.kind == paths.INBOX or \
-            request.user and request.sane_path == request.user and \
-            _asks_scheduling(compat.read_body(request.environ)):
-        # The inbox shows schedule-default-calendar-URL: one of the user's
-        # calendars is chosen now, if they have one.  None is created by
-        # reading: a client that makes its own calendar next would find
-        # one already there; the first invitation creates it (s4.3).
-        request.storage.ensure_default_calendar(request.user, create=False)
-    with properties.answering(request.storage, request.user,
-                              request.base_prefix):
-        result = request.call_next()
-    if result[0] == client.FORBIDDEN and request.user and \
-            "/" not in request.sane_path and request.sane_path and \
-            not request.owns_path:
-        return principal_search.directory_propfind(request) or result
-    return result
+    dav = dict(result[1]).get("DAV")
+    if dav is None or "calendar-auto-schedule" in dav:
+        return result
+    # calendarserver-principal-search: Apple's attendee lookup.
+    return with_header(result, "DAV", dav + ", calendar-auto-schedule, "
+                       "calendarserver-principal-search")
 
 
 _DISCOVERY = (b"schedule-inbox-URL", b"schedule-outbox-URL",
@@ -194,40 +115,46 @@ def _asks_scheduling(body: bytes) -> bool:
     return any(name in body for name in _DISCOVERY)
 
 
+def handle_propfind(request: Request) -> Response:
+    schedule = request.schedule
+    if schedule is not None and schedule.kind == paths.INBOX or \
+            request.user and request.sane_path == request.user and \
+            _asks_scheduling(request.body()):
+        # The inbox shows schedule-default-calendar-URL: one of the user's
+        # calendars is chosen now, if they have one.  None is created by
+        # reading: a client that makes its own calendar next would find
+        # one already there; the first invitation creates it (s4.3).
+        request.storage.ensure_default_calendar(request.user, create=False)
+    with props.answering(request.storage, request.user, request.base_prefix):
+        result = request.call_next()
+    if result[0] == client.FORBIDDEN and request.user and \
+            "/" not in request.sane_path and request.sane_path and \
+            not request.owns_path:
+        return directory.other_principal(request) or result
+    return result
+
+
 def handle_proppatch(request: Request) -> Response:
-    refused = guard(request)
-    if refused:
-        return refused
-    refused = proppatch.check_and_rewrite(request)
-    return refused or request.call_next()
+    return proppatch.check_and_rewrite(request) or request.call_next()
 
 
 def handle_put(request: Request) -> Response:
-    refused = guard(request)
-    if refused:
-        return refused
     schedule = request.schedule
     if schedule is not None:
-        return compat.forbidden(
+        return forbidden(
             "The %s is filled by the server; clients cannot PUT into it "
             "(RFC 6638 section 2)." % _kind_name(schedule.kind))
-    refused = limits.check_put(request, compat.read_body(request.environ))
+    refused = limits.check_put(request, request.body())
     return refused or _scheduling_write(request)
 
 
 def handle_delete(request: Request) -> Response:
-    refused = guard(request)
-    if refused:
-        return refused
     schedule = request.schedule
     if schedule is not None and schedule.href is None:
-        return compat.forbidden(
+        return forbidden(
             "The %s belongs to the principal and cannot be deleted."
             % _kind_name(schedule.kind))
-    refused = _default_calendar_needed(request)
-    if refused:
-        return refused
-    return _scheduling_write(request)
+    return _default_calendar_needed(request) or _scheduling_write(request)
 
 
 def _default_calendar_needed(request: Request) -> Optional[Response]:
@@ -245,7 +172,7 @@ def _default_calendar_needed(request: Request) -> Optional[Response]:
             request.sane_path + "/"):
         return None
     whose = "your" if owner == request.user else "%s's" % owner
-    return compat.precondition_failed(
+    return precondition_failed(
         client.FORBIDDEN, "C:default-calendar-needed",
         "This calendar is where invitations are delivered "
         "(schedule-default-calendar-URL of %s inbox). Choose another "
@@ -253,19 +180,12 @@ def _default_calendar_needed(request: Request) -> Optional[Response]:
 
 
 def handle_move(request: Request) -> Response:
-    refused = guard(request)
-    if refused:
-        return refused
     to_path = request.destination()
-    sources = [request.sane_path]
-    if to_path is not None:
-        sources.append(to_path)
-    for path in sources:
+    for path in (request.sane_path, to_path or ""):
         schedule = paths.parse(path)
         if schedule is not None:
-            return compat.forbidden(
-                "Items cannot be moved into or out of a %s."
-                % _kind_name(schedule.kind))
+            return forbidden("Items cannot be moved into or out of a %s."
+                             % _kind_name(schedule.kind))
     result = _scheduling_write(request)
     if to_path is not None and result[0] in (client.CREATED,
                                              client.NO_CONTENT):
@@ -273,9 +193,7 @@ def handle_move(request: Request) -> Response:
         with request.storage.acquire_lock("r", request.user):
             tag = request.storage.item_schedule_tag(to_path)
         if tag is not None:
-            headers = compat.headers_dict(result[1])
-            headers["Schedule-Tag"] = '"%s"' % tag
-            result = (result[0], headers) + tuple(result[2:])
+            result = with_header(result, "Schedule-Tag", '"%s"' % tag)
     return result
 
 
@@ -284,37 +202,29 @@ def handle_mkcol(request: Request) -> Response:
     schedule = request.schedule
     if schedule is None:
         return request.call_next()
-    return guard(request) or compat.forbidden(
-        "The %s is created by the server." % _kind_name(schedule.kind))
+    return forbidden("The %s is created by the server."
+                     % _kind_name(schedule.kind))
 
 
 def handle_post(request: Request) -> Response:
-    refused = guard(request)
-    if refused:
-        return refused
     schedule = request.schedule
     if schedule is None:
         return request.call_next()
     if schedule.kind != paths.OUTBOX or schedule.href is not None:
-        return compat.text_error(
+        return text_error(
             client.METHOD_NOT_ALLOWED,
             "POST is only accepted by the schedule outbox (RFC 6638 s5).")
-    from radicale_scheduling.http import outbox
     return outbox.handle_post(request)
 
 
-HANDLERS: Dict[str, Callable[[Request], Response]] = {
-    "DELETE": handle_delete,
-    "GET": handle_get,
-    "HEAD": handle_get,
-    "MKCALENDAR": handle_mkcol,
-    "MKCOL": handle_mkcol,
-    "MOVE": handle_move,
-    "OPTIONS": handle_options,
-    "POST": handle_post,
-    "PROPFIND": handle_propfind,
-    "PROPPATCH": handle_proppatch,
-    "PUT": handle_put,
-    "REPORT": handle_report,
-}
+def _guarded(handler: Handler) -> Handler:
+    return lambda request: guard(request) or handler(request)
 
+
+HANDLERS: Dict[str, Handler] = {"OPTIONS": handle_options, **{
+    method: _guarded(handler) for method, handler in (
+        ("DELETE", handle_delete), ("GET", handle_get), ("HEAD", handle_get),
+        ("MKCALENDAR", handle_mkcol), ("MKCOL", handle_mkcol),
+        ("MOVE", handle_move), ("POST", handle_post),
+        ("PROPFIND", handle_propfind), ("PROPPATCH", handle_proppatch),
+        ("PUT", handle_put), ("REPORT", handle_report))}}

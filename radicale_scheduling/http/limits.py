@@ -1,90 +1,85 @@
-"""Limits on what a client may store (RFC 4791 s5.2.9, s5.3.2.1).
+"""Limits on what a client may store (RFC 4791 s5.2.9, s5.3.2.1; RFC 5545
+s3.8.5.3), checked before Radicale reads a PUT body.
 
 A meeting with 10,000 attendees costs 10,000 deliveries inside one request
 and makes every copy huge; ``scheduling_max_attendees`` caps the ATTENDEE
-properties of any one instance, and calendars advertise the cap as
-CALDAV:max-attendees-per-instance.  The body is only counted as text; it
-is parsed (once) only when the count says it may be over the limit.
+properties of any one instance (advertised as
+CALDAV:max-attendees-per-instance).  The text is only counted (the one
+text fast path of this layer, tests/test_http_hardening.py); it is parsed,
+once, only where the attendee count may exceed the limit.
 """
 
 from __future__ import annotations
 
-import re
 from http import client
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
-import vobject
-from radicale import httputils
-
-from radicale_scheduling.http import compat
-from radicale_scheduling.http.compat import Response
+from radicale_scheduling import compat
+from radicale_scheduling.compat import Response
+from radicale_scheduling.http.request import Request, precondition_failed, text_error
 from radicale_scheduling.itip import calendar as ical
 
-if TYPE_CHECKING:
-    from radicale_scheduling.http.handlers import Request
 
-_FOLD = re.compile(r"\r?\n[ \t]")
-_ATTENDEE = re.compile(r"^attendee[;:]", re.IGNORECASE | re.MULTILINE)
-_RRULE = re.compile(r"^rrule[;:]", re.IGNORECASE | re.MULTILINE)
-_LINE = re.compile(r"^(begin|end|rrule)[;:]([^\r\n]*)",
-                   re.IGNORECASE | re.MULTILINE)
+def _unfold(text: str) -> str:
+    """RFC 5545 s3.1: a line break followed by a space or tab is none."""
+    return text.replace("\r\n", "\n").replace("\n ", "").replace("\n\t", "")
 
 
 def check_put(request: Request, body: bytes) -> Optional[Response]:
-    """Refuse, before Radicale reads it, a PUT body over the attendee cap
-    or with a component holding two RRULEs."""
+    """Refuse a PUT body over the attendee cap, with a component holding
+    two RRULEs, or one Radicale would store unreadable."""
     try:
-        # As Radicale will read it (charset of the request, fallbacks).
-        text = httputils.decode_request(request.app.configuration,
-                                        request.environ, body)
+        decoded = request.decode(body)
     except (UnicodeDecodeError, LookupError):
         return None  # Radicale answers this itself
-    text = _FOLD.sub("", text)
-    return _check_rrules(text) or _check_max_attendees(request, text)
-
-
-def _check_rrules(text: str) -> Optional[Response]:
-    """RFC 5545 s3.8.5.3: RRULE SHOULD NOT occur more than once.  Radicale
-    3.9 counts the occurrences of a component with a COUNT or UNTIL rule by
-    listing them all, so a second rule without end makes the PUT run until
-    memory is exhausted; one rule per component is accepted."""
-    if len(_RRULE.findall(text)) < 2:
-        return None
-    counts = [0]
-    for match in _LINE.finditer(text):
-        name = match.group(1).upper()
-        if name == "BEGIN":
-            counts.append(0)
-        elif name == "END":
-            if len(counts) > 1:
-                counts.pop()
-        else:
-            counts[-1] += 1
-            if counts[-1] > 1:
-                return compat.text_error(
-                    client.BAD_REQUEST,
-                    "A component has more than one RRULE; combine them "
-                    "into one, or use RDATE (RFC 5545 section 3.8.5.3).")
-    return None
-
-
-def _check_max_attendees(request: Request, text: str) -> Optional[Response]:
-    """403 with CALDAV:max-attendees-per-instance for a PUT over the cap."""
+    if decoded.count("\r") != decoded.count("\r\n"):
+        # RFC 5545 s3.1: lines end with CRLF.  Radicale 3.9 keeps a lone CR
+        # inside a value, but reads the stored file back with the CR as a
+        # line break: the object could never be read or replaced again.
+        return text_error(client.BAD_REQUEST, "A carriage return without "
+                          "line feed is not allowed in iCalendar (RFC 5545 "
+                          "section 3.1).")
+    text = _unfold(decoded).lower()
+    if text.count("rrule") > 1 and _two_rules(text):
+        # RFC 5545 s3.8.5.3.  Radicale 3.9 counts the occurrences of a
+        # component with a COUNT or UNTIL rule by listing them all: a
+        # second rule without end makes the PUT run until memory runs out.
+        return text_error(
+            client.BAD_REQUEST,
+            "A component has more than one RRULE; combine them into one, "
+            "or use RDATE (RFC 5545 section 3.8.5.3).")
     limit = request.storage.settings.max_attendees
-    if len(_ATTENDEE.findall(text)) <= limit:
+    if text.count("attendee") <= limit:  # counted anywhere: only too many
         return None
     try:
         # Every object of the body, as Radicale reads them (a whole
         # calendar uploaded at once may hold several).
-        cals = list(vobject.readComponents(text))
+        cals = compat.read_components(decoded)
     except Exception:  # vobject raises many kinds
         return None  # Radicale refuses it with its own 400
     most = max((ical.most_attendees_per_instance(cal) for cal in cals),
                default=0)
     if most <= limit:
         return None
-    return compat.precondition_failed(
+    return precondition_failed(
         client.FORBIDDEN, "C:max-attendees-per-instance",
         "An instance has %d attendees; this server allows at most %d "
         "(scheduling_max_attendees, RFC 4791 section 5.3.2.1)."
         % (most, limit))
+
+
+def _two_rules(text: str) -> bool:
+    """Counted per component on the unfolded lines, not on the parsed
+    object: vobject turns a VTIMEZONE, rules and all, into a tzinfo."""
+    counts = [0]
+    for line in text.split("\n"):
+        name = line.split(":", 1)[0].split(";", 1)[0]
+        if name == "begin":
+            counts.append(0)
+        elif name == "end" and len(counts) > 1:
+            counts.pop()
+        elif name == "rrule":
+            counts[-1] += 1
+            if counts[-1] > 1:
+                return True
+    return False

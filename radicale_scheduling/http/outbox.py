@@ -1,77 +1,66 @@
 """POST to the schedule outbox: free-busy lookups (RFC 6638 s5, s10,
-RFC 5546 s3.3.2); COUNTER, DECLINECOUNTER and REFRESH go to
-http/explicit.py.
+RFC 5546 s3.3.2); COUNTER, DECLINECOUNTER and REFRESH go to explicit.py.
 
-The user asks for the busy time of one or more calendar users; the answer
-is a CALDAV:schedule-response with one CALDAV:response per recipient.
-Only the owner of the outbox may post to it (the HTTP guard), as one of
-their own addresses (``valid-organizer``); a malformed request is refused
-with ``valid-scheduling-message`` and reason, before any calendar is read.
+Only the outbox's owner may post (the guard), as one of their own
+addresses (``valid-organizer``); a malformed request is refused with
+``valid-scheduling-message`` and a reason before any calendar is read.
 """
 
 from __future__ import annotations
 
 import datetime
-import xml.etree.ElementTree as ET
 from http import client
-from typing import TYPE_CHECKING, Dict, List, Tuple
+from typing import Dict, List, Tuple
 
 from radicale.log import logger
 from vobject.base import Component
 
-from radicale_scheduling.http import compat, explicit
-from radicale_scheduling.http.compat import Response
-from radicale_scheduling.http.xml import element, href, to_bytes
+from radicale_scheduling.compat import Response
+from radicale_scheduling.http import explicit
+from radicale_scheduling.http.request import (
+    Request,
+    content_length,
+    precondition_failed,
+    xml_response,
+)
+from radicale_scheduling.http.xml import element, recipient_response, to_bytes
 from radicale_scheduling.itip import calendar as ical
-from radicale_scheduling.itip import counter, freebusy
-from radicale_scheduling.storage import busy
-
-if TYPE_CHECKING:
-    from radicale_scheduling.http.handlers import Request
-    from radicale_scheduling.storage import Storage
+from radicale_scheduling.itip import counter, freebusy, status
+from radicale_scheduling.itip.errors import SchedulingError
+from radicale_scheduling.itip.status import Status
+from radicale_scheduling.storage import Storage, busy
 
 UTC = datetime.timezone.utc
 #: How long a free-busy request may be, before anything is parsed.
 MAX_BODY = 1024 * 1024
-SUCCESS = "2.0;Success"
 #: Per recipient (RFC 5546 s3.6.16): the recipient's calendars need more
-#: than scheduling_freebusy_max_occurrences instances, or failed.
-TOO_COSTLY = "5.3;No scheduling support for user;too many recurrence " \
-    "instances in the window"
-FAILED = "5.3;No scheduling support for user"
+#: than scheduling_freebusy_max_occurrences instances.
+TOO_COSTLY = Status(status.NO_SUPPORT.code, status.NO_SUPPORT.text +
+                    ";too many recurrence instances in the window")
+NOT_HERE = Status(status.INVALID_USER.code,
+                  "Not a calendar user of this server")
 
 
-class BadRequest(Exception):
-    def __init__(self, status: int, precondition: str, reason: str) -> None:
-        super().__init__(reason)
-        self.status, self.precondition, self.reason = (status, precondition,
-                                                       reason)
-
-
-def _invalid(reason: str) -> BadRequest:
-    return BadRequest(client.BAD_REQUEST, "C:valid-scheduling-message",
-                      reason)
+def _invalid(reason: str, status: int = client.BAD_REQUEST
+             ) -> SchedulingError:
+    return SchedulingError("C:valid-scheduling-message", reason, status)
 
 
 def _read(request: Request) -> Component:
     content_type = request.environ.get("CONTENT_TYPE", "")
     if content_type and "text/calendar" not in content_type.lower():
-        raise BadRequest(client.UNSUPPORTED_MEDIA_TYPE,
-                         "C:supported-calendar-data",
-                         "A scheduling message is text/calendar.")
-    length = compat.content_length(request.environ)
-    if length > MAX_BODY:
-        raise BadRequest(client.REQUEST_ENTITY_TOO_LARGE,
-                         "C:max-resource-size",
-                         "A scheduling message is at most %d bytes." % MAX_BODY)
-    body = compat.read_body(request.environ)
+        raise SchedulingError("C:supported-calendar-data", "A scheduling "
+                              "message is text/calendar.",
+                              client.UNSUPPORTED_MEDIA_TYPE)
+    if content_length(request.environ) > MAX_BODY:
+        raise SchedulingError("C:max-resource-size", "A scheduling message "
+                              "is at most %d bytes." % MAX_BODY,
+                              client.REQUEST_ENTITY_TOO_LARGE)
     try:
-        text = body.decode("utf-8")
-        cal = ical.parse(text)
+        return ical.parse(request.body().decode("utf-8"))
     except (UnicodeDecodeError, ical.InvalidCalendar) as e:
-        raise BadRequest(client.BAD_REQUEST, "C:valid-calendar-data",
-                         "The body is not iCalendar: %s" % e) from e
-    return cal
+        raise SchedulingError("C:valid-calendar-data", "The body is not "
+                              "iCalendar: %s" % e, client.BAD_REQUEST) from e
 
 
 def _freebusy(cal: Component):
@@ -106,9 +95,8 @@ def _window(request: Request, vfb) -> Tuple[datetime.datetime,
         raise _invalid("DTEND must be after DTSTART.")
     limit = request.storage.settings.freebusy_max_days
     if finish - begin > datetime.timedelta(days=limit):
-        raise BadRequest(client.FORBIDDEN, "C:valid-scheduling-message",
-                         "The window is longer than %d days "
-                         "(scheduling_freebusy_max_days)." % limit)
+        raise _invalid("The window is longer than %d days (scheduling_"
+                       "freebusy_max_days)." % limit, client.FORBIDDEN)
     return begin, finish
 
 
@@ -117,27 +105,16 @@ def _check(request: Request, vfb) -> List:
     if organizer is None:
         raise _invalid("ORGANIZER is required.")
     if request.storage.directory.user_for_address(organizer) != request.user:
-        raise BadRequest(client.FORBIDDEN, "C:valid-organizer",
-                         "ORGANIZER must be one of your own addresses.")
+        raise SchedulingError("C:valid-organizer", "ORGANIZER must be one "
+                              "of your own addresses.")
     attendees = ical.attendees(vfb)
     if not attendees:
         raise _invalid("At least one ATTENDEE is required.")
     limit = request.storage.settings.freebusy_max_recipients
     if len(attendees) > limit:
-        raise BadRequest(client.FORBIDDEN, "C:valid-scheduling-message",
-                         "At most %d recipients per request "
-                         "(scheduling_freebusy_max_recipients)." % limit)
+        raise _invalid("At most %d recipients per request (scheduling_"
+                       "freebusy_max_recipients)." % limit, client.FORBIDDEN)
     return attendees
-
-
-def _recipient_response(recipient: str, status: str,
-                        data: str = "") -> ET.Element:
-    response = element("C:response", None,
-                       element("C:recipient", None, href(recipient)),
-                       element("C:request-status", status))
-    if data:
-        response.append(element("C:calendar-data", data))
-    return response
 
 
 def handle_post(request: Request) -> Response:
@@ -148,48 +125,40 @@ def handle_post(request: Request) -> Response:
         vfb = _freebusy(cal)
         begin, end = _window(request, vfb)
         attendees = _check(request, vfb)
-    except BadRequest as e:
-        return compat.precondition_failed(e.status, e.precondition, e.reason)
+    except SchedulingError as e:
+        return precondition_failed(e.status, e.precondition or
+                                   "C:valid-scheduling-message", e.reason)
     storage = request.storage
     now = datetime.datetime.now(UTC)
     root = element("C:schedule-response")
-    answered: Dict[str, Tuple[str, List[freebusy.Period]]] = {}
+    answered: Dict[str, Tuple[Status, List[freebusy.Period]]] = {}
     for line in attendees:
         recipient = ical.address(line)
         user = storage.directory.user_for_address(recipient)
         if user is None:
-            reason = "3.7;Invalid calendar user" if storage.directory\
-                .is_local_domain(recipient) else \
-                "3.7;Not a calendar user of this server"
-            root.append(_recipient_response(str(line.value), reason))
+            unknown = status.INVALID_USER if storage.directory\
+                .is_local_domain(recipient) else NOT_HERE
+            root.append(recipient_response(str(line.value), unknown))
             continue
         if user not in answered:  # one user's several addresses: once
             answered[user] = _busy(storage, user, begin, end)
-        status, periods = answered[user]
-        if status != SUCCESS:
-            root.append(_recipient_response(str(line.value), status))
-            continue
-        data = freebusy.reply(vfb, line, periods, now).serialize()
-        root.append(_recipient_response(str(line.value), status, data))
-    return compat.response(client.OK, {
-        "Content-Type": "application/xml; charset=utf-8"}, to_bytes(root))
+        outcome, periods = answered[user]
+        data = freebusy.reply(vfb, line, periods, now).serialize() \
+            if outcome == status.SUCCESS else ""
+        root.append(recipient_response(str(line.value), outcome, data))
+    return xml_response(client.OK, to_bytes(root))
 
 
 def _busy(storage: Storage, user: str, begin: datetime.datetime,
-          end: datetime.datetime) -> Tuple[str, List[freebusy.Period]]:
-    """One recipient's status and busy time.
-
-    The storage lock is held only while reading that recipient's items,
-    so a waiting writer goes between recipients and never waits for the
-    expansion.  What fails or exceeds the occurrence budget for one
-    recipient is that recipient's error (RFC 6638 s5, RFC 5546 s3.6):
-    the others are answered normally.
-    """
+          end: datetime.datetime) -> Tuple[Status, List[freebusy.Period]]:
+    """One recipient's status and busy time.  The lock is held only while
+    reading, so writers go between recipients; one recipient's failure is
+    that recipient's status (RFC 6638 s5, RFC 5546 s3.6)."""
     try:
         with storage.acquire_lock("r", user):
             sources = busy.gather(storage, user, begin, end)
         budget = freebusy.Budget(storage.settings.freebusy_max_occurrences)
-        return SUCCESS, busy.periods_of(sources, begin, end, budget)
+        return status.SUCCESS, busy.periods_of(sources, begin, end, budget)
     except freebusy.TooManyOccurrences:
         logger.warning("Scheduling: free-busy of %r expands more than %d "
                        "occurrences (scheduling_freebusy_max_occurrences)",
@@ -198,4 +167,4 @@ def _busy(storage: Storage, user: str, begin: datetime.datetime,
     except Exception as e:  # one broken calendar must not fail the others
         logger.warning("Scheduling: free-busy of %r failed: %s", user, e,
                        exc_info=True)
-        return FAILED, []
+        return status.NO_SUPPORT, []

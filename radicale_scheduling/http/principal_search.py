@@ -1,49 +1,20 @@
-"""Finding people to invite: principal searches.
+"""Finding people to invite: principal searches, which Radicale lists but
+answers with an empty multistatus.
 
-Calendar clients complete an attendee's name by asking the server for
-principals: ``DAV:principal-property-search`` and
-``DAV:principal-search-property-set`` (RFC 3744 s9.4, s9.5), and Apple's
-``CS:calendarserver-principal-search`` (search tokens and a context:
-``attendee``, ``location``, ``resource``, ``user``, ``group``).  Radicale
-lists these reports but answers them with an empty multistatus.
+``DAV:principal-property-search`` and ``DAV:principal-search-property-set``
+(RFC 3744 s9.4, s9.5): caseless substring matching, the RFC's preferred
+default, or ``match-type`` starts-with or equals (as Apple's server);
+anything but ``SEARCHABLE`` matches nobody.  Apple's
+``CS:calendarserver-principal-search``: every token in the name, user name
+or an address, within a context's calendar-user types.  Who is found and
+what is shown: http/directory.py.  Only logged-in users search.
 
-Who is found: every user the server knows (``Storage.known_users``:
-principal folders, htpasswd users, the addresses file, so rooms and
-resources too), under their display name: the addresses file's name, else
-the DAV:displayname set on the principal (unless it is another user's
-name), else the user name.  A folder at
-the top that is a calendar or an address book is no principal.
-
-Matching is caseless substring matching, the RFC's preferred default;
-``DAV:match`` may ask ``match-type="starts-with"`` or ``"equals"`` (an
-extension Apple's server understands).  Searchable: DAV:displayname,
-CALDAV:calendar-user-address-set (each address with and without
-``mailto:``), CALDAV:calendar-user-type and CS:email-address-set; a
-property-search over anything else matches nobody (s9.4).  Several
-property-searches are combined by ``test="allof"`` (the default) or
-``"anyof"``.  Apple's search needs every token to appear in the name, the
-user name or an address.
-
-What is shown: the directory facts of ``properties.DIRECTORY`` (display
-name, addresses, calendar-user type, principal URL, calendar home) of
-anybody; of the searcher's own principal also its scheduling properties;
-everything else is 404, as in PROPFIND.  Only logged-in users may search:
-an anonymous request gets Radicale's own refusal (401, asking to log in).
-
-Scope: the principal collection ``/`` (Radicale's principal-collection-set)
-and, with ``DAV:apply-to-principal-collection-set``, any resource of the
-user.  Radicale's principals have no principals below them, so a search
-sent to a principal URL (python-caldav sends it to the account URL) is
-taken as a search of the principal collection.  Below a principal,
-without apply-to-principal-collection-set, there is nothing to find and
-Radicale's own empty answer stands.
-
-The cap: at most ``MAX_RESULTS`` (50) principals per answer, the first by
-display name; when more match, the answer also holds a response for the
-request URI with status 507 and ``DAV:number-of-matches-within-limits``
-(the s9.4 postcondition, reported beside the results as Apple's server
-does), so that clients show the first matches and the user types on.
-Apple's ``CS:limit/CS:nresults`` lowers the cap.
+Scope: ``/`` and, with ``DAV:apply-to-principal-collection-set``, any of
+the user's resources; a principal URL (where python-caldav sends it)
+stands for ``/``, as Radicale's principals hold no principals.  At most
+``MAX_RESULTS``, the first by display name; beyond, a 507 response with
+``DAV:number-of-matches-within-limits`` (s9.4, beside the results as
+Apple's server does) so that clients let the user type on.
 """
 
 from __future__ import annotations
@@ -51,28 +22,18 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from http import client
-from typing import (
-    TYPE_CHECKING,
-    Callable,
-    Dict,
-    FrozenSet,
-    List,
-    Optional,
-    Sequence,
-    Tuple,
-)
+from typing import Callable, Dict, FrozenSet, List, Optional, Tuple
 
 import defusedxml.ElementTree as DefusedET
-from radicale import httputils, xmlutils
 
-from radicale_scheduling.http import compat, properties
-from radicale_scheduling.http.compat import Response
+from radicale_scheduling import compat
+from radicale_scheduling.compat import Response
+from radicale_scheduling.http import directory, props
+from radicale_scheduling.http.directory import Candidate
+from radicale_scheduling.http.propfind import CS_SEARCH
+from radicale_scheduling.http.request import Request, text_error, xml_response
 from radicale_scheduling.http.xml import clark, element, href, to_bytes
-from radicale_scheduling.principals import CUTYPES, Principal
-
-if TYPE_CHECKING:
-    from radicale_scheduling.http.handlers import Request
-    from radicale_scheduling.storage import Storage
+from radicale_scheduling.principals import CUTYPES
 
 #: Most principals in one answer (RFC 3744 s9.4 DAV:number-of-matches-
 #: within-limits): enough for a completion list, little to harvest.
@@ -80,21 +41,19 @@ MAX_RESULTS = 50
 
 PROPERTY_SEARCH = clark("D:principal-property-search")
 SEARCH_PROPERTY_SET = clark("D:principal-search-property-set")
-CS_SEARCH = properties.CS_SEARCH
 REPORTS = frozenset({PROPERTY_SEARCH, SEARCH_PROPERTY_SET, CS_SEARCH})
 #: Cheap test on a REPORT body before parsing it.
 _MARKERS = (b"principal-property-search", b"principal-search-property-set",
             b"calendarserver-principal-search")
-
 _PROP = clark("D:prop")
-_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+_APPLY_TO_SET = clark("D:apply-to-principal-collection-set")
 
 #: Searchable properties, in the order clients should offer them (s9.5).
 SEARCHABLE: Tuple[Tuple[str, str], ...] = (
-    (properties.DISPLAYNAME, "Display name"),
-    (properties.ADDRESS_SET, "Calendar user address (e-mail)"),
-    (properties.EMAIL_SET, "E-mail address"),
-    (properties.USER_TYPE, "Calendar user type (INDIVIDUAL, ROOM, ...)"),
+    (directory.DISPLAYNAME, "Display name"),
+    (directory.ADDRESS_SET, "Calendar user address (e-mail)"),
+    (directory.EMAIL_SET, "E-mail address"),
+    (directory.USER_TYPE, "Calendar user type (INDIVIDUAL, ROOM, ...)"),
 )
 
 #: CS:calendarserver-principal-search contexts -> calendar-user types, as
@@ -112,31 +71,6 @@ class BadSearch(Exception):
     """A malformed search: 400 with the reason."""
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """A principal as a search sees it."""
-
-    principal: Principal
-    display_name: str
-
-    @property
-    def user(self) -> str:
-        return self.principal.user
-
-    def values(self, tag: str) -> Optional[List[str]]:
-        """The strings a search on ``tag`` compares, None if unsearchable."""
-        addresses = self.principal.addresses
-        if tag == properties.DISPLAYNAME:
-            return [self.display_name]
-        if tag == properties.ADDRESS_SET:
-            return list(addresses) + [a[7:] for a in addresses]
-        if tag == properties.EMAIL_SET:
-            return [a[7:] for a in addresses]
-        if tag == properties.USER_TYPE:
-            return [self.principal.cutype]
-        return None
-
-
 Matcher = Callable[[str], bool]
 
 
@@ -152,38 +86,6 @@ def matcher(text: str, match_type: str = "contains") -> Matcher:
     raise BadSearch("match-type %r is not one of contains, starts-with, "
                     "equals." % match_type)
 
-
-# -- who is there --------------------------------------------------------
-
-def candidates(storage: Storage) -> List[Candidate]:
-    """Every principal of the server, sorted by display name.
-
-    The addresses file's name, where the admin gave one, wins over the
-    DAV:displayname a user set, and a set name that is another user's
-    name (admin-given or user name) shows the user name instead: nobody
-    appears in attendee completion as somebody else."""
-    named = []
-    for user in storage.directory.known_users():
-        name = storage.principal_display_name(user)
-        if name is None:
-            continue  # a calendar or address book, no principal
-        named.append((storage.directory.principal(user), name))
-    taken: Dict[str, str] = {}
-    for principal, _name in named:
-        for other in (principal.user, principal.display_name):
-            if other:
-                taken.setdefault(other.casefold(), principal.user)
-    found = []
-    for principal, name in named:
-        shown = principal.display_name or name or principal.user
-        if taken.get(shown.casefold(), principal.user) != principal.user:
-            shown = principal.user
-        found.append(Candidate(principal, shown))
-    found.sort(key=lambda c: (c.display_name.casefold(), c.user))
-    return found
-
-
-# -- requests --------------------------------------------------------------
 
 def wants(body: bytes) -> Optional[ET.Element]:
     """The parsed body if it is one of these searches, else None."""
@@ -207,12 +109,12 @@ class Search:
 
 
 #: Elements of the search requests themselves (not properties asked for).
-_STRUCTURE = frozenset({_PROP, clark("D:property-search"),
-                        clark("D:apply-to-principal-collection-set"),
+_STRUCTURE = frozenset({_PROP, clark("D:property-search"), _APPLY_TO_SET,
                         clark("CS:search-token"), clark("CS:limit")})
 
 
-def _requested_props(root: ET.Element) -> List[str]:
+def _search(root: ET.Element, accept: Callable[[Candidate], bool],
+            limit: int = MAX_RESULTS) -> Search:
     """The properties asked for: DAV:prop's children, and properties put
     beside it (python-caldav 3.6 sends an empty DAV:prop followed by
     C:calendar-home-set and D:displayname)."""
@@ -220,7 +122,7 @@ def _requested_props(root: ET.Element) -> List[str]:
     tags = [] if prop is None else [child.tag for child in prop]
     tags.extend(child.tag for child in root if child.tag not in _STRUCTURE
                 and child.tag not in tags)
-    return tags
+    return Search(accept, tags, limit, root.find(_APPLY_TO_SET) is not None)
 
 
 def parse_property_search(root: ET.Element) -> Search:
@@ -249,9 +151,7 @@ def parse_property_search(root: ET.Element) -> Search:
         return not pairs or combine(one(candidate, tag, test_match)
                                     for tag, test_match in pairs)
 
-    return Search(accept, _requested_props(root), MAX_RESULTS,
-                  root.find(clark("D:apply-to-principal-collection-set"))
-                  is not None)
+    return _search(root, accept)
 
 
 def parse_cs_search(root: ET.Element) -> Search:
@@ -260,35 +160,24 @@ def parse_cs_search(root: ET.Element) -> Search:
               root.findall(clark("CS:search-token"))
               if token.text and token.text.strip()]
     types = _CONTEXTS.get(root.get("context", ""), frozenset(CUTYPES))
-    limit = MAX_RESULTS
-    nresults = root.findtext("%s/%s" % (clark("CS:limit"),
-                                        clark("CS:nresults")))
-    if nresults is not None:
-        try:
-            limit = min(limit, int(nresults))
-        except ValueError:
-            raise BadSearch("CS:nresults must be a number, not %r."
-                            % nresults) from None
-        if limit < 1:
-            raise BadSearch("CS:nresults must be at least 1.")
+    nresults = root.findtext(clark("CS:limit") + "/" + clark("CS:nresults"))
+    try:
+        limit = MAX_RESULTS if nresults is None else \
+            min(MAX_RESULTS, int(nresults))
+    except ValueError:
+        raise BadSearch("CS:nresults must be a number, not %r."
+                        % nresults) from None
+    if limit < 1:
+        raise BadSearch("CS:nresults must be at least 1.")
 
     def accept(candidate: Candidate) -> bool:
         if not tokens or candidate.principal.cutype not in types:
             return False
         strings = [candidate.display_name, candidate.user] + (
-            candidate.values(properties.ADDRESS_SET) or [])
+            candidate.values(directory.ADDRESS_SET) or [])
         return all(any(token(s) for s in strings) for token in tokens)
 
-    return Search(accept, _requested_props(root), limit,
-                  root.find(clark("D:apply-to-principal-collection-set"))
-                  is not None)
-
-
-# -- answers ---------------------------------------------------------------
-
-def _xml_response(status: int, root: ET.Element) -> Response:
-    return compat.response(status, {"Content-Type": "text/xml; charset=utf-8"},
-                           to_bytes(root))
+    return _search(root, accept, limit)
 
 
 def search_property_set() -> ET.Element:
@@ -296,127 +185,62 @@ def search_property_set() -> ET.Element:
     root = element("D:principal-search-property-set")
     for tag, description in SEARCHABLE:
         text = element("D:description", description)
-        text.set(_XML_LANG, "en")
+        text.set("{http://www.w3.org/XML/1998/namespace}lang", "en")
         root.append(element("D:principal-search-property", None,
                             element("D:prop", None, ET.Element(tag)), text))
     return root
 
 
-def principal_response(ctx: properties.Context, candidate: Candidate,
-                       tags: Sequence[str]) -> ET.Element:
-    """One DAV:response: directory facts, the searcher's own scheduling
-    properties, 404 for everything else."""
-    response = element("D:response", None,
-                       href(ctx.url("/%s/" % candidate.user)))
-    if not tags:
-        response.append(element("D:status", xmlutils.make_response(200)))
-        return response
-    values = properties.directory_values(
-        ctx, candidate.principal,
-        [tag for tag in tags if tag in properties.DIRECTORY],
-        candidate.display_name)
-    if candidate.user == ctx.user:
-        rest = [tag for tag in tags
-                if tag not in values and tag in properties.HANDLED]
-        if rest:
-            own = ctx.storage.collection("/%s/" % candidate.user)
-            values.update(properties.values_for(ctx, own, rest))
-    for tag in tags:
-        values.setdefault(tag, None)
-    properties.apply(response, values)
-    return response
-
-
-def _limit_response(url: str, limit: int) -> ET.Element:
-    return element(
-        "D:response", None, href(url),
-        element("D:status", xmlutils.make_response(507)),
-        element("D:error", None,
-                element("D:number-of-matches-within-limits")),
-        element("D:responsedescription",
-                "Only the first %d matches are listed; refine the search."
-                % limit))
-
-
-def answer(ctx: properties.Context, search: Search, request_url: str
+def answer(ctx: props.Context, search: Search, request_url: str
            ) -> ET.Element:
     with ctx.storage.acquire_lock("r", ctx.user):
-        found = [c for c in candidates(ctx.storage) if search.accept(c)]
-    multistatus = element("D:multistatus")
-    for candidate in found[:search.limit]:
-        multistatus.append(principal_response(ctx, candidate, search.props))
+        found = [c for c in directory.candidates(ctx.storage)
+                 if search.accept(c)]
+    multistatus = element("D:multistatus", None, *(
+        directory.principal_response(ctx, candidate, search.props)
+        for candidate in found[:search.limit]))
     if len(found) > search.limit:
-        multistatus.append(_limit_response(request_url, search.limit))
+        multistatus.append(element(
+            "D:response", None, href(request_url),
+            element("D:status", compat.status_line(507)),
+            element("D:error", None,
+                    element("D:number-of-matches-within-limits")),
+            element("D:responsedescription",
+                    "Only the first %d matches are listed; refine the "
+                    "search." % search.limit)))
     return multistatus
 
 
 def handle(request: Request, root: ET.Element) -> Response:
     """Answer a search REPORT (the body already parsed by ``wants``)."""
     if not request.user:
-        return httputils.NOT_ALLOWED  # Radicale asks for a login
+        return compat.NOT_ALLOWED  # Radicale asks for a login
     storage = request.storage
     segments = request.sane_path.split("/") if request.sane_path else []
-    if len(segments) == 1 and segments[0] not in storage.directory.known_users():
-        return httputils.NOT_FOUND
+    if len(segments) == 1 and \
+            segments[0] not in storage.directory.known_users():
+        return compat.NOT_FOUND
     if root.tag != CS_SEARCH and \
             request.environ.get("HTTP_DEPTH", "0").strip() != "0":
-        return compat.text_error(
+        return text_error(
             client.BAD_REQUEST, "This report is only defined with Depth: 0 "
             "(RFC 3744 sections 9.4 and 9.5).")
     if root.tag == SEARCH_PROPERTY_SET:
         if len(segments) > 1:
             return request.call_next()
-        return _xml_response(client.OK, search_property_set())
+        return xml_response(client.OK, to_bytes(search_property_set()),
+                            "text/xml")
     try:
         search = parse_cs_search(root) if root.tag == CS_SEARCH \
             else parse_property_search(root)
     except BadSearch as e:
-        return compat.text_error(client.BAD_REQUEST, str(e))
+        return text_error(client.BAD_REQUEST, str(e))
     if len(segments) > 1 and not (search.apply_to_collection_set
                                   and request.owns_path):
         # Below a principal: no principals to find (Radicale's answer).
         return request.call_next()
-    ctx = properties.Context(storage, request.user, request.base_prefix)
-    url = xmlutils.make_href(request.base_prefix, "/" + request.sane_path +
-                             ("/" if segments else ""))
-    return _xml_response(client.MULTI_STATUS, answer(ctx, search, url))
-
-
-def directory_propfind(request: Request) -> Optional[Response]:
-    """PROPFIND on another user's principal URL that the rights backend
-    refuses: the directory facts a search shows (``properties.DIRECTORY``),
-    404 for every other property asked, and nothing below the principal
-    whatever the Depth.  python-caldav's ``get_vcal_address()`` and
-    ``save_with_invites()`` read an attendee's calendar-user-address-set
-    there (RFC 6638 s2.4.1).  None (Radicale's refusal stands) for a
-    name that is no principal."""
-    storage = request.storage
-    user = request.sane_path
-    with storage.acquire_lock("r", request.user):
-        if user not in storage.directory.known_users():
-            return None
-        name = storage.principal_display_name(user)
-    if name is None:
-        return None  # a calendar or address book at the top
-    principal = storage.directory.principal(user)
-    candidate = Candidate(principal, name or principal.display_name or user)
-    try:
-        body = compat.read_body(request.environ)
-        root = DefusedET.fromstring(body) if body.strip() else None
-    except (DefusedET.ParseError, ValueError) as e:
-        return compat.text_error(client.BAD_REQUEST,
-                                 "Invalid XML request body: %s" % e)
-    top = root[0] if root is not None and len(root) else None
-    if top is not None and top.tag == clark("D:prop"):
-        tags = [child.tag for child in top]
-    else:  # allprop, propname or an empty body: the facts themselves
-        tags = sorted(properties.DIRECTORY - {properties.RECORD_TYPE,
-                                              properties.EMAIL_SET})
-    ctx = properties.Context(storage, request.user, request.base_prefix)
-    multistatus = element("D:multistatus", None,
-                          principal_response(ctx, candidate, tags))
-    if top is not None and top.tag == clark("D:propname"):
-        for prop in multistatus.iter(clark("D:prop")):
-            for child in prop:
-                child.clear()
-    return _xml_response(client.MULTI_STATUS, multistatus)
+    ctx = props.Context(storage, request.user, request.base_prefix)
+    url = compat.make_href(request.base_prefix, "/" + request.sane_path +
+                           ("/" if segments else ""))
+    return xml_response(client.MULTI_STATUS,
+                        to_bytes(answer(ctx, search, url)), "text/xml")

@@ -1,44 +1,45 @@
 """PROPPATCH of the scheduling properties (RFC 6638 s9.1, s9.2, s4.3).
 
-Radicale stores a PROPPATCHed property as its text.  The two settable
-scheduling properties carry XML instead (``<C:opaque/>``, ``<D:href>``),
-so after validation this module rewrites them in the request body into the
-text Radicale stores; Radicale then applies the whole PROPPATCH in one write
-as usual.  Server-computed properties (addresses, inbox URLs, ...) are
-refused: storing them as dead properties would let a user claim an address.
-A refusal changes nothing and is answered as WebDAV answers a PROPPATCH
-(RFC 4918 s9.2): 207 Multi-Status naming each property, the refused one
-with its status and precondition, every other with 424 Failed Dependency.
+Radicale stores a property as its text; the settable scheduling ones carry
+XML (``<C:opaque/>``, ``<D:href>``), so once checked they are rewritten in
+the body into the text Radicale stores, and Radicale applies the whole
+PROPPATCH in one write.  Server-computed properties are refused (as dead
+properties they would let a user claim an address).  A refusal changes
+nothing and is answered as RFC 4918 s9.2 has it: 207, the refused
+property with its status and precondition, every other with 424.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from http import client
-from typing import TYPE_CHECKING, Iterator, Optional, Tuple
-from urllib.parse import unquote, urlparse
+from typing import Iterator, Optional, Tuple
 
 import defusedxml.ElementTree as DefusedET
-from radicale import httputils, pathutils, xmlutils
+from radicale import pathutils
 
-from radicale_scheduling.http import compat, properties, xml
-from radicale_scheduling.http.compat import Response
+from radicale_scheduling import compat
+from radicale_scheduling.compat import Response
+from radicale_scheduling.http import props, xml
+from radicale_scheduling.http.request import Request, xml_response
 from radicale_scheduling.http.xml import clark, element, to_bytes
 from radicale_scheduling.itip import calendar as ical
+from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.storage import paths
-
-if TYPE_CHECKING:
-    from radicale_scheduling.http.handlers import Request
 
 _SET = clark("D:set")
 _REMOVE = clark("D:remove")
 _PROP = clark("D:prop")
+RESOURCETYPE = clark("D:resourcetype")
+TRANSP = clark("C:schedule-calendar-transp")
+DEFAULT_CALENDAR = clark("C:schedule-default-calendar-URL")
+AVAILABILITY = clark("C:calendar-availability")
 #: Properties that only the schedule inbox has, and why.
 _INBOX_ONLY = {
-    properties.AVAILABILITY: "calendar-availability is a property of the "
-    "schedule inbox (RFC 7953 section 7.2.4).",
-    properties.DEFAULT_CALENDAR: "schedule-default-calendar-URL is a "
-    "property of the schedule inbox (RFC 6638 section 9.2).",
+    AVAILABILITY: "calendar-availability is a property of the schedule "
+    "inbox (RFC 7953 section 7.2.4).",
+    DEFAULT_CALENDAR: "schedule-default-calendar-URL is a property of the "
+    "schedule inbox (RFC 6638 section 9.2).",
 }
 _TRANSP_VALUES = {clark("C:opaque"): "opaque",
                   clark("C:transparent"): "transparent"}
@@ -51,23 +52,82 @@ def _props(root: ET.Element) -> Iterator[Tuple[bool, ET.Element]]:
                 yield action.tag == _SET, prop
 
 
-def _target_tag(request: Request) -> Optional[str]:
-    """The Radicale tag of the collection the PROPPATCH targets."""
+def _refused(status: int, reason: str,
+             precondition: Optional[str] = None) -> SchedulingError:
+    return SchedulingError(precondition, reason, status)
+
+
+def _protected(request: Request, prop: ET.Element, is_set: bool) -> bool:
+    if prop.tag == RESOURCETYPE:
+        # Radicale stores the new type, then fails the request (400)
+        # naming it: refused before anything is written.
+        reason = "DAV:resourcetype is given when a collection is made " \
+            "(MKCOL, MKCALENDAR) and cannot be changed (RFC 4918 " \
+            "section 15.9)."
+    else:
+        reason = "%s is computed by the server and cannot be changed." \
+            % xml_name(prop.tag)
+    raise _refused(client.FORBIDDEN, reason,
+                   "D:cannot-modify-protected-property")
+
+
+def _transp(request: Request, prop: ET.Element, is_set: bool) -> bool:
     with request.storage.acquire_lock("r", request.user):
-        item = next(iter(request.storage.discover(request.path)), None)
-    return getattr(item, "tag", None)
+        target = next(iter(request.storage.discover(request.path)), None)
+    if request.schedule is not None or \
+            getattr(target, "tag", None) != "VCALENDAR":
+        raise _refused(client.FORBIDDEN, "schedule-calendar-transp applies "
+                       "to calendar collections only (RFC 6638 section 9.1).")
+    if not is_set:
+        return False
+    values = [_TRANSP_VALUES.get(child.tag) for child in prop]
+    if len(values) != 1 or values[0] is None:
+        raise _refused(client.CONFLICT, "schedule-calendar-transp takes "
+                       "exactly one of <C:opaque/> or <C:transparent/>.")
+    return _set_text(prop, values[0])
 
 
-def _href_to_path(request: Request, value: str) -> str:
-    path = pathutils.sanitize_path(urlparse(unquote(value.strip())).path)
-    if request.base_prefix and \
-            (path + "/").startswith(request.base_prefix + "/"):
-        path = path[len(request.base_prefix):] or "/"
-    return pathutils.unstrip_path(pathutils.strip_path(path), True)
+def _on_inbox(request: Request, prop: ET.Element) -> None:
+    schedule = request.schedule
+    if schedule is None or schedule.kind != paths.INBOX or \
+            schedule.href is not None:
+        raise _refused(client.FORBIDDEN, _INBOX_ONLY[prop.tag])
+
+
+def _availability(request: Request, prop: ET.Element, is_set: bool) -> bool:
+    _on_inbox(request, prop)
+    if is_set and not _is_availability(prop.text or ""):
+        raise _refused(client.CONFLICT, "calendar-availability must be "
+                       "iCalendar holding VAVAILABILITY components "
+                       "(RFC 7953).")
+    return False
+
+
+def _default_calendar(request: Request, prop: ET.Element, is_set: bool
+                      ) -> bool:
+    _on_inbox(request, prop)
+    if not is_set:
+        raise _refused(client.FORBIDDEN, "Invitations need a default "
+                       "calendar; point schedule-default-calendar-URL at "
+                       "another calendar instead of removing it.",
+                       "C:default-calendar-needed")
+    hrefs = [child for child in prop if child.tag == clark("D:href")]
+    path = pathutils.unstrip_path(pathutils.strip_path(request.local_path(
+        hrefs[0].text or "")), True) if len(hrefs) == len(prop) == 1 else ""
+    if not path or not request.storage.is_valid_default_calendar(
+            request.user, path):
+        raise _refused(client.FORBIDDEN, "The default calendar must be one "
+                       "DAV:href to one of your own calendars that accepts "
+                       "events.", "C:valid-schedule-default-calendar-URL")
+    return _set_text(prop, path)
+
+
+_CHECKS = {**dict.fromkeys(props.PROTECTED, _protected), TRANSP: _transp,
+           AVAILABILITY: _availability, DEFAULT_CALENDAR: _default_calendar}
 
 
 def check_and_rewrite(request: Request) -> Optional[Response]:
-    body = compat.read_body(request.environ)
+    body = request.body()
     if not body:
         return None
     try:
@@ -75,80 +135,22 @@ def check_and_rewrite(request: Request) -> Optional[Response]:
         # cannot read must be one Radicale cannot read either, or the
         # checks could be bypassed (a latin-1 body declaring utf-8 once
         # stored an unchecked schedule-default-calendar-URL).
-        text = httputils.decode_request(request.app.configuration,
-                                        request.environ, body)
-        root = DefusedET.fromstring(text)
+        root = DefusedET.fromstring(request.decode(body))
     except Exception:
         return None  # Radicale refuses malformed or hostile XML (400)
     if xml.too_deep(root):
         return None  # refused as Radicale reads it (http.xml.check_body)
-    schedule = request.schedule
-    on_inbox = schedule is not None and schedule.kind == paths.INBOX and \
-        schedule.href is None
     changed = False
-    target_tag: Optional[str] = None
     for is_set, prop in _props(root):
-        tag = prop.tag
-        if tag in properties.PROTECTED:
-            return _failed(
-                request, root, prop, client.FORBIDDEN,
-                "%s is computed by the server and cannot be changed."
-                % xml_name(tag), "D:cannot-modify-protected-property")
-        if tag == properties.RESOURCETYPE:
-            # Radicale stores the new type, then fails the request (400)
-            # naming it: refused before anything is written.
-            return _failed(
-                request, root, prop, client.FORBIDDEN,
-                "DAV:resourcetype is given when a collection is made "
-                "(MKCOL, MKCALENDAR) and cannot be changed (RFC 4918 "
-                "section 15.9).", "D:cannot-modify-protected-property")
-        if tag == properties.CALENDAR_TRANSP:
-            if target_tag is None:
-                target_tag = _target_tag(request) or ""
-            if schedule is not None or target_tag != "VCALENDAR":
-                return _failed(
-                    request, root, prop, client.FORBIDDEN,
-                    "schedule-calendar-transp applies to calendar "
-                    "collections only (RFC 6638 section 9.1).")
-            if is_set:
-                values = [_TRANSP_VALUES.get(child.tag) for child in prop]
-                if len(values) != 1 or values[0] is None:
-                    return _failed(
-                        request, root, prop, client.CONFLICT,
-                        "schedule-calendar-transp takes exactly one of "
-                        "<C:opaque/> or <C:transparent/>.")
-                _set_text(prop, values[0])
-                changed = True
-        elif tag in _INBOX_ONLY and not on_inbox:
-            return _failed(request, root, prop, client.FORBIDDEN,
-                           _INBOX_ONLY[tag])
-        elif tag == properties.AVAILABILITY:
-            if is_set and not _is_availability(prop.text or ""):
-                return _failed(
-                    request, root, prop, client.CONFLICT,
-                    "calendar-availability must be iCalendar holding "
-                    "VAVAILABILITY components (RFC 7953).")
-        elif tag == properties.DEFAULT_CALENDAR:
-            if not is_set:
-                return _failed(
-                    request, root, prop, client.FORBIDDEN,
-                    "Invitations need a default calendar; point "
-                    "schedule-default-calendar-URL at another calendar "
-                    "instead of removing it.", "C:default-calendar-needed")
-            hrefs = [child for child in prop if child.tag == clark("D:href")]
-            path = _href_to_path(request, hrefs[0].text or "") \
-                if len(hrefs) == 1 and len(prop) == 1 else ""
-            if not path or not request.storage.is_valid_default_calendar(
-                    request.user, path):
-                return _failed(
-                    request, root, prop, client.FORBIDDEN,
-                    "The default calendar must be one DAV:href to one of "
-                    "your own calendars that accepts events.",
-                    "C:valid-schedule-default-calendar-URL")
-            _set_text(prop, path)
-            changed = True
+        check = _CHECKS.get(prop.tag)
+        try:
+            changed = check is not None and check(request, prop, is_set) \
+                or changed
+        except SchedulingError as e:
+            return _failed(request, root, prop, e.status, e.reason,
+                           e.precondition)
     if changed:
-        compat.replace_body(request.environ, to_bytes(root))
+        request.replace_body(to_bytes(root))
         request.environ["CONTENT_TYPE"] = "application/xml; charset=utf-8"
     return None
 
@@ -163,22 +165,19 @@ def _failed(request: Request, root: ET.Element, refused: ET.Element,
         return element("D:propstat", None,
                        element("D:prop", None,
                                *(ET.Element(p.tag) for p in props)),
-                       element("D:status", xmlutils.make_response(code)),
+                       element("D:status", compat.status_line(code)),
                        *extra)
     extra = [element("D:error", None, element(precondition))] \
         if precondition else []
     extra.append(element("D:responsedescription", reason))
     others = [p for _, p in _props(root) if p is not refused]
     response = element("D:response", None, element(
-        "D:href", xmlutils.make_href(request.base_prefix,
-                                    request.path)),
+        "D:href", compat.make_href(request.base_prefix, request.path)),
         propstat([refused], status, *extra))
     if others:
         response.append(propstat(others, client.FAILED_DEPENDENCY))
-    return compat.response(
-        client.MULTI_STATUS,
-        {"Content-Type": "application/xml; charset=utf-8"},
-        to_bytes(element("D:multistatus", None, response)))
+    return xml_response(client.MULTI_STATUS,
+                        to_bytes(element("D:multistatus", None, response)))
 
 
 def _is_availability(text: str) -> bool:
@@ -189,10 +188,11 @@ def _is_availability(text: str) -> bool:
     return any(c.name == "VAVAILABILITY" for c in cal.getChildren())
 
 
-def _set_text(prop: ET.Element, text: str) -> None:
+def _set_text(prop: ET.Element, text: str) -> bool:
     for child in list(prop):
         prop.remove(child)
     prop.text = text
+    return True
 
 
 def xml_name(clark_tag: str) -> str:

@@ -1,20 +1,17 @@
-"""XML names and bodies of the scheduling HTTP surface."""
+"""XML names and bodies of the scheduling HTTP surface, and the checks on
+request bodies Radicale lacks."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from typing import Optional
 
-from radicale import xmlutils
+from radicale_scheduling import compat
 
-DAV = "DAV:"
-CALDAV = "urn:ietf:params:xml:ns:caldav"
 #: Deepest nesting accepted in a request body.  WebDAV and CalDAV bodies
 #: nest about ten levels; Radicale and ElementTree walk trees recursively
 #: and fail with a RecursionError (500) somewhere near a thousand.
 MAX_DEPTH = 64
-
-
 _PROP = "{DAV:}prop"
 #: Bodies whose DAV:prop children Radicale maps to prefixed names.
 _PROPERTY_BODIES = ("{DAV:}propfind", "{DAV:}propertyupdate")
@@ -51,9 +48,7 @@ def check_body(root: Optional[ET.Element]) -> None:
                                   % node.tag[:100])
 
 
-def clark(human_tag: str) -> str:
-    """``C:schedule-inbox-URL`` -> ``{urn:ietf:params:xml:ns:caldav}...``."""
-    return xmlutils.make_clark(human_tag)
+clark = compat.clark  # "C:schedule-inbox-URL" -> "{urn:...:caldav}..."
 
 
 def element(human_tag: str, text: Optional[str] = None,
@@ -89,3 +84,14 @@ def error_body(precondition: str, reason: str,
     if reason:
         root.append(element("D:responsedescription", reason))
     return to_bytes(root)
+
+
+def recipient_response(recipient: str, answer: object,
+                       data: str = "") -> ET.Element:
+    """One recipient's part of a CALDAV:schedule-response (RFC 6638 s10)."""
+    response = element("C:response", None,
+                       element("C:recipient", None, href(recipient)),
+                       element("C:request-status", str(answer)))
+    if data:
+        response.append(element("C:calendar-data", data))
+    return response
