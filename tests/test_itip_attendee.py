@@ -64,6 +64,11 @@ def test_the_same_instants_in_other_words_are_the_same_meeting():
     shuffled = ical.components(copy(
         extra="RRULE:BYDAY=MO;INTERVAL=1;COUNT=4;FREQ=WEEKLY;WKST=MO\n"))[0]
     assert public_facts(ordered) == public_facts(shuffled)
+    utc_until = ical.components(copy(
+        extra="RRULE:FREQ=WEEKLY;UNTIL=20260126T100000Z\n"))[0]
+    floating_until = ical.components(copy(
+        extra="RRULE:FREQ=WEEKLY;UNTIL=20260126T100000\n"))[0]
+    assert public_facts(utc_until) != public_facts(floating_until)
     moved = ical.components(copy(body="DTSTART:20260105T100000Z\n"
                                       "DTEND:20260105T113000Z\n"))[0]
     assert public_facts(plain) != public_facts(moved)
@@ -104,6 +109,19 @@ def test_what_others_see_stays_the_organizers(sent):
         attendee_change(copy(), accepted(**sent), BOB, NOW)
     assert error.value.precondition == \
         "C:allowed-attendee-scheduling-object-change"
+
+
+def test_the_form_of_until_stays_the_organizers():
+    """dateutil writes UNTIL alike as UTC or floating time: the form is
+    compared apart."""
+    rule = "RRULE:FREQ=WEEKLY;UNTIL=20260126T100000%s\n"
+    with pytest.raises(SchedulingError) as error:
+        attendee_change(copy(extra=rule % "Z"), accepted(extra=rule % ""),
+                        BOB, NOW)
+    assert error.value.precondition == \
+        "C:allowed-attendee-scheduling-object-change"
+    assert attendee_change(copy(extra=rule % "Z"),
+                           accepted(extra=rule % "Z"), BOB, NOW).messages
 
 
 def test_another_attendees_line_without_partstat_states_no_answer():
