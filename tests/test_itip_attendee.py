@@ -7,13 +7,10 @@ import pytest
 
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import inbound
-from radicale_scheduling.itip.attendee import (
-    attendee_change,
-    instance_exists,
-    missing_instances,
-    public_facts,
-)
+from radicale_scheduling.itip.attendee import attendee_change
 from radicale_scheduling.itip.errors import SchedulingError
+from radicale_scheduling.itip.facts import public_facts
+from radicale_scheduling.itip.instances import instance_exists, missing_instances
 from radicale_scheduling.itip.organizer import organizer_change
 
 NOW = datetime.datetime(2026, 3, 1, 12, 0, tzinfo=datetime.timezone.utc)

@@ -11,7 +11,8 @@ import pytest
 
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip.errors import SchedulingError
-from radicale_scheduling.itip.organizer import organizer_change, view
+from radicale_scheduling.itip.instances import view
+from radicale_scheduling.itip.organizer import organizer_change
 
 NOW = datetime.datetime(2026, 3, 1, 12, 0, tzinfo=datetime.timezone.utc)
 ALICE = frozenset({"mailto:alice@example.org"})

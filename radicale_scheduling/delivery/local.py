@@ -23,7 +23,7 @@ from radicale_scheduling.delivery.transport import Outcome
 from radicale_scheduling.itip import broker, rooms, text
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import status as st
-from radicale_scheduling.itip.organizer import Message
+from radicale_scheduling.itip.message import Message
 from radicale_scheduling.storage import busy, paths
 
 if TYPE_CHECKING:

@@ -15,10 +15,7 @@ from vobject.icalendar import utc
 
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import delegation, facts, instances, tasks
-from radicale_scheduling.itip.facts import public_facts as public_facts
-from radicale_scheduling.itip.instances import instance_exists as instance_exists
 from radicale_scheduling.itip.instances import missing_instances as missing_instances
-from radicale_scheduling.itip.instances import series_value as series_value
 from radicale_scheduling.itip.message import Body, Message
 from radicale_scheduling.itip.organizer import check_same_organizer
 

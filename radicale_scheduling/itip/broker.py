@@ -19,7 +19,7 @@ from vobject.base import Component
 from radicale_scheduling.itip import attendee, delegation, inbound, revision, rooms, text
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import status as st
-from radicale_scheduling.itip.errors import SchedulingError
+from radicale_scheduling.itip.errors import InvalidCalendar, SchedulingError
 from radicale_scheduling.itip.organizer import (
     Message,
     check_same_organizer,
@@ -80,7 +80,7 @@ def _check_values(cal: Component) -> None:
     4791 s5.3.2.1), 400, nothing stored or sent."""
     try:
         ical.check_values(cal)
-    except ical.InvalidCalendar as e:
+    except InvalidCalendar as e:
         raise SchedulingError("C:valid-calendar-data", str(e),
                               status=400) from e
 

@@ -15,7 +15,6 @@ from radicale_scheduling.itip import address as addr
 from radicale_scheduling.itip.errors import InvalidCalendar as InvalidCalendar
 from radicale_scheduling.itip.text import BAD_PARAM_CHARS, printable
 from radicale_scheduling.itip.text import SCHEDULE_TAG as SCHEDULE_TAG
-from radicale_scheduling.itip.text import param_text as param_text
 from radicale_scheduling.itip.text import patch_partstat as patch_partstat
 from radicale_scheduling.itip.text import without_private as without_private
 

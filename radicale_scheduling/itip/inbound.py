@@ -8,8 +8,8 @@ from typing import Dict, Optional
 
 from vobject.base import Component
 
-from radicale_scheduling.itip import attendee, delegation, tasks
 from radicale_scheduling.itip import calendar as ical
+from radicale_scheduling.itip import delegation, instances, tasks
 from radicale_scheduling.itip.status import SUCCESS
 
 #: What an attendee keeps of their own copy when the organizer updates it.
@@ -185,8 +185,8 @@ def _instance_component(cal: Component, comps: Dict[Optional[str],
     master = comps.get(None)
     value = ical.required(reply, "recurrence-id").value
     if master is not None:
-        value = attendee.series_value(master, value)
-    if master is None or not attendee.instance_exists(master, value):
+        value = instances.series_value(master, value)
+    if master is None or not instances.instance_exists(master, value):
         return None  # nobody adds occurrences to the meeting by replying
     comp = ical.derived_instance(master, value)
     cal.add(comp)

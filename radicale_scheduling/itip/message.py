@@ -9,6 +9,7 @@ from typing import Iterable, Optional
 from vobject.base import Component
 
 from radicale_scheduling.itip import calendar as ical
+from radicale_scheduling.itip.text import SCHEDULE_TAG
 
 
 class Body:
@@ -61,7 +62,7 @@ def body(method: str, source: Component, comps: Iterable[Component],
         ical.strip_server_params(copy)
         ical.remove_alarms(copy)
         ical.set_single(copy, "dtstamp", stamp)
-        for line in list(ical.lines(copy, ical.SCHEDULE_TAG)):
+        for line in list(ical.lines(copy, SCHEDULE_TAG)):
             copy.remove(line)
     return Body(cal)
 

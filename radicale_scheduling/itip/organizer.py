@@ -14,7 +14,7 @@ from vobject.icalendar import utc
 from radicale_scheduling.itip import address, message, revision
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip.errors import SchedulingError
-from radicale_scheduling.itip.instances import stale_overrides as stale_overrides
+from radicale_scheduling.itip.instances import stale_overrides
 from radicale_scheduling.itip.instances import view as view
 from radicale_scheduling.itip.message import Body as Body
 from radicale_scheduling.itip.message import Message as Message

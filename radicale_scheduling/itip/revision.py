@@ -11,10 +11,11 @@ from vobject.base import Component, ContentLine
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import tasks
 from radicale_scheduling.itip.errors import SchedulingError
+from radicale_scheduling.itip.text import SCHEDULE_TAG
 
 #: Changes that concern nobody else (RFC 5546 s2.1.4).
 INSIGNIFICANT = {"DTSTAMP", "LAST-MODIFIED", "CREATED", "SEQUENCE", "TRANSP",
-                 ical.SCHEDULE_TAG}
+                 SCHEDULE_TAG}
 #: Changes that reschedule an instance (RFC 6638 s3.2.8; a new LOCATION
 #: needs a new answer too).
 RESCHEDULING = ("DTSTART", "DTEND", "DURATION", "DUE", "RRULE", "RDATE",

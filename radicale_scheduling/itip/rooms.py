@@ -17,7 +17,7 @@ from vobject.base import Component
 
 from radicale_scheduling.itip import attendee, freebusy, tasks
 from radicale_scheduling.itip import calendar as ical
-from radicale_scheduling.itip.organizer import Message
+from radicale_scheduling.itip.message import Message
 
 AUTO_TYPES = tasks.NOT_ASSIGNABLE
 #: How far ahead the instances of an open-ended series are checked.
