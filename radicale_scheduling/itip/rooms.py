@@ -15,7 +15,7 @@ from typing import Callable, List, NamedTuple, Optional, Tuple
 
 from vobject.base import Component
 
-from radicale_scheduling.itip import attendee, freebusy, tasks
+from radicale_scheduling.itip import attendee, freebusy, recurrence, tasks
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip.message import Message
 
@@ -26,7 +26,7 @@ UTC = datetime.timezone.utc
 Instance = Tuple[Optional[str], object, datetime.datetime, datetime.datetime]
 #: The room's busy periods in [start, end), its copy of UID left out.
 BusyTime = Callable[[datetime.datetime, datetime.datetime, str,
-                     freebusy.Budget], List[freebusy.Period]]
+                     recurrence.Budget], List[freebusy.Period]]
 
 
 class Room(NamedTuple):
@@ -38,14 +38,14 @@ class Room(NamedTuple):
 
 
 def _instances(copy: Component, now: datetime.datetime,
-               budget: freebusy.Budget) -> List[Instance]:
+               budget: recurrence.Budget) -> List[Instance]:
     """(key, native start or None for an override, start, end)."""
     comps = ical.by_rid(copy)
     result: List[Instance] = []
     master = comps.get(None)
     if master is not None and ical.first(master, "dtstart") is not None:
-        first = freebusy.to_utc(ical.required(master, "dtstart").value, UTC)
-        for native, begin, end in freebusy.occurrences(
+        first = recurrence.to_utc(ical.required(master, "dtstart").value, UTC)
+        for native, begin, end in recurrence.occurrences(
                 master, first, max(first, now) + HORIZON, UTC, budget):
             key: Optional[str] = ical.value_key(native)
             if key not in comps:
@@ -54,8 +54,8 @@ def _instances(copy: Component, now: datetime.datetime,
         if key is None or ical.first(comp, "dtstart") is None or \
                 (ical.text(comp, "status") or "").upper() == "CANCELLED":
             continue
-        begin = freebusy.to_utc(ical.required(comp, "dtstart").value, UTC)
-        result.append((key, None, begin, begin + freebusy.duration(comp)))
+        begin = recurrence.to_utc(ical.required(comp, "dtstart").value, UTC)
+        result.append((key, None, begin, begin + recurrence.duration(comp)))
     return result
 
 
@@ -82,7 +82,7 @@ def answer(copy: Component, me: str, now: datetime.datetime, room: Room
     if not waiting:
         return []
     before = ical.clone(copy)
-    budget = freebusy.Budget(room.max_occurrences)
+    budget = recurrence.Budget(room.max_occurrences)
     try:
         instances = _instances(copy, now, budget)
         if not instances:
@@ -92,7 +92,7 @@ def answer(copy: Component, me: str, now: datetime.datetime, room: Room
                                  ical.text(waiting[0], "uid") or "", budget)
                  if p[2] == freebusy.BUSY]
         decline_all = False
-    except freebusy.TooManyOccurrences:
+    except recurrence.TooManyOccurrences:
         taken, instances, decline_all = [], [], True
     clashes = {key for key, _native, begin, finish in instances
                if any(a < finish and b > begin for a, b, _ in taken)}
