@@ -14,7 +14,7 @@ from vobject.base import Component
 from vobject.icalendar import utc
 
 from radicale_scheduling.itip import calendar as ical
-from radicale_scheduling.itip import delegation, facts, instances, tasks
+from radicale_scheduling.itip import delegation, facts, instances, revision, tasks
 from radicale_scheduling.itip.instances import missing_instances as missing_instances
 from radicale_scheduling.itip.message import Body, Message
 from radicale_scheduling.itip.organizer import check_same_organizer
@@ -280,18 +280,7 @@ def set_organizer_status(stored: Component, status: str) -> None:
 
 def merge_other_attendees(current: Component, new: Component,
                           me: str) -> None:
-    """If-Schedule-Tag-Match on an attendee copy (s3.2.10.1): the server's
-    record of everyone else's participation wins over the client's."""
-    current_comps = ical.by_rid(current)
-    for key, comp in ical.by_rid(new).items():
-        before = current_comps.get(key) or current_comps.get(None)
-        if before is None:
-            continue
-        for line in ical.attendees(comp):
-            who = ical.address(line)
-            known = ical.attendee(before, who)
-            if who == me or known is None:
-                continue
-            for name in ical.PARTICIPATION_PARAMS:
-                ical.set_param(line, name, ical.param(known, name))
+    """For storage/scheduling.py until the merge; the broker calls
+    ``revision.merge_attendee_states``."""
+    revision.merge_attendee_states(current, new, frozenset({me}))
 

@@ -165,7 +165,7 @@ def _attendee_event(old: Optional[Component], new: Component,
     _check_values(new)
     new = ical.clone(new)
     if tag_matched:
-        attendee.merge_other_attendees(old, new, me_old)
+        merge_attendee_states(old, new, frozenset({me_old}))
     change = attendee.attendee_change(old, new, me_old, now)
     return Sending(ATTENDEE, change.stored, change.messages)
 

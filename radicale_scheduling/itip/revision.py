@@ -72,9 +72,7 @@ def check_changes(old: Optional[Component], new: Component,
     NEEDS-ACTION or what the server already recorded from their replies;
     a new attendee's is reset to NEEDS-ACTION.
     """
-    old_comps = ical.by_rid(old)
-    for key, comp in ical.by_rid(new).items():
-        before = old_comps.get(key) or old_comps.get(None)
+    for comp, before in ical.revisions(old, new):
         for line in ical.attendees(comp):
             who = ical.address(line)
             if who in organizer_addresses or ical.agent(line) != "SERVER":
@@ -113,11 +111,6 @@ def take_force_send(new: Component) -> Set[str]:
     return forced
 
 
-def counterpart(old: Dict[Optional[str], Component], key: Optional[str]
-                ) -> Optional[Component]:
-    return old.get(key) if key in old else old.get(None)
-
-
 def _rescheduled(before: Optional[Component], comp: Component) -> bool:
     if before is None:
         return False
@@ -140,9 +133,8 @@ def reset_on_reschedule(old: Optional[Component], new: Component,
                         organizer_addresses: FrozenSet[str]
                         ) -> None:
     """RFC 6638 s3.2.8: a rescheduled instance needs new answers."""
-    old_comps = ical.by_rid(old)
-    for key, comp in ical.by_rid(new).items():
-        if not _rescheduled(counterpart(old_comps, key), comp):
+    for comp, before in ical.revisions(old, new):
+        if not _rescheduled(before, comp):
             continue
         for line in ical.attendees(comp):
             if ical.address(line) in organizer_addresses or \
@@ -158,11 +150,7 @@ _SEQUENCE_PROPERTIES = RESCHEDULING + ("EXDATE", "STATUS")
 
 def bump_sequence(old: Optional[Component], new: Component) -> None:
     """RFC 5546 s2.1.4 / RFC 6638 s3.2.5: SEQUENCE grows with revisions."""
-    if old is None:
-        return
-    old_comps = ical.by_rid(old)
-    for key, comp in ical.by_rid(new).items():
-        before = counterpart(old_comps, key)
+    for comp, before in ical.revisions(old, new):
         if before is None:
             continue
         if ical.rid(comp) is not None and ical.rid(before) is None:
@@ -179,9 +167,7 @@ def bump_sequence(old: Optional[Component], new: Component) -> None:
 
 def carry_schedule_status(old: Component, new: Component,
                           attempted: Set[str]) -> None:
-    old_comps = ical.by_rid(old)
-    for key, comp in ical.by_rid(new).items():
-        before = counterpart(old_comps, key)
+    for comp, before in ical.revisions(old, new):
         if before is None:
             continue
         for line in ical.attendees(comp):
@@ -205,23 +191,17 @@ def set_schedule_status(stored: Component, statuses: Dict[str, str]) -> None:
 
 def merge_attendee_states(current: Component, new: Component,
                           owner_addresses: FrozenSet[str]) -> None:
-    """If-Schedule-Tag-Match on the organizer's copy (RFC 6638 s3.2.10.1).
-
-    The client's object was based on the current schedule tag, so the only
-    changes since are replies the server processed: carry every other
-    attendee's PARTSTAT, RSVP and SCHEDULE-STATUS into the new object.
-    """
-    current_comps = ical.by_rid(current)
-    for key, comp in ical.by_rid(new).items():
-        before = counterpart(current_comps, key)
+    """If-Schedule-Tag-Match (RFC 6638 s3.2.10.1), on the organizer's copy
+    or an attendee's: the client's object was based on the current tag,
+    so the only changes since are answers the server recorded: everyone
+    else's PARTSTAT, RSVP and SCHEDULE-STATUS win over the client's."""
+    for comp, before in ical.revisions(current, new):
         if before is None:
             continue
         for line in ical.attendees(comp):
             who = ical.address(line)
-            if who in owner_addresses:
-                continue
             known = ical.attendee(before, who)
-            if known is None:
+            if who in owner_addresses or known is None:
                 continue
             for name in ical.PARTICIPATION_PARAMS:
                 ical.set_param(line, name, ical.param(known, name))
