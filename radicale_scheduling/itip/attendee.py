@@ -31,7 +31,7 @@ def my_address(cal: Optional[Component], addresses: FrozenSet[str]
     """The owner's address among the attendees, if the object is an
     attendee scheduling object (RFC 6638 s3.1) handled by the server."""
     comps = ical.components(cal)
-    organizers = {ical.organizer(c) for c in comps} - {None}
+    organizers = ical.organizers(cal)
     if len(organizers) != 1 or organizers & addresses:
         return None
     for comp in comps:
@@ -47,8 +47,7 @@ def my_address(cal: Optional[Component], addresses: FrozenSet[str]
 
 def _all_cancelled(cal: Optional[Component]) -> bool:
     comps = ical.components(cal)
-    return bool(comps) and all(
-        (ical.text(c, "status") or "").upper() == "CANCELLED" for c in comps)
+    return bool(comps) and all(map(ical.cancelled, comps))
 
 
 # -- what the organizer and the other attendees see ---------------------------

@@ -155,9 +155,7 @@ def _attendee_event(old: Optional[Component], new: Component,
         # themselves (from a mail): kept as it is (s3.2.2.2).
         return Sending() if me_new is None else \
             Sending(ATTENDEE, ical.clone(new))
-    if me_new != me_old or {ical.organizer(c) for c in
-                            ical.components(new)} != {
-            ical.organizer(c) for c in ical.components(old)}:
+    if me_new != me_old or ical.organizers(new) != ical.organizers(old):
         raise SchedulingError(
             "C:allowed-attendee-scheduling-object-change",
             "An attendee cannot change the organizer of a meeting or "

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import re
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 import vobject
 from vobject.base import Component, ContentLine
@@ -172,6 +172,15 @@ def address(line: ContentLine) -> str:
 def organizer(comp: Component) -> Optional[str]:
     line = first(comp, "organizer")
     return None if line is None else address(line)
+
+
+def organizers(cal: Optional[Component]) -> Set[str]:
+    return {x for x in map(organizer, components(cal)) if x is not None}
+
+
+def cancelled(comp: Optional[Component]) -> bool:
+    return comp is not None and \
+        (text(comp, "status") or "").upper() == "CANCELLED"
 
 
 def attendees(comp: Component) -> List[ContentLine]:

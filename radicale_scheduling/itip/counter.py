@@ -15,7 +15,6 @@ from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import delegation
 from radicale_scheduling.itip.errors import InvalidCalendar, SchedulingError
 from radicale_scheduling.itip.message import Body, Message
-from radicale_scheduling.itip.text import SCHEDULE_TAG
 
 COUNTER, DECLINECOUNTER, REFRESH = "COUNTER", "DECLINECOUNTER", "REFRESH"
 EXPLICIT = (COUNTER, DECLINECOUNTER, REFRESH)
@@ -88,12 +87,9 @@ def read(cal: Component) -> Explicit:
 def body(cal: Component) -> Body:
     """The message as sent: no server parameters or schedule tag."""
     copy = ical.clone(cal)
+    ical.remove_private(copy)
     for comp in ical.components(copy):
         ical.strip_server_params(comp)
-        for line in list(ical.lines(comp, SCHEDULE_TAG)):
-            comp.remove(line)
-    for line in list(copy.contents.get(SCHEDULE_TAG.lower(), [])):
-        copy.remove(line)
     return Body(copy)
 
 

@@ -54,11 +54,9 @@ def _recreated(incoming: Dict[Optional[str], Component],
     it again with the same UID, as a client's undo does: a new meeting,
     whatever its SEQUENCE.  A REQUEST older than the cancellation (an
     old mail arriving late) is not one."""
-    if not known or not all(c is not None and (ical.text(c, "status") or "")
-                            .upper() == "CANCELLED" for c in known.values()):
+    if not known or not all(map(ical.cancelled, known.values())):
         return False
-    if any((ical.text(c, "status") or "").upper() == "CANCELLED"
-           for c in incoming.values()):
+    if any(map(ical.cancelled, incoming.values())):
         return False
     stamp = max(_stamp(c) for c in known.values())
     return all(_stamp(c) >= stamp for c in incoming.values())
@@ -240,7 +238,7 @@ UserOf = Callable[[str], Optional[str]]
 
 
 def organizers(cal: Optional[Component]) -> Set[str]:
-    return {ical.organizer(c) or "" for c in ical.components(cal)} - {""}
+    return ical.organizers(cal) - {""}
 
 
 def same_organizer(stored: Component, message: Component,

@@ -34,31 +34,20 @@ class OrganizerChange:
 def is_organizer_object(cal: Optional[Component],
                         addresses: FrozenSet[str]) -> bool:
     """RFC 6638 s3.1: ORGANIZER is the owner, and someone is invited."""
-    comps = ical.components(cal)
-    if not comps:
-        return False
-    organizers = {ical.organizer(c) for c in comps}
-    if len(organizers - {None}) != 1:
-        return False
-    organizer = next(iter(organizers - {None}))
-    if organizer not in addresses:
-        return False
-    return any(ical.address(line) != organizer
-               for c in comps for line in ical.attendees(c))
+    organizers = ical.organizers(cal)
+    return len(organizers) == 1 and not organizers - addresses and any(
+        ical.address(line) not in organizers
+        for c in ical.components(cal) for line in ical.attendees(c))
 
 
 def check_same_organizer(cal: Component) -> None:
     """RFC 6638 s3.2.4.2."""
-    organizers = {ical.organizer(c) for c in ical.components(cal)} - {None}
+    organizers = ical.organizers(cal)
     if len(organizers) > 1:
         raise SchedulingError(
             "C:same-organizer-in-all-components",
             "All components of a scheduling object must have the same "
             "ORGANIZER (found %s)." % ", ".join(sorted(map(str, organizers))))
-
-
-def _cancelled(comp: Component) -> bool:
-    return (ical.text(comp, "status") or "").upper() == "CANCELLED"
 
 
 # -- building messages -------------------------------------------------------
@@ -186,11 +175,11 @@ def _messages_for(who: str, organizer: str,
                                shareable=False)]
     messages: List[Message] = []
     whole = new_view.get(None)
-    if whole is not None and _cancelled(whole):
+    if whole is not None and ical.cancelled(whole):
         # STATUS:CANCELLED on the meeting is its cancellation (RFC 5546
         # s3.2.5): a CANCEL, with the raised SEQUENCE, not a REQUEST; and
         # nothing for whom it was never sent.
-        if not old_view or _cancelled(old_view.get(None) or whole):
+        if not old_view or ical.cancelled(old_view.get(None) or whole):
             return []
         return [bodies.message("CANCEL", who, organizer,
                                [_cancel_component(whole, who, None)],
@@ -216,8 +205,8 @@ def _messages_for(who: str, organizer: str,
             value = ical.required(comp, "recurrence-id").value
             cancelled.append(_cancel_component(comp, who, value))
     for key, comp in new_view.items():
-        if key is not None and _cancelled(comp) and not (
-                key in old_view and _cancelled(old_view[key])):
+        if key is not None and ical.cancelled(comp) and not (
+                key in old_view and ical.cancelled(old_view[key])):
             value = ical.required(comp, "recurrence-id").value
             cancelled.append(_cancel_component(comp, who, value))
     if cancelled:
@@ -293,7 +282,7 @@ def _without_cancelled(old_view: Dict[Optional[str], Component],
         if key is not None and key not in new_view:
             del result[key]
     for key, comp in new_view.items():
-        if key is not None and _cancelled(comp):
+        if key is not None and ical.cancelled(comp):
             result[key] = comp
     return result
 
@@ -319,8 +308,5 @@ def _view_signature(comps: Dict[Optional[str], Component], who: str,
 def _own_partstat(comp: Component, who: str) -> str:
     line = ical.attendee(comp, who)
     return ical.partstat(line) if line is not None else ""
-
-
-# -- rules applied to the stored object --------------------------------------
 
 

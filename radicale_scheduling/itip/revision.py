@@ -154,8 +154,7 @@ def bump_sequence(old: Optional[Component], new: Component) -> None:
         if before is None:
             continue
         if ical.rid(comp) is not None and ical.rid(before) is None:
-            significant = _rescheduled(before, comp) or \
-                (ical.text(comp, "status") or "").upper() == "CANCELLED"
+            significant = _rescheduled(before, comp) or ical.cancelled(comp)
         else:
             significant = changed(before, comp, _SEQUENCE_PROPERTIES)
         floor = ical.sequence(before)

@@ -52,7 +52,7 @@ def _instances(copy: Component, now: datetime.datetime,
                 result.append((key, native, begin, end))
     for key, comp in comps.items():
         if key is None or ical.first(comp, "dtstart") is None or \
-                (ical.text(comp, "status") or "").upper() == "CANCELLED":
+                ical.cancelled(comp):
             continue
         begin = recurrence.to_utc(ical.required(comp, "dtstart").value, UTC)
         result.append((key, None, begin, begin + recurrence.duration(comp)))
