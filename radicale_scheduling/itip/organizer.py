@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, List, Optional, Set
+from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 
 from vobject.base import Component
 from vobject.icalendar import utc
@@ -255,10 +255,12 @@ def _unremarkable(comps: Dict[Optional[str], Component], who: str
     return result
 
 
-def _mine(comp: Component, who: str) -> tuple:
-    """A component as ``who`` compares it, the other attendees left out."""
+def _mine(comp: Component, who: str,
+          dropped: Tuple[str, ...] = ("ATTENDEE", "EXDATE")) -> tuple:
+    """A component as ``who`` compares it, ``dropped`` properties (other
+    attendees' lines) left out."""
     return tuple(k for k in revision.signature(comp, ignore_partstat_of="*")
-                 if k[0] not in ("ATTENDEE", "EXDATE") or
+                 if k[0] not in dropped or
                  (k[0] == "ATTENDEE" and address.normalize(k[2]) == who))
 
 
@@ -294,14 +296,9 @@ def _view_signature(comps: Dict[Optional[str], Component], who: str,
     ``others`` False leaves other attendees out (adding someone is no news
     to ``who``: as in SabreDAV, only their copy is refreshed, RFC 5546
     s2.1.4).  A higher SEQUENCE is a new revision they must have (s2.1.5)."""
-    def sig(comp: Component) -> tuple:
-        keys = revision.signature(comp, ignore_partstat_of="*")
-        if not others:
-            keys = tuple(k for k in keys if k[0] != "ATTENDEE" or
-                         address.normalize(k[2]) == who)
-        return keys
-    return tuple((key, sig(comps[key]), _own_partstat(comps[key], who),
-                  ical.sequence(comps[key]))
+    dropped = () if others else ("ATTENDEE",)
+    return tuple((key, _mine(comps[key], who, dropped),
+                  _own_partstat(comps[key], who), ical.sequence(comps[key]))
                  for key in ical.iter_instances_keys(comps))
 
 
