@@ -85,7 +85,7 @@ def _check_allowed(old: Component, new: Component, me: str) -> None:
             if key is None or not instances.instance_exists(old_master, value):
                 raise facts.refuse("The meeting has no instance %s; an attendee "
                               "cannot add one." % key)
-            before = ical.derived_instance(old_master,
+            before = instances.derived(old_master,
                                            instances.series_value(old_master, value))
         facts.compare(before, comp, me)
 
@@ -110,7 +110,7 @@ def _organizers_version(old: Component, new: Component, me: str,
                 ical.set_single(comp, "recurrence-id", value)
         before = old_comps.get(key)
         if before is None and old_master is not None:
-            before = ical.derived_instance(old_master, instances.series_value(
+            before = instances.derived(old_master, instances.series_value(
                 old_master, instances.rid(comp)))
         if before is None:
             continue
@@ -221,7 +221,7 @@ def attendee_change(old: Component, new: Component, me: str,
         old_ex = instances.exdates(old_comps.get(None), old_comps.get(None))
         for key, value in instances.exdates(new_master, old_comps.get(None)).items():
             if key not in old_ex:
-                declined = old_comps.get(key) or ical.derived_instance(
+                declined = old_comps.get(key) or instances.derived(
                     old_comps[None], instances.series_value(old_comps[None], value))
                 answers.append(_reply_component(declined, me, "DECLINED",
                                                 stamp))

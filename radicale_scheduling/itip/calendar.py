@@ -281,34 +281,6 @@ def remove_alarms(comp: Component) -> None:
         comp.remove(alarm)
 
 
-def derived_instance(master: Component, instance: object) -> Component:
-    """The instance of a series as the master describes it."""
-    comp = master.duplicate(master)
-    for name in ("rrule", "rdate", "exdate", "exrule"):
-        for line in list(lines(comp, name)):
-            comp.remove(line)
-    start = first(master, "dtstart")
-    end = first(master, "dtend") or first(master, "due")
-    if start is not None and end is not None and \
-            isinstance(instance, type(start.value)):
-        required(comp, end.name).value = instance + (end.value - start.value)
-    set_single(comp, "dtstart", instance)
-    set_single(comp, "recurrence-id", instance)
-    return comp
-
-
-def exdates(comp: Optional[Component]) -> Dict[str, object]:
-    """EXDATE values of a component, by comparable key."""
-    result: Dict[str, object] = {}
-    if comp is None:
-        return result
-    for line in lines(comp, "exdate"):
-        values = line.value if isinstance(line.value, list) else [line.value]
-        for value in values:
-            result[value_key(value)] = value
-    return result
-
-
 def remove_private(cal: Component) -> None:
     """Drop the schedule tag property wherever a client put it."""
     for comp in [cal] + list(cal.components()):

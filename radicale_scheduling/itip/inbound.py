@@ -159,7 +159,7 @@ def _apply_cancel(message: Component, stored: Optional[Component]
         if master is not None:
             if override is not None:
                 result.remove(override)
-            if key not in ical.exdates(master):
+            if key not in instances.excluded(master):
                 master.add("exdate").value = [instance]
             # The series' new revision (RFC 5546 s2.1.4: EXDATE raises
             # SEQUENCE), so that later answers are not taken as answers
@@ -187,7 +187,7 @@ def _instance_component(cal: Component, comps: Dict[Optional[str],
         value = instances.series_value(master, value)
     if master is None or not instances.instance_exists(master, value):
         return None  # nobody adds occurrences to the meeting by replying
-    comp = ical.derived_instance(master, value)
+    comp = instances.derived(master, value)
     cal.add(comp)
     comps[key] = comp
     return comp

@@ -194,7 +194,36 @@ def rekeyed(comps: Dict[Optional[str], Component],
     return result
 
 
+def derived(master: Component, instance: object) -> Component:
+    """The instance of a series as the master describes it."""
+    comp = master.duplicate(master)
+    for name in ("rrule", "rdate", "exdate", "exrule"):
+        for line in list(ical.lines(comp, name)):
+            comp.remove(line)
+    start = ical.first(master, "dtstart")
+    end = ical.first(master, "dtend") or ical.first(master, "due")
+    if start is not None and end is not None and \
+            isinstance(instance, type(start.value)):
+        ical.required(comp, end.name).value = \
+            instance + (end.value - start.value)
+    ical.set_single(comp, "dtstart", instance)
+    ical.set_single(comp, "recurrence-id", instance)
+    return comp
+
+
+def excluded(comp: Optional[Component]) -> Dict[str, object]:
+    """EXDATE values of a component, by comparable key."""
+    result: Dict[str, object] = {}
+    if comp is None:
+        return result
+    for line in ical.lines(comp, "exdate"):
+        values = line.value if isinstance(line.value, list) else [line.value]
+        for value in values:
+            result[ical.value_key(value)] = value
+    return result
+
+
 def exdates(master: Optional[Component], series: Optional[Component]
              ) -> Dict[str, object]:
     return {ical.value_key(series_value(series, v)): v
-            for v in ical.exdates(master).values()}
+            for v in excluded(master).values()}

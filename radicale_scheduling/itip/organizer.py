@@ -11,7 +11,7 @@ from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 from vobject.base import Component
 from vobject.icalendar import utc
 
-from radicale_scheduling.itip import address, message, revision
+from radicale_scheduling.itip import address, instances, message, revision
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.itip.instances import stale_overrides
@@ -50,45 +50,6 @@ def check_same_organizer(cal: Component) -> None:
             "ORGANIZER (found %s)." % ", ".join(sorted(map(str, organizers))))
 
 
-# -- building messages -------------------------------------------------------
-
-class _Bodies:
-    """Builds message bodies, once per distinct content."""
-
-    def __init__(self, source: Component, stamp: datetime.datetime) -> None:
-        self.source, self.stamp = source, stamp
-        self._cache: Dict[tuple, Body] = {}
-
-    def message(self, method: str, recipient: str, sender: str,
-                comps: List[Component], shareable: bool = True) -> Message:
-        key = (method, tuple(id(c) for c in comps))
-        body = self._cache.get(key) if shareable else None
-        if body is None:
-            body = message.body(method, self.source, comps, self.stamp)
-            if shareable:
-                self._cache[key] = body
-        return message.message(method, recipient, sender, body)
-
-
-def _cancel_component(comp: Component, recipient: str,
-                      instance: Optional[object]) -> Component:
-    """A CANCEL component (RFC 5546 s3.2.5): the instance, or everything."""
-    cancel = comp.duplicate(comp)
-    if instance is not None:
-        for name in ("rrule", "rdate", "exdate", "recurrence-id", "dtstart",
-                     "dtend", "duration", "due"):
-            for line in list(ical.lines(cancel, name)):
-                cancel.remove(line)
-        ical.set_single(cancel, "recurrence-id", instance)
-        ical.set_single(cancel, "dtstart", instance)
-    # Only the organizer and the attendee the message is for.
-    for line in list(ical.attendees(cancel)):
-        if ical.address(line) != recipient:
-            cancel.remove(line)
-    ical.set_single(cancel, "status", "CANCELLED")
-    return cancel
-
-
 # -- the change --------------------------------------------------------------
 
 def organizer_change(old: Optional[Component], new: Optional[Component],
@@ -119,7 +80,7 @@ def organizer_change(old: Optional[Component], new: Optional[Component],
     organizer: str = next(iter({ical.organizer(c) or "" for c in
                                 ical.components(source)} - {""}), "")
     change = OrganizerChange(new)
-    bodies = _Bodies(source, stamp)
+    bodies = message.Bodies(source, stamp)
     recipients = _attendee_addresses(old) | _attendee_addresses(new)
     recipients.discard(organizer)
     recipients -= organizer_addresses
@@ -161,15 +122,15 @@ def _attendee_addresses(cal: Optional[Component]) -> Set[str]:
 def _messages_for(who: str, organizer: str,
                   old_view: Dict[Optional[str], Component],
                   new_view: Dict[Optional[str], Component],
-                  bodies: _Bodies, forced: bool) -> List[Message]:
+                  bodies: message.Bodies, forced: bool) -> List[Message]:
     if not new_view:
         if not old_view:
             return []
         # Removed from the event: cancel what they had.
         if None in old_view:
-            comps = [_cancel_component(old_view[None], who, None)]
+            comps = [message.cancel_component(old_view[None], who, None)]
         else:
-            comps = [_cancel_component(c, who, None)
+            comps = [message.cancel_component(c, who, None)
                      for c in old_view.values()]
         return [bodies.message("CANCEL", who, organizer, comps,
                                shareable=False)]
@@ -182,7 +143,7 @@ def _messages_for(who: str, organizer: str,
         if not old_view or ical.cancelled(old_view.get(None) or whole):
             return []
         return [bodies.message("CANCEL", who, organizer,
-                               [_cancel_component(whole, who, None)],
+                               [message.cancel_component(whole, who, None)],
                                shareable=False)]
     # Instances taken away: an EXDATE added to the master they see, an
     # override they are no longer in, an override now cancelled.
@@ -190,25 +151,25 @@ def _messages_for(who: str, organizer: str,
     key: Optional[str]
     old_master, new_master = old_view.get(None), new_view.get(None)
     if old_master is not None and new_master is not None:
-        old_ex, new_ex = ical.exdates(old_master), ical.exdates(new_master)
+        old_ex, new_ex = instances.excluded(old_master), instances.excluded(new_master)
         for key, value in new_ex.items():
             if key not in old_ex and key not in old_view:
-                cancelled.append(_cancel_component(new_master, who, value))
+                cancelled.append(message.cancel_component(new_master, who, value))
     for key, comp in old_view.items():
         if key is None:
             continue
         now_comp = new_view.get(key)
         if now_comp is None and new_master is not None and \
-                key not in ical.exdates(new_master):
+                key not in instances.excluded(new_master):
             continue  # the override was dropped back into the series
         if now_comp is None:
             value = ical.required(comp, "recurrence-id").value
-            cancelled.append(_cancel_component(comp, who, value))
+            cancelled.append(message.cancel_component(comp, who, value))
     for key, comp in new_view.items():
         if key is not None and ical.cancelled(comp) and not (
                 key in old_view and ical.cancelled(old_view[key])):
             value = ical.required(comp, "recurrence-id").value
-            cancelled.append(_cancel_component(comp, who, value))
+            cancelled.append(message.cancel_component(comp, who, value))
     if cancelled:
         if new_master is not None:
             # Each cancelled instance carries the series' new revision
@@ -249,7 +210,7 @@ def _unremarkable(comps: Dict[Optional[str], Component], who: str
         if line is None or _own_partstat(comp, who) != \
                 _own_partstat(master, who):
             continue
-        derived = ical.derived_instance(master, line.value)
+        derived = instances.derived(master, line.value)
         if _mine(comp, who) == _mine(derived, who):
             del result[key]
     return result

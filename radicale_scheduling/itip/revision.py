@@ -9,7 +9,7 @@ from typing import Dict, FrozenSet, Iterable, Optional, Set, Tuple
 from vobject.base import Component, ContentLine
 
 from radicale_scheduling.itip import calendar as ical
-from radicale_scheduling.itip import tasks
+from radicale_scheduling.itip import instances, tasks
 from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.itip.text import SCHEDULE_TAG
 
@@ -126,7 +126,7 @@ def _rescheduled(before: Optional[Component], comp: Component) -> bool:
     if changed(before, comp, RESCHEDULING):
         return True
     # EXDATEs removed reinstate instances.
-    return bool(set(ical.exdates(before)) - set(ical.exdates(comp)))
+    return bool(set(instances.excluded(before)) - set(instances.excluded(comp)))
 
 
 def reset_on_reschedule(old: Optional[Component], new: Component,

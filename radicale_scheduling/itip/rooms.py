@@ -17,6 +17,7 @@ from vobject.base import Component
 
 from radicale_scheduling.itip import attendee, freebusy, recurrence, tasks
 from radicale_scheduling.itip import calendar as ical
+from radicale_scheduling.itip.instances import derived
 from radicale_scheduling.itip.message import Message
 
 AUTO_TYPES = tasks.NOT_ASSIGNABLE
@@ -112,7 +113,7 @@ def answer(copy: Component, me: str, now: datetime.datetime, room: Room
     if master is not None and not series_declined:
         for key, native, _begin, _end in instances:
             if native is not None and key in clashes:
-                override = ical.derived_instance(master, native)
+                override = derived(master, native)
                 copy.add(override)
                 ical.set_param(ical.required_attendee(override, me),
                                "PARTSTAT", "DECLINED")
