@@ -132,8 +132,7 @@ def _organizers_version(old: Component, new: Component, me: str,
         if not tasks.status_change_allowed(before, comp):
             status = ical.first(before, "status")
             if status is None:
-                for line in list(ical.lines(comp, "status")):
-                    comp.remove(line)
+                ical.drop(comp, "status")
             elif ical.text(comp, "status") != str(status.value):
                 ical.set_single(comp, "status", status.value)
     excluded = set(instances.exdates(new_comps.get(None), old_master))
@@ -246,8 +245,7 @@ def _keep_sequence(old_comps: dict, new_comps: dict) -> None:
             continue
         line = ical.first(before, "sequence")
         if line is None:
-            for extra in list(ical.lines(comp, "sequence")):
-                comp.remove(extra)
+            ical.drop(comp, "sequence")
         else:
             ical.set_single(comp, "sequence", line.value)
 

@@ -241,10 +241,16 @@ def sequence(comp: Optional[Component]) -> int:
         return 0
 
 
+def drop(comp: Component, *names: str) -> None:
+    """Remove every property or component of these names."""
+    for name in names:
+        for line in list(lines(comp, name)):
+            comp.remove(line)
+
+
 def set_single(comp: Component, name: str, value: object) -> ContentLine:
     """Set a single-valued property, replacing any previous one."""
-    for line in list(lines(comp, name)):
-        comp.remove(line)
+    drop(comp, name)
     line = comp.add(name.lower())
     line.value = value
     return line
@@ -277,15 +283,13 @@ def strip_server_params(comp: Component) -> None:
 
 
 def remove_alarms(comp: Component) -> None:
-    for alarm in list(comp.contents.get("valarm", [])):
-        comp.remove(alarm)
+    drop(comp, "valarm")
 
 
 def remove_private(cal: Component) -> None:
     """Drop the schedule tag property wherever a client put it."""
     for comp in [cal] + list(cal.components()):
-        for line in list(comp.contents.get(SCHEDULE_TAG.lower(), [])):
-            comp.remove(line)
+        drop(comp, SCHEDULE_TAG)
 
 
 def most_attendees_per_instance(cal: Optional[Component]) -> int:

@@ -64,8 +64,7 @@ def _recreated(incoming: Dict[Optional[str], Component],
 
 def _as_stored(message: Component) -> Component:
     cal = ical.clone(message)
-    for line in list(cal.contents.get("method", [])):
-        cal.remove(line)
+    ical.drop(cal, "method")
     return cal
 
 

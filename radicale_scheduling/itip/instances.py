@@ -74,9 +74,7 @@ def stale_overrides(comps: Dict[Optional[str], Component]) -> Set[str]:
     try:
         if ical.lines(master, "rrule") or ical.lines(master, "rdate"):
             series = master.duplicate(master)
-            for line in list(ical.lines(series, "exdate")) + \
-                    list(ical.lines(series, "exrule")):
-                series.remove(line)
+            ical.drop(series, "exdate", "exrule")
             rules = series.getrruleset(addRDate=True)
             first = _as_instant(start.value)
             wanted = {key: _as_instant(ical.required(comps[key],
@@ -197,9 +195,7 @@ def rekeyed(comps: Dict[Optional[str], Component],
 def derived(master: Component, instance: object) -> Component:
     """The instance of a series as the master describes it."""
     comp = master.duplicate(master)
-    for name in ("rrule", "rdate", "exdate", "exrule"):
-        for line in list(ical.lines(comp, name)):
-            comp.remove(line)
+    ical.drop(comp, "rrule", "rdate", "exdate", "exrule")
     start = ical.first(master, "dtstart")
     end = ical.first(master, "dtend") or ical.first(master, "due")
     if start is not None and end is not None and \

@@ -63,8 +63,7 @@ def body(method: str, source: Component, comps: Iterable[Component],
         ical.strip_server_params(copy)
         ical.remove_alarms(copy)
         ical.set_single(copy, "dtstamp", stamp)
-        for line in list(ical.lines(copy, SCHEDULE_TAG)):
-            copy.remove(line)
+        ical.drop(copy, SCHEDULE_TAG)
     return Body(cal)
 
 
@@ -94,14 +93,12 @@ class Bodies:
 
 
 def cancel_component(comp: Component, recipient: str,
-                      instance: Optional[object]) -> Component:
+                     instance: Optional[object]) -> Component:
     """A CANCEL component (RFC 5546 s3.2.5): the instance, or everything."""
     cancel = comp.duplicate(comp)
     if instance is not None:
-        for name in ("rrule", "rdate", "exdate", "recurrence-id", "dtstart",
-                     "dtend", "duration", "due"):
-            for line in list(ical.lines(cancel, name)):
-                cancel.remove(line)
+        ical.drop(cancel, "rrule", "rdate", "exdate", "recurrence-id",
+                  "dtstart", "dtend", "duration", "due")
         ical.set_single(cancel, "recurrence-id", instance)
         ical.set_single(cancel, "dtstart", instance)
     # Only the organizer and the attendee the message is for.

@@ -233,8 +233,7 @@ def _without_cancelled(old_view: Dict[Optional[str], Component],
     new_master = new_view.get(None)
     if new_master is not None and None in result:
         master = result[None].duplicate(result[None])
-        for line in list(ical.lines(master, "exdate")):
-            master.remove(line)
+        ical.drop(master, "exdate")
         for line in ical.lines(new_master, "exdate"):
             master.add("exdate").value = list(line.value) \
                 if isinstance(line.value, list) else [line.value]

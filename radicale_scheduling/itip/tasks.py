@@ -101,8 +101,7 @@ def _copy_progress(source: Component, target: Component,
     for name in names:
         line = ical.first(source, name)
         if line is None:
-            for old in list(ical.lines(target, name)):
-                target.remove(old)
+            ical.drop(target, name)
         else:
             ical.set_single(target, name, line.value)
 
@@ -154,11 +153,9 @@ def follow_assignees(target: Component, answer: Component,
     ical.set_single(target, "status",
                     "IN-PROCESS" if started else "NEEDS-ACTION")
     if not single:
-        for line in list(ical.lines(target, "completed")):
-            target.remove(line)
+        ical.drop(target, "completed")
         if percent(target) == 100:
-            for line in list(ical.lines(target, "percent-complete")):
-                target.remove(line)
+            ical.drop(target, "percent-complete")
 
 
 def keeps_partstat_on_reschedule(comp: Component, line: ContentLine) -> bool:
