@@ -83,10 +83,9 @@ def _check_allowed(old: Component, new: Component, me: str) -> None:
         if before is None:
             value = instances.rid(comp)
             if key is None or not instances.instance_exists(old_master, value):
-                raise facts.refuse("The meeting has no instance %s; an attendee "
-                              "cannot add one." % key)
-            before = instances.derived(old_master,
-                                           instances.series_value(old_master, value))
+                raise facts.refuse("The meeting has no instance %s; an "
+                                   "attendee cannot add one." % key)
+            before = instances.instance(old_master, value)
         facts.compare(before, comp, me)
 
 
@@ -110,8 +109,7 @@ def _organizers_version(old: Component, new: Component, me: str,
                 ical.set_single(comp, "recurrence-id", value)
         before = old_comps.get(key)
         if before is None and old_master is not None:
-            before = instances.derived(old_master, instances.series_value(
-                old_master, instances.rid(comp)))
+            before = instances.instance(old_master, instances.rid(comp))
         if before is None:
             continue
         for name in ("organizer", "attendee"):
@@ -217,11 +215,12 @@ def attendee_change(old: Component, new: Component, me: str,
             delegation.add_delegates_to_reply(answer, comp, me)
             answers.append(answer)
     if new_master is not None:
-        old_ex = instances.exdates(old_comps.get(None), old_comps.get(None))
-        for key, value in instances.exdates(new_master, old_comps.get(None)).items():
+        old_master = old_comps.get(None)
+        old_ex = instances.exdates(old_master, old_master)
+        for key, value in instances.exdates(new_master, old_master).items():
             if key not in old_ex:
-                declined = old_comps.get(key) or instances.derived(
-                    old_comps[None], instances.series_value(old_comps[None], value))
+                declined = old_comps.get(key) or \
+                    instances.instance(old_comps[None], value)
                 answers.append(_reply_component(declined, me, "DECLINED",
                                                 stamp))
     change = AttendeeChange(new)

@@ -207,6 +207,12 @@ def derived(master: Component, instance: object) -> Component:
     return comp
 
 
+def instance(master: Component, value: object) -> Component:
+    """Instance ``value`` as the series describes it, named as it names
+    its instances (a date of a series of dates)."""
+    return derived(master, series_value(master, value))
+
+
 def excluded(comp: Optional[Component]) -> Dict[str, object]:
     """EXDATE values of a component, by comparable key."""
     result: Dict[str, object] = {}

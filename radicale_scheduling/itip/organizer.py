@@ -11,11 +11,12 @@ from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 from vobject.base import Component
 from vobject.icalendar import utc
 
-from radicale_scheduling.itip import address, instances, message, revision
+from radicale_scheduling.itip import address, instances, revision
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.itip.instances import stale_overrides
 from radicale_scheduling.itip.instances import view as view
+from radicale_scheduling.itip.message import Bodies, cancel_component
 from radicale_scheduling.itip.message import Body as Body
 from radicale_scheduling.itip.message import Message as Message
 from radicale_scheduling.itip.revision import merge_attendee_states as merge_attendee_states
@@ -80,7 +81,7 @@ def organizer_change(old: Optional[Component], new: Optional[Component],
     organizer: str = next(iter({ical.organizer(c) or "" for c in
                                 ical.components(source)} - {""}), "")
     change = OrganizerChange(new)
-    bodies = message.Bodies(source, stamp)
+    bodies = Bodies(source, stamp)
     recipients = _attendee_addresses(old) | _attendee_addresses(new)
     recipients.discard(organizer)
     recipients -= organizer_addresses
@@ -122,17 +123,14 @@ def _attendee_addresses(cal: Optional[Component]) -> Set[str]:
 def _messages_for(who: str, organizer: str,
                   old_view: Dict[Optional[str], Component],
                   new_view: Dict[Optional[str], Component],
-                  bodies: message.Bodies, forced: bool) -> List[Message]:
+                  bodies: Bodies, forced: bool) -> List[Message]:
     if not new_view:
         if not old_view:
             return []
         # Removed from the event: cancel what they had.
-        if None in old_view:
-            comps = [message.cancel_component(old_view[None], who, None)]
-        else:
-            comps = [message.cancel_component(c, who, None)
-                     for c in old_view.values()]
-        return [bodies.message("CANCEL", who, organizer, comps,
+        had = [old_view[None]] if None in old_view else list(old_view.values())
+        return [bodies.message("CANCEL", who, organizer,
+                               [cancel_component(c, who, None) for c in had],
                                shareable=False)]
     messages: List[Message] = []
     whole = new_view.get(None)
@@ -143,7 +141,7 @@ def _messages_for(who: str, organizer: str,
         if not old_view or ical.cancelled(old_view.get(None) or whole):
             return []
         return [bodies.message("CANCEL", who, organizer,
-                               [message.cancel_component(whole, who, None)],
+                               [cancel_component(whole, who, None)],
                                shareable=False)]
     # Instances taken away: an EXDATE added to the master they see, an
     # override they are no longer in, an override now cancelled.
@@ -151,10 +149,11 @@ def _messages_for(who: str, organizer: str,
     key: Optional[str]
     old_master, new_master = old_view.get(None), new_view.get(None)
     if old_master is not None and new_master is not None:
-        old_ex, new_ex = instances.excluded(old_master), instances.excluded(new_master)
+        old_ex = instances.excluded(old_master)
+        new_ex = instances.excluded(new_master)
         for key, value in new_ex.items():
             if key not in old_ex and key not in old_view:
-                cancelled.append(message.cancel_component(new_master, who, value))
+                cancelled.append(cancel_component(new_master, who, value))
     for key, comp in old_view.items():
         if key is None:
             continue
@@ -164,12 +163,12 @@ def _messages_for(who: str, organizer: str,
             continue  # the override was dropped back into the series
         if now_comp is None:
             value = ical.required(comp, "recurrence-id").value
-            cancelled.append(message.cancel_component(comp, who, value))
+            cancelled.append(cancel_component(comp, who, value))
     for key, comp in new_view.items():
         if key is not None and ical.cancelled(comp) and not (
                 key in old_view and ical.cancelled(old_view[key])):
             value = ical.required(comp, "recurrence-id").value
-            cancelled.append(message.cancel_component(comp, who, value))
+            cancelled.append(cancel_component(comp, who, value))
     if cancelled:
         if new_master is not None:
             # Each cancelled instance carries the series' new revision

@@ -126,7 +126,8 @@ def _rescheduled(before: Optional[Component], comp: Component) -> bool:
     if changed(before, comp, RESCHEDULING):
         return True
     # EXDATEs removed reinstate instances.
-    return bool(set(instances.excluded(before)) - set(instances.excluded(comp)))
+    return bool(set(instances.excluded(before)) -
+                set(instances.excluded(comp)))
 
 
 def reset_on_reschedule(old: Optional[Component], new: Component,
