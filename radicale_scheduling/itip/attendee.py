@@ -51,19 +51,12 @@ def _all_cancelled(cal: Optional[Component]) -> bool:
 
 
 # -- what the organizer and the other attendees see ---------------------------
-#
-# The rule Apple's server and Cyrus apply: an attendee's save is refused only
-# when it would change what others see of the meeting.  Those facts are
-# compared as meaning, not text (instants, not time zones; RRULE parts in any
-# order; addresses in any case), so that what real clients send back after
-# "Accept" (another CN or EMAIL= on other lines, reordered properties,
-# another VTIMEZONE, their own X- properties) passes.  Everything else is the
-# attendee's, except other people's lines, which the stored copy takes from
-# the organizer's version.
+# What others see stays the organizer's (``facts``); everything else is the
+# attendee's, but other people's lines, taken from the organizer's version.
 
 
 def _check_allowed(old: Component, new: Component, me: str) -> None:
-    """Refuse what would change the meeting for others (see above)."""
+    """Refuse what would change the meeting for others (``facts``)."""
     old_comps = ical.by_rid(old)
     old_master = old_comps.get(None)
     new_comps = instances.rekeyed(ical.by_rid(new), old_master)

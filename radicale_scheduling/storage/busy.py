@@ -2,9 +2,8 @@
 
 Every opaque calendar of the user counts (``schedule-calendar-transp``);
 the collection index (Radicale's time range of each item) rules out,
-without opening them, the items that cannot touch the window, so events
-outside it cost next to nothing.  Dates and floating times are placed in the calendar's
-``calendar-timezone``, else UTC.
+without opening them, the items that cannot touch the window.  Dates and
+floating times are in the calendar's ``calendar-timezone``, else UTC.
 """
 
 from __future__ import annotations
