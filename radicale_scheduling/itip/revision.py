@@ -4,7 +4,7 @@ answers are asked again, SEQUENCE, SCHEDULE-STATUS."""
 
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, Iterable, Optional, Set, Tuple
+from typing import Dict, FrozenSet, Iterable, Iterator, Optional, Set, Tuple
 
 from vobject.base import Component, ContentLine
 
@@ -64,6 +64,16 @@ def changed(old: Optional[Component], new: Optional[Component],
     return False
 
 
+def _attendee_lines(old: Optional[Component], new: Component
+                    ) -> Iterator[Tuple[ContentLine, Optional[ContentLine]]]:
+    """Each ATTENDEE line of ``new`` with the same attendee's line in what
+    it revises in ``old`` (None: a new attendee there)."""
+    for comp, before in ical.revisions(old, new):
+        for line in ical.attendees(comp):
+            yield line, None if before is None else \
+                ical.attendee(before, ical.address(line))
+
+
 def check_changes(old: Optional[Component], new: Component,
                   organizer_addresses: FrozenSet[str]) -> None:
     """RFC 6638 s3.2.1: the organizer may not answer for attendees.
@@ -72,30 +82,25 @@ def check_changes(old: Optional[Component], new: Component,
     NEEDS-ACTION or what the server already recorded from their replies;
     a new attendee's is reset to NEEDS-ACTION.
     """
-    for comp, before in ical.revisions(old, new):
-        for line in ical.attendees(comp):
-            who = ical.address(line)
-            if who in organizer_addresses or ical.agent(line) != "SERVER":
-                continue
-            state = ical.partstat(line)
-            if state == "NEEDS-ACTION":
-                continue
-            known = ical.attendee(before, who) if before is not None else None
-            if known is not None and ical.partstat(known) == state:
-                continue
-            if known is None:
-                # A new attendee has not answered yet, whatever the
-                # organizer's client wrote: the server owns that answer
-                # (RFC 6638 s3.2.1; Apple's server resets it on create).
-                ical.set_param(line, "PARTSTAT", "NEEDS-ACTION")
-                continue
-            raise SchedulingError(
-                "C:allowed-organizer-scheduling-object-change",
-                "The organizer cannot set the participation of %s to %s; "
-                "only the attendee can answer (RFC 6638 section 3.2.1). If "
-                "this copy was read before their answer, read it again, or "
-                "save with If-Schedule-Tag-Match to keep the answers "
-                "(section 3.2.10)." % (str(line.value), state))
+    for line, known in _attendee_lines(old, new):
+        state = ical.partstat(line)
+        if ical.address(line) in organizer_addresses or \
+                ical.agent(line) != "SERVER" or state == "NEEDS-ACTION" or \
+                (known is not None and ical.partstat(known) == state):
+            continue
+        if known is None:
+            # A new attendee has not answered yet, whatever the
+            # organizer's client wrote: the server owns that answer
+            # (RFC 6638 s3.2.1; Apple's server resets it on create).
+            ical.set_param(line, "PARTSTAT", "NEEDS-ACTION")
+            continue
+        raise SchedulingError(
+            "C:allowed-organizer-scheduling-object-change",
+            "The organizer cannot set the participation of %s to %s; "
+            "only the attendee can answer (RFC 6638 section 3.2.1). If "
+            "this copy was read before their answer, read it again, or "
+            "save with If-Schedule-Tag-Match to keep the answers "
+            "(section 3.2.10)." % (str(line.value), state))
 
 
 def take_force_send(new: Component) -> Set[str]:
@@ -167,17 +172,12 @@ def bump_sequence(old: Optional[Component], new: Component) -> None:
 
 def carry_schedule_status(old: Component, new: Component,
                           attempted: Set[str]) -> None:
-    for comp, before in ical.revisions(old, new):
-        if before is None:
-            continue
-        for line in ical.attendees(comp):
-            who = ical.address(line)
-            if who in attempted or ical.agent(line) != "SERVER":
-                continue
-            known = ical.attendee(before, who)
-            status = ical.param(known, "SCHEDULE-STATUS") if known else None
-            if status and ical.param(line, "SCHEDULE-STATUS") is None:
-                ical.set_param(line, "SCHEDULE-STATUS", status)
+    for line, known in _attendee_lines(old, new):
+        status = ical.param(known, "SCHEDULE-STATUS") if known else None
+        if status and ical.param(line, "SCHEDULE-STATUS") is None and \
+                ical.address(line) not in attempted and \
+                ical.agent(line) == "SERVER":
+            ical.set_param(line, "SCHEDULE-STATUS", status)
 
 
 def set_schedule_status(stored: Component, statuses: Dict[str, str]) -> None:
@@ -195,13 +195,7 @@ def merge_attendee_states(current: Component, new: Component,
     or an attendee's: the client's object was based on the current tag,
     so the only changes since are answers the server recorded: everyone
     else's PARTSTAT, RSVP and SCHEDULE-STATUS win over the client's."""
-    for comp, before in ical.revisions(current, new):
-        if before is None:
-            continue
-        for line in ical.attendees(comp):
-            who = ical.address(line)
-            known = ical.attendee(before, who)
-            if who in owner_addresses or known is None:
-                continue
+    for line, known in _attendee_lines(current, new):
+        if known is not None and ical.address(line) not in owner_addresses:
             for name in ical.PARTICIPATION_PARAMS:
                 ical.set_param(line, name, ical.param(known, name))
