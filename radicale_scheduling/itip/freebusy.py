@@ -28,11 +28,8 @@ Period = Tuple[datetime.datetime, datetime.datetime, str]
 def _fbtype(comp: Component, me: FrozenSet[str] = frozenset()
             ) -> Optional[str]:
     """BUSY, BUSY-TENTATIVE, or None when the component takes no time.
-
-    For a meeting the user (addresses ``me``) is invited to, their answer
-    counts: declined takes no time, not yet answered or tentative is
-    tentative (as Apple's server and Cyrus do).
-    """
+    The user's (``me``) answer counts, as in Apple's server and Cyrus:
+    declined takes no time, unanswered or tentative is tentative."""
     if (ical.text(comp, "transp") or "OPAQUE").upper() == "TRANSPARENT":
         return None
     status = (ical.text(comp, "status") or "").upper()

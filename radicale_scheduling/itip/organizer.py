@@ -56,13 +56,9 @@ def check_same_organizer(cal: Component) -> None:
 def organizer_change(old: Optional[Component], new: Optional[Component],
                      organizer_addresses: FrozenSet[str],
                      now: datetime.datetime) -> OrganizerChange:
-    """Compute what the organizer's change means for every attendee.
-
-    ``old`` is the stored organizer object (None when there is none or it
-    was not an organizer object); ``new`` the object to store (None for a
-    removal).  Raises SchedulingError for changes an organizer may not
-    make (RFC 6638 s3.2.4).
-    """
+    """What the organizer's change of ``old`` (None: none stored) into
+    ``new`` (None: removed) means for every attendee; SchedulingError for
+    a change an organizer may not make (RFC 6638 s3.2.4)."""
     stamp = ical.utc_now_stamp(now).astimezone(utc)
     if new is not None:
         check_same_organizer(new)

@@ -1,12 +1,7 @@
-"""Rooms and resources answer invitations on their own.
-
-A ROOM or RESOURCE principal accepts a request when the time is free in
-its calendars and declines it when it overlaps an accepted booking, per
-instance for a series (a clashing instance gets a declining override).
-The answer is an ordinary attendee change of the room's copy, so its
-REPLY is the one ``itip.attendee`` makes.  Pure: the room's busy time
-comes from the caller.
-"""
+"""Rooms and resources answer invitations on their own: accept when the
+time is free, decline a clash, per instance for a series.  The answer is
+an ordinary attendee change of the room's copy (its REPLY is the one
+``itip.attendee`` makes).  Pure: the busy time comes from the caller."""
 
 from __future__ import annotations
 

@@ -1,14 +1,9 @@
 """Assigned tasks: the VTODO rules of iTIP (RFC 5546 s3.4).
 
-Everything the engine does for VEVENT works for VTODO too; a to-do adds
-progress.  An assignee reports it with their PARTSTAT (NEEDS-ACTION,
-ACCEPTED, DECLINED, TENTATIVE, IN-PROCESS, COMPLETED: RFC 5545 s3.2.12)
-and the task's PERCENT-COMPLETE and COMPLETED, which RFC 6638 s3.2.2.1
-(items 3, 4) lets them change in their copy; the REPLY carries all three
-(RFC 5546 s3.4.3, example s4.5.4/s4.5.5).  This module holds those rules:
-what progress an assignee's copy shows, the PARTSTAT it implies, and how
-the organizer's copy reflects the assignees' progress.  Pure: no I/O.
-"""
+A to-do adds progress to what the engine does for events: an assignee
+reports it with PARTSTAT (RFC 5545 s3.2.12), PERCENT-COMPLETE and
+COMPLETED, which RFC 6638 s3.2.2.1 (items 3, 4) lets them change; the
+REPLY carries all three (RFC 5546 s3.4.3, s4.5.4/s4.5.5).  Pure."""
 
 from __future__ import annotations
 
