@@ -187,8 +187,7 @@ def attendee_change(old: Component, new: Component, me: str,
     stamp = ical.utc_now_stamp(now).astimezone(utc)
     old_comps = ical.by_rid(old)
     new_comps = instances.rekeyed(ical.by_rid(new), old_comps.get(None))
-    organizer = next(iter({ical.organizer(c) or "" for c in
-                           ical.components(new)} - {""}))
+    organizer = next(iter(ical.organizers(new) - {""}))
     _keep_sequence(old_comps, new_comps)
     answers: List[Component] = []
     new_master = new_comps.get(None)
@@ -250,8 +249,7 @@ def removal(old: Component, me: str, now: datetime.datetime
         return []
     stamp = ical.utc_now_stamp(now).astimezone(utc)
     comps = ical.by_rid(old)
-    organizer = next(iter({ical.organizer(c) for c in comps.values()}
-                          - {None}), None)
+    organizer = next(iter(ical.organizers(old)), None)
     if organizer is None:
         return []
     chosen = [comps[None]] if None in comps else list(comps.values())

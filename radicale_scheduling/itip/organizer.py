@@ -74,8 +74,7 @@ def organizer_change(old: Optional[Component], new: Optional[Component],
         forced = set()
     source = new if new is not None else old
     assert source is not None
-    organizer: str = next(iter({ical.organizer(c) or "" for c in
-                                ical.components(source)} - {""}), "")
+    organizer: str = next(iter(ical.organizers(source) - {""}), "")
     change = OrganizerChange(new)
     bodies = Bodies(source, stamp)
     recipients = _attendee_addresses(old) | _attendee_addresses(new)
