@@ -118,15 +118,6 @@ def by_rid(cal: Optional[Component]) -> Dict[Optional[str], Component]:
     return {rid(c): c for c in components(cal)}
 
 
-def revisions(old: Optional[Component], new: Optional[Component]
-              ) -> Iterator[Tuple[Component, Optional[Component]]]:
-    """Each component of ``new`` with what it revises in ``old``: the same
-    instance, else the series (an override made from it)."""
-    old_comps = by_rid(old)
-    for key, comp in by_rid(new).items():
-        yield comp, old_comps[key] if key in old_comps else old_comps.get(None)
-
-
 def lines(comp: Component, name: str) -> List[ContentLine]:
     return comp.contents.get(name.lower(), [])
 

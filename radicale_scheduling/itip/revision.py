@@ -64,11 +64,20 @@ def changed(old: Optional[Component], new: Optional[Component],
     return False
 
 
+def revisions(old: Optional[Component], new: Optional[Component]
+              ) -> Iterator[Tuple[Component, Optional[Component]]]:
+    """Each component of ``new`` with what it revises in ``old``: the same
+    instance, else the series (an override made from it)."""
+    old_comps = ical.by_rid(old)
+    for key, comp in ical.by_rid(new).items():
+        yield comp, old_comps[key] if key in old_comps else old_comps.get(None)
+
+
 def _attendee_lines(old: Optional[Component], new: Component
                     ) -> Iterator[Tuple[ContentLine, Optional[ContentLine]]]:
     """Each ATTENDEE line of ``new`` with the same attendee's line in what
     it revises in ``old`` (None: a new attendee there)."""
-    for comp, before in ical.revisions(old, new):
+    for comp, before in revisions(old, new):
         for line in ical.attendees(comp):
             yield line, None if before is None else \
                 ical.attendee(before, ical.address(line))
@@ -139,7 +148,7 @@ def reset_on_reschedule(old: Optional[Component], new: Component,
                         organizer_addresses: FrozenSet[str]
                         ) -> None:
     """RFC 6638 s3.2.8: a rescheduled instance needs new answers."""
-    for comp, before in ical.revisions(old, new):
+    for comp, before in revisions(old, new):
         if not _rescheduled(before, comp):
             continue
         for line in ical.attendees(comp):
@@ -156,7 +165,7 @@ _SEQUENCE_PROPERTIES = RESCHEDULING + ("EXDATE", "STATUS")
 
 def bump_sequence(old: Optional[Component], new: Component) -> None:
     """RFC 5546 s2.1.4 / RFC 6638 s3.2.5: SEQUENCE grows with revisions."""
-    for comp, before in ical.revisions(old, new):
+    for comp, before in revisions(old, new):
         if before is None:
             continue
         if ical.rid(comp) is not None and ical.rid(before) is None:
