@@ -7,13 +7,10 @@ import pytest
 
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import inbound
-from radicale_scheduling.itip.attendee import (
-    attendee_change,
-    instance_exists,
-    missing_instances,
-    public_facts,
-)
+from radicale_scheduling.itip.attendee import attendee_change
 from radicale_scheduling.itip.errors import SchedulingError
+from radicale_scheduling.itip.facts import public_facts
+from radicale_scheduling.itip.instances import instance_exists, missing_instances
 from radicale_scheduling.itip.organizer import organizer_change
 
 NOW = datetime.datetime(2026, 3, 1, 12, 0, tzinfo=datetime.timezone.utc)
@@ -64,6 +61,11 @@ def test_the_same_instants_in_other_words_are_the_same_meeting():
     shuffled = ical.components(copy(
         extra="RRULE:BYDAY=MO;INTERVAL=1;COUNT=4;FREQ=WEEKLY;WKST=MO\n"))[0]
     assert public_facts(ordered) == public_facts(shuffled)
+    utc_until = ical.components(copy(
+        extra="RRULE:FREQ=WEEKLY;UNTIL=20260126T100000Z\n"))[0]
+    floating_until = ical.components(copy(
+        extra="RRULE:FREQ=WEEKLY;UNTIL=20260126T100000\n"))[0]
+    assert public_facts(utc_until) != public_facts(floating_until)
     moved = ical.components(copy(body="DTSTART:20260105T100000Z\n"
                                       "DTEND:20260105T113000Z\n"))[0]
     assert public_facts(plain) != public_facts(moved)
@@ -104,6 +106,19 @@ def test_what_others_see_stays_the_organizers(sent):
         attendee_change(copy(), accepted(**sent), BOB, NOW)
     assert error.value.precondition == \
         "C:allowed-attendee-scheduling-object-change"
+
+
+def test_the_form_of_until_stays_the_organizers():
+    """dateutil writes UNTIL alike as UTC or floating time: the form is
+    compared apart."""
+    rule = "RRULE:FREQ=WEEKLY;UNTIL=20260126T100000%s\n"
+    with pytest.raises(SchedulingError) as error:
+        attendee_change(copy(extra=rule % "Z"), accepted(extra=rule % ""),
+                        BOB, NOW)
+    assert error.value.precondition == \
+        "C:allowed-attendee-scheduling-object-change"
+    assert attendee_change(copy(extra=rule % "Z"),
+                           accepted(extra=rule % "Z"), BOB, NOW).messages
 
 
 def test_another_attendees_line_without_partstat_states_no_answer():

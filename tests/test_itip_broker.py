@@ -8,7 +8,7 @@ import datetime
 
 import pytest
 
-from radicale_scheduling.itip import broker, freebusy, rooms
+from radicale_scheduling.itip import broker, freebusy, inbound, rooms
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import status as st
 from radicale_scheduling.itip.errors import SchedulingError
@@ -146,7 +146,7 @@ def test_a_reply_follow_ups_update_the_other_local_attendees_quietly():
         == [("REPLY", CAROL, True)]
     # Carol's copy takes Bob's answer by a one-line text edit.
     carol = event((BOB, "NEEDS-ACTION"), (CAROL, "ACCEPTED")).serialize()
-    updated = broker.others_answer(result.follow_ups[0], carol)
+    updated = inbound.others_answer(result.follow_ups[0], carol)
     assert partstat(ical.parse(updated), BOB) == "ACCEPTED"
     assert partstat(ical.parse(updated), CAROL) == "ACCEPTED"
     # Only the organizer's own meeting takes a reply.

@@ -5,7 +5,7 @@ import datetime
 
 import pytest
 
-from radicale_scheduling.itip import attendee, delegation, inbound
+from radicale_scheduling.itip import attendee, delegation, inbound, instances
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.itip.organizer import organizer_change
@@ -247,7 +247,7 @@ def test_delegating_one_instance_of_a_series():
     instance = datetime.datetime(2026, 1, 12, 10, 0,
                                  tzinfo=datetime.timezone.utc)
     new = ical.clone(copy)
-    override = ical.derived_instance(ical.components(new)[0], instance)
+    override = instances.derived(ical.components(new)[0], instance)
     new.add(override)
     line = ical.attendee(override, BOB)
     ical.set_param(line, "PARTSTAT", "DELEGATED")

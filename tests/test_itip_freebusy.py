@@ -1,10 +1,10 @@
-"""The one recurrence path (``freebusy.occurrences``) on its own: free-busy,
+"""The one recurrence path (``recurrence.occurrences``) on its own: free-busy,
 availability and rooms all expand through it."""
 
 import datetime
 
 from radicale_scheduling.itip import calendar as ical
-from radicale_scheduling.itip import freebusy
+from radicale_scheduling.itip import freebusy, recurrence
 
 UTC = datetime.timezone.utc
 
@@ -22,13 +22,13 @@ def event(rule, extra=""):
 
 
 def starts(comp, start, end, budget=None):
-    return [begin for _native, begin, _end in freebusy.occurrences(
-        comp, start, end, UTC, budget or freebusy.Budget(1000))]
+    return [begin for _native, begin, _end in recurrence.occurrences(
+        comp, start, end, UTC, budget or recurrence.Budget(1000))]
 
 
 def test_a_long_daily_series_skips_ahead_and_keeps_its_exdates():
     comp = event("FREQ=DAILY", "EXDATE:20260303T100000Z\r\n")
-    budget = freebusy.Budget(50)  # 13,000 days from 1990 would not fit
+    budget = recurrence.Budget(50)  # 13,000 days from 1990 would not fit
     assert starts(comp, at(2026, 3, 2), at(2026, 3, 5), budget) == [
         at(2026, 3, 2, 10), at(2026, 3, 4, 10)]
 
@@ -43,8 +43,8 @@ def test_rules_dateutil_would_loop_on_give_their_start_only():
 def test_the_budget_stops_an_expansion():
     comp = event("FREQ=MINUTELY;BYHOUR=10")
     try:
-        starts(comp, at(1990, 1, 1), at(1991, 1, 1), freebusy.Budget(100))
-    except freebusy.TooManyOccurrences:
+        starts(comp, at(1990, 1, 1), at(1991, 1, 1), recurrence.Budget(100))
+    except recurrence.TooManyOccurrences:
         return
     raise AssertionError("the budget was not spent")
 
@@ -58,7 +58,7 @@ def test_availability_recurs_through_the_same_path():
         "DTEND:20260105T170000Z\r\nRRULE:FREQ=DAILY\r\nEND:AVAILABLE\r\n"
         "END:VAVAILABILITY\r\nEND:VCALENDAR\r\n")
     periods = freebusy.busy_periods(cal, at(2026, 1, 6), at(2026, 1, 7),
-                                    UTC, freebusy.Budget(100))
+                                    UTC, recurrence.Budget(100))
     assert periods == [
         (at(2026, 1, 6), at(2026, 1, 6, 9), freebusy.UNAVAILABLE),
         (at(2026, 1, 6, 17), at(2026, 1, 7), freebusy.UNAVAILABLE)]

@@ -6,11 +6,8 @@ without a master, DST and all-day instances mean for each attendee."""
 import datetime
 
 from radicale_scheduling.itip import calendar as ical
-from radicale_scheduling.itip.organizer import (
-    organizer_change,
-    stale_overrides,
-    view,
-)
+from radicale_scheduling.itip.instances import stale_overrides, view
+from radicale_scheduling.itip.organizer import organizer_change
 
 NOW = datetime.datetime(2026, 3, 1, 12, 0, tzinfo=datetime.timezone.utc)
 ALICE = frozenset({"mailto:alice@example.org"})

@@ -10,7 +10,7 @@ import datetime
 import pytest
 
 from radicale_scheduling.itip import calendar as ical
-from radicale_scheduling.itip import inbound, tasks
+from radicale_scheduling.itip import inbound, instances, tasks
 from radicale_scheduling.itip.attendee import attendee_change
 from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.itip.organizer import organizer_change
@@ -250,7 +250,7 @@ def test_recurring_task_one_instance_done():
     series = todo(";PARTSTAT=ACCEPTED:" + BOB,
                   extra="RRULE:FREQ=WEEKLY;COUNT=4\n")
     mine = ical.clone(series)
-    instance = ical.derived_instance(mine.vtodo, datetime.datetime(
+    instance = instances.derived(mine.vtodo, datetime.datetime(
         2026, 1, 12, 10, tzinfo=datetime.timezone.utc))
     ical.set_single(instance, "status", "COMPLETED")
     ical.set_single(instance, "percent-complete", "100")

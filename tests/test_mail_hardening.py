@@ -26,6 +26,8 @@ from test_imip import (
 from helpers import write_file
 from radicale_scheduling.delivery import incoming, outbound
 from radicale_scheduling.itip import calendar as ical
+from radicale_scheduling.itip.errors import InvalidCalendar
+from radicale_scheduling.itip.text import patch_partstat
 from scheduling_helpers import (
     attendee_line,
     copies,
@@ -251,14 +253,14 @@ def test_a_partstat_is_quoted_when_a_copy_is_edited_as_text():
     """The one place that writes a parameter by text quotes it: a value
     with ':' stays one value of one parameter (RFC 5545 s3.2)."""
     text = ics("m1", "bob", "carol")
-    patched = ical.patch_partstat(text, "mailto:bob@example.org",
+    patched = patch_partstat(text, "mailto:bob@example.org",
                                   "X:mailto:mallory@evil.example")
     comp = ical.components(ical.parse(patched))[0]
     line = ical.attendee(comp, "mailto:bob@example.org")
     assert line is not None
     assert ical.param(line, "PARTSTAT") == "X:mailto:mallory@evil.example"
-    with pytest.raises(ical.InvalidCalendar):
-        ical.patch_partstat(text, "mailto:bob@example.org", 'A"B')
+    with pytest.raises(InvalidCalendar):
+        patch_partstat(text, "mailto:bob@example.org", 'A"B')
 
 
 @pytest.mark.parametrize("params", [

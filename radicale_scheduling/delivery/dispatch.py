@@ -18,7 +18,7 @@ from radicale_scheduling.itip import address, broker
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import status as st
 from radicale_scheduling.itip.errors import SchedulingError
-from radicale_scheduling.itip.organizer import Message
+from radicale_scheduling.itip.message import Message
 from radicale_scheduling.itip.status import Status
 from radicale_scheduling.storage import paths
 

@@ -21,7 +21,7 @@ from radicale_scheduling.itip import counter
 from radicale_scheduling.itip import status as st
 from radicale_scheduling.itip.counter import Explicit
 from radicale_scheduling.itip.errors import SchedulingError
-from radicale_scheduling.itip.organizer import Message
+from radicale_scheduling.itip.message import Message
 from radicale_scheduling.itip.status import Status
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from radicale_scheduling.delivery import rules
 from radicale_scheduling.delivery.dispatch import Dispatcher
 from radicale_scheduling.itip import broker
 from radicale_scheduling.itip import calendar as ical
-from radicale_scheduling.itip.organizer import Message
+from radicale_scheduling.itip.message import Message
 from radicale_scheduling.storage import journal
 
 if TYPE_CHECKING:

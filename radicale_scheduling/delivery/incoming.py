@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Iterable, List, Optional, Tuple
 from radicale.log import logger
 
 from radicale_scheduling.delivery import dispatch, explicit, imip, local
-from radicale_scheduling.itip import attendee, counter, delegation
 from radicale_scheduling.itip import calendar as ical
+from radicale_scheduling.itip import counter, delegation, instances
 from radicale_scheduling.itip import status as st
 from radicale_scheduling.itip.address import mailto
-from radicale_scheduling.itip.errors import SchedulingError
-from radicale_scheduling.itip.organizer import Body, Message
+from radicale_scheduling.itip.errors import InvalidCalendar, SchedulingError
+from radicale_scheduling.itip.message import Body, Message
 
 if TYPE_CHECKING:
     from radicale_scheduling.storage import Storage
@@ -72,7 +72,7 @@ def _process(storage: Storage, raw: bytes, recipients: Iterable[str]) -> Tuple[i
     try:
         cal = ical.parse(text)
         ical.check_values(cal)
-    except ical.InvalidCalendar as e:
+    except InvalidCalendar as e:
         return DATAERR, str(e)
     ical.drop_placeholder_names(cal)
     method = (ical.text(cal, "method") or "").upper()
@@ -130,7 +130,7 @@ def _reply(storage: Storage, cal, uid: str, sender: str, organizer: str) -> Tupl
             return NOUSER, "%r of %s is not organized by them" % (uid, user)
         if not any(ical.attendee(c, sender) is not None for c in ical.components(meeting)):
             return NOPERM, "%s is not invited to %r" % (sender, uid)
-        missing = attendee.missing_instances(meeting, cal)
+        missing = instances.missing_instances(meeting, cal)
         if missing:
             # An answer cannot add occurrences to the organizer's meeting.
             return NOPERM, "%r has no instance %s" % (uid, ", ".join(missing))

@@ -20,10 +20,10 @@ from radicale.log import logger
 from vobject.base import Component
 
 from radicale_scheduling.delivery.transport import Outcome
-from radicale_scheduling.itip import broker, rooms, text
+from radicale_scheduling.itip import broker, inbound, rooms, text
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import status as st
-from radicale_scheduling.itip.organizer import Message
+from radicale_scheduling.itip.message import Message
 from radicale_scheduling.storage import paths
 
 if TYPE_CHECKING:
@@ -141,7 +141,7 @@ class LocalTransport:
         found = self.storage.find_uid_file(user, message.uid)
         if found is not None:
             collection, href, stored = found
-            updated = broker.others_answer(message, stored)
+            updated = inbound.others_answer(message, stored)
             if updated is not None and updated != stored:
                 # Only a PARTSTAT changed: UID and times stay as indexed.
                 collection.write_delivered(href, updated,

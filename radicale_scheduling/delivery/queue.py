@@ -19,7 +19,7 @@ from radicale.log import logger
 
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import status as st
-from radicale_scheduling.itip.organizer import Message
+from radicale_scheduling.itip.message import Message
 from radicale_scheduling.itip.status import Status
 from radicale_scheduling.storage import journal
 

@@ -10,7 +10,8 @@ from vobject.base import Component
 from radicale_scheduling.context import RequestContext
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip.errors import SchedulingError
-from radicale_scheduling.itip.organizer import is_organizer_object, view
+from radicale_scheduling.itip.instances import view
+from radicale_scheduling.itip.organizer import is_organizer_object
 
 if TYPE_CHECKING:
     from radicale_scheduling.storage import Storage

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple, Protocol, Tuple
 
-from radicale_scheduling.itip.organizer import Message
+from radicale_scheduling.itip.message import Message
 from radicale_scheduling.itip.status import Status
 
 

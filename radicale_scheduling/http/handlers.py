@@ -23,8 +23,7 @@ from radicale_scheduling.http.request import (
     text_error,
     with_header,
 )
-from radicale_scheduling.itip import calendar as ical
-from radicale_scheduling.itip.errors import SchedulingError
+from radicale_scheduling.itip.errors import InvalidCalendar, SchedulingError
 from radicale_scheduling.storage import paths
 
 Handler = Callable[[Request], Response]
@@ -84,7 +83,7 @@ def _scheduling_write(request: Request) -> Response:
             return text_error(e.status, e.reason)
         return precondition_failed(e.status, e.precondition, e.reason,
                                    href=e.href)
-    except ical.InvalidCalendar as e:
+    except InvalidCalendar as e:
         return text_error(client.BAD_REQUEST, str(e))
     if ctx.schedule_tag is not None and result[0] in (
             client.OK, client.CREATED, client.NO_CONTENT):

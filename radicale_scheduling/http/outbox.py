@@ -25,8 +25,8 @@ from radicale_scheduling.http.request import (
 )
 from radicale_scheduling.http.xml import element, recipient_response, to_bytes
 from radicale_scheduling.itip import calendar as ical
-from radicale_scheduling.itip import counter, freebusy, status
-from radicale_scheduling.itip.errors import SchedulingError
+from radicale_scheduling.itip import counter, freebusy, recurrence, status
+from radicale_scheduling.itip.errors import InvalidCalendar, SchedulingError
 from radicale_scheduling.itip.status import Status
 from radicale_scheduling.storage import Storage, busy
 
@@ -58,7 +58,7 @@ def _read(request: Request) -> Component:
                               client.REQUEST_ENTITY_TOO_LARGE)
     try:
         return ical.parse(request.body().decode("utf-8"))
-    except (UnicodeDecodeError, ical.InvalidCalendar) as e:
+    except (UnicodeDecodeError, InvalidCalendar) as e:
         raise SchedulingError("C:valid-calendar-data", "The body is not "
                               "iCalendar: %s" % e, client.BAD_REQUEST) from e
 
@@ -87,8 +87,8 @@ def _window(request: Request, vfb) -> Tuple[datetime.datetime,
     if start is None or end is None:
         raise _invalid("DTSTART and DTEND are required.")
     try:
-        begin = freebusy.to_utc(start.value, UTC)
-        finish = freebusy.to_utc(end.value, UTC)
+        begin = recurrence.to_utc(start.value, UTC)
+        finish = recurrence.to_utc(end.value, UTC)
     except ValueError as e:
         raise _invalid("DTSTART and DTEND must be dates or times.") from e
     if finish <= begin:
@@ -157,9 +157,9 @@ def _busy(storage: Storage, user: str, begin: datetime.datetime,
     try:
         with storage.acquire_lock("r", user):
             sources = busy.gather(storage, user, begin, end)
-        budget = freebusy.Budget(storage.settings.freebusy_max_occurrences)
+        budget = recurrence.Budget(storage.settings.freebusy_max_occurrences)
         return status.SUCCESS, busy.periods_of(sources, begin, end, budget)
-    except freebusy.TooManyOccurrences:
+    except recurrence.TooManyOccurrences:
         logger.warning("Scheduling: free-busy of %r expands more than %d "
                        "occurrences (scheduling_freebusy_max_occurrences)",
                        user, storage.settings.freebusy_max_occurrences)

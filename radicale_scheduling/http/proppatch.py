@@ -24,7 +24,7 @@ from radicale_scheduling.http import props, xml
 from radicale_scheduling.http.request import Request, xml_response
 from radicale_scheduling.http.xml import clark, element, to_bytes
 from radicale_scheduling.itip import calendar as ical
-from radicale_scheduling.itip.errors import SchedulingError
+from radicale_scheduling.itip.errors import InvalidCalendar, SchedulingError
 from radicale_scheduling.storage import paths
 
 _SET = clark("D:set")
@@ -183,7 +183,7 @@ def _failed(request: Request, root: ET.Element, refused: ET.Element,
 def _is_availability(text: str) -> bool:
     try:
         cal = ical.parse(text)
-    except ical.InvalidCalendar:
+    except InvalidCalendar:
         return False
     return any(c.name == "VAVAILABILITY" for c in cal.getChildren())
 

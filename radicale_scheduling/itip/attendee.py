@@ -15,10 +15,6 @@ from vobject.icalendar import utc
 
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import delegation, facts, instances, tasks
-from radicale_scheduling.itip.facts import public_facts as public_facts
-from radicale_scheduling.itip.instances import instance_exists as instance_exists
-from radicale_scheduling.itip.instances import missing_instances as missing_instances
-from radicale_scheduling.itip.instances import series_value as series_value
 from radicale_scheduling.itip.message import Body, Message
 from radicale_scheduling.itip.organizer import check_same_organizer
 
@@ -34,7 +30,7 @@ def my_address(cal: Optional[Component], addresses: FrozenSet[str]
     """The owner's address among the attendees, if the object is an
     attendee scheduling object (RFC 6638 s3.1) handled by the server."""
     comps = ical.components(cal)
-    organizers = {ical.organizer(c) for c in comps} - {None}
+    organizers = ical.organizers(cal)
     if len(organizers) != 1 or organizers & addresses:
         return None
     for comp in comps:
@@ -50,24 +46,16 @@ def my_address(cal: Optional[Component], addresses: FrozenSet[str]
 
 def _all_cancelled(cal: Optional[Component]) -> bool:
     comps = ical.components(cal)
-    return bool(comps) and all(
-        (ical.text(c, "status") or "").upper() == "CANCELLED" for c in comps)
+    return bool(comps) and all(map(ical.cancelled, comps))
 
 
 # -- what the organizer and the other attendees see ---------------------------
-#
-# The rule Apple's server and Cyrus apply: an attendee's save is refused only
-# when it would change what others see of the meeting.  Those facts are
-# compared as meaning, not text (instants, not time zones; RRULE parts in any
-# order; addresses in any case), so that what real clients send back after
-# "Accept" (another CN or EMAIL= on other lines, reordered properties,
-# another VTIMEZONE, their own X- properties) passes.  Everything else is the
-# attendee's, except other people's lines, which the stored copy takes from
-# the organizer's version.
+# What others see stays the organizer's (``facts``); everything else is the
+# attendee's, but other people's lines, taken from the organizer's version.
 
 
 def _check_allowed(old: Component, new: Component, me: str) -> None:
-    """Refuse what would change the meeting for others (see above)."""
+    """Refuse what would change the meeting for others (``facts``)."""
     old_comps = ical.by_rid(old)
     old_master = old_comps.get(None)
     new_comps = instances.rekeyed(ical.by_rid(new), old_master)
@@ -87,10 +75,9 @@ def _check_allowed(old: Component, new: Component, me: str) -> None:
         if before is None:
             value = instances.rid(comp)
             if key is None or not instances.instance_exists(old_master, value):
-                raise facts.refuse("The meeting has no instance %s; an attendee "
-                              "cannot add one." % key)
-            before = ical.derived_instance(old_master,
-                                           instances.series_value(old_master, value))
+                raise facts.refuse("The meeting has no instance %s; an "
+                                   "attendee cannot add one." % key)
+            before = instances.instance(old_master, value)
         facts.compare(before, comp, me)
 
 
@@ -114,8 +101,7 @@ def _organizers_version(old: Component, new: Component, me: str,
                 ical.set_single(comp, "recurrence-id", value)
         before = old_comps.get(key)
         if before is None and old_master is not None:
-            before = ical.derived_instance(old_master, instances.series_value(
-                old_master, instances.rid(comp)))
+            before = instances.instance(old_master, instances.rid(comp))
         if before is None:
             continue
         for name in ("organizer", "attendee"):
@@ -136,8 +122,7 @@ def _organizers_version(old: Component, new: Component, me: str,
         if not tasks.status_change_allowed(before, comp):
             status = ical.first(before, "status")
             if status is None:
-                for line in list(ical.lines(comp, "status")):
-                    comp.remove(line)
+                ical.drop(comp, "status")
             elif ical.text(comp, "status") != str(status.value):
                 ical.set_single(comp, "status", status.value)
     excluded = set(instances.exdates(new_comps.get(None), old_master))
@@ -201,8 +186,7 @@ def attendee_change(old: Component, new: Component, me: str,
     stamp = ical.utc_now_stamp(now).astimezone(utc)
     old_comps = ical.by_rid(old)
     new_comps = instances.rekeyed(ical.by_rid(new), old_comps.get(None))
-    organizer = next(iter({ical.organizer(c) or "" for c in
-                           ical.components(new)} - {""}))
+    organizer = next(iter(ical.organizers(new) - {""}))
     _keep_sequence(old_comps, new_comps)
     answers: List[Component] = []
     new_master = new_comps.get(None)
@@ -222,11 +206,12 @@ def attendee_change(old: Component, new: Component, me: str,
             delegation.add_delegates_to_reply(answer, comp, me)
             answers.append(answer)
     if new_master is not None:
-        old_ex = instances.exdates(old_comps.get(None), old_comps.get(None))
-        for key, value in instances.exdates(new_master, old_comps.get(None)).items():
+        old_master = old_comps.get(None)
+        old_ex = instances.exdates(old_master, old_master)
+        for key, value in instances.exdates(new_master, old_master).items():
             if key not in old_ex:
-                declined = old_comps.get(key) or ical.derived_instance(
-                    old_comps[None], instances.series_value(old_comps[None], value))
+                declined = old_comps.get(key) or \
+                    instances.instance(old_comps[None], value)
                 answers.append(_reply_component(declined, me, "DECLINED",
                                                 stamp))
     change = AttendeeChange(new)
@@ -250,8 +235,7 @@ def _keep_sequence(old_comps: dict, new_comps: dict) -> None:
             continue
         line = ical.first(before, "sequence")
         if line is None:
-            for extra in list(ical.lines(comp, "sequence")):
-                comp.remove(extra)
+            ical.drop(comp, "sequence")
         else:
             ical.set_single(comp, "sequence", line.value)
 
@@ -264,8 +248,7 @@ def removal(old: Component, me: str, now: datetime.datetime
         return []
     stamp = ical.utc_now_stamp(now).astimezone(utc)
     comps = ical.by_rid(old)
-    organizer = next(iter({ical.organizer(c) for c in comps.values()}
-                          - {None}), None)
+    organizer = next(iter(ical.organizers(old)), None)
     if organizer is None:
         return []
     chosen = [comps[None]] if None in comps else list(comps.values())
@@ -279,22 +262,4 @@ def set_organizer_status(stored: Component, status: str) -> None:
     for comp in ical.components(stored):
         for line in ical.lines(comp, "organizer"):
             ical.set_param(line, "SCHEDULE-STATUS", status)
-
-
-def merge_other_attendees(current: Component, new: Component,
-                          me: str) -> None:
-    """If-Schedule-Tag-Match on an attendee copy (s3.2.10.1): the server's
-    record of everyone else's participation wins over the client's."""
-    current_comps = ical.by_rid(current)
-    for key, comp in ical.by_rid(new).items():
-        before = current_comps.get(key) or current_comps.get(None)
-        if before is None:
-            continue
-        for line in ical.attendees(comp):
-            who = ical.address(line)
-            known = ical.attendee(before, who)
-            if who == me or known is None:
-                continue
-            for name in ical.PARTICIPATION_PARAMS:
-                ical.set_param(line, name, ical.param(known, name))
 

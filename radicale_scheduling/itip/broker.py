@@ -16,22 +16,20 @@ from typing import Callable, FrozenSet, List, Mapping, Optional, Sequence, Set, 
 
 from vobject.base import Component
 
-from radicale_scheduling.itip import attendee, delegation, inbound, revision, rooms, text
+from radicale_scheduling.itip import attendee, delegation, inbound, rooms, text
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import status as st
-from radicale_scheduling.itip.errors import SchedulingError
+from radicale_scheduling.itip.errors import InvalidCalendar, SchedulingError
+from radicale_scheduling.itip.inbound import UserOf
+from radicale_scheduling.itip.message import Message
 from radicale_scheduling.itip.organizer import (
-    Message,
     check_same_organizer,
     is_organizer_object,
-    merge_attendee_states,
     organizer_change,
-    set_schedule_status,
 )
+from radicale_scheduling.itip.revision import merge_attendee_states, set_schedule_status
 
 ORGANIZER, ATTENDEE = "ORGANIZER", "ATTENDEE"
-#: The local user an address names, or None.
-UserOf = Callable[[str], Optional[str]]
 
 
 # -- a change of a stored object ---------------------------------------------
@@ -80,7 +78,7 @@ def _check_values(cal: Component) -> None:
     4791 s5.3.2.1), 400, nothing stored or sent."""
     try:
         ical.check_values(cal)
-    except ical.InvalidCalendar as e:
+    except InvalidCalendar as e:
         raise SchedulingError("C:valid-calendar-data", str(e),
                               status=400) from e
 
@@ -156,9 +154,7 @@ def _attendee_event(old: Optional[Component], new: Component,
         # themselves (from a mail): kept as it is (s3.2.2.2).
         return Sending() if me_new is None else \
             Sending(ATTENDEE, ical.clone(new))
-    if me_new != me_old or {ical.organizer(c) for c in
-                            ical.components(new)} != {
-            ical.organizer(c) for c in ical.components(old)}:
+    if me_new != me_old or ical.organizers(new) != ical.organizers(old):
         raise SchedulingError(
             "C:allowed-attendee-scheduling-object-change",
             "An attendee cannot change the organizer of a meeting or "
@@ -166,7 +162,7 @@ def _attendee_event(old: Optional[Component], new: Component,
     _check_values(new)
     new = ical.clone(new)
     if tag_matched:
-        attendee.merge_other_attendees(old, new, me_old)
+        merge_attendee_states(old, new, frozenset({me_old}))
     change = attendee.attendee_change(old, new, me_old, now)
     return Sending(ATTENDEE, change.stored, change.messages)
 
@@ -188,33 +184,6 @@ class Received:
     follow_ups: List[Message] = field(default_factory=list)
 
 
-def organizers(cal: Optional[Component]) -> Set[str]:
-    return {ical.organizer(c) or "" for c in ical.components(cal)} - {""}
-
-
-def same_organizer(stored: Component, message: Component,
-                   user_of: UserOf) -> bool:
-    """Is ``message`` from the organizer of ``stored``?  The same address,
-    or addresses of one local user (who may switch between them)."""
-    old, new = organizers(stored), organizers(message)
-    if old == new:
-        return bool(old)
-    users = {user_of(a) for a in old | new}
-    return bool(old) and bool(new) and len(users) == 1 and None not in users
-
-
-def retag(old: Optional[Component], new: Component) -> bool:
-    """RFC 6638 s3.2.10: an attendee's schedule tag changes with the
-    organizer's real changes (a new revision included), not with others'
-    participation."""
-    if old is None:
-        return True
-    def sig(cal: Component) -> list:
-        return sorted((revision.signature(c), ical.sequence(c))
-                      for c in ical.components(cal))
-    return sig(old) != sig(new)
-
-
 def process_message(message: Message, stored: Optional[Component],
                     user: str, user_of: UserOf, now: datetime.datetime,
                     room: Optional[rooms.Room] = None) -> Received:
@@ -225,8 +194,8 @@ def process_message(message: Message, stored: Optional[Component],
     if room is not None and rooms.is_task(message):
         return Received(inbox=False,
                         follow_ups=rooms.refuse_task(message, now))
-    if stored is not None and not same_organizer(stored, message.calendar,
-                                                 user_of):
+    if stored is not None and not inbound.same_organizer(
+            stored, message.calendar, user_of):
         # RFC 5546 s3.2.2: only the organizer updates or cancels.
         return Received(st.NO_AUTHORITY, inbox=False)
     if message.quiet and stored is None:
@@ -240,7 +209,7 @@ def process_message(message: Message, stored: Optional[Component],
                                     stored, message.recipient)
         if result.copy is not None:
             ical.remove_private(result.copy)
-            result.retag = retag(stored, result.copy)
+            result.retag = inbound.retag(stored, result.copy)
     if room is not None and message.method == "REQUEST" and \
             (result.copy is not None or result.text is not None):
         copy = result.copy or ical.parse(result.text or "")
@@ -259,8 +228,8 @@ def _reply(message: Message, stored: Optional[Component], user: str,
         copy = inbound.apply_reply(message.calendar, stored, message.sender,
                                    record_status=False)
         return Received(copy=copy, inbox=False)
-    if stored is not None and {user_of(a) for a in organizers(stored)} \
-            != {user}:
+    if stored is not None and \
+            {user_of(a) for a in inbound.organizers(stored)} != {user}:
         # Only a meeting the recipient organizes takes the reply.
         return Received(st.NO_AUTHORITY, inbox=False)
     updated = inbound.apply_reply(message.calendar, stored, message.sender)
@@ -313,21 +282,3 @@ def reply_follow_ups(message: Message, before: Optional[Component],
             if user_of(who) is not None:
                 result.extend(request(who))
     return result
-
-
-def others_answer(message: Message, stored: str) -> Optional[str]:
-    """A quiet REPLY into another attendee's ``stored`` text: only the
-    sender's PARTSTAT moves; by text where that is one line
-    (text.patch_partstat), else through the parsed object."""
-    answers = ical.by_rid(message.calendar)
-    if list(answers) == [None]:
-        line = ical.attendee(answers[None], message.sender)
-        if line is not None:
-            patched = text.patch_partstat(stored, message.sender,
-                                          ical.partstat(line))
-            if patched is not None:
-                return patched
-    updated = inbound.apply_reply(message.calendar, ical.parse(stored),
-                                  message.sender, record_status=False)
-    return updated.serialize() if updated is not None else None
-

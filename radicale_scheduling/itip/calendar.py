@@ -6,18 +6,18 @@ from __future__ import annotations
 import datetime
 import hashlib
 import re
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 import vobject
 from vobject.base import Component, ContentLine
 
 from radicale_scheduling.itip import address as addr
-from radicale_scheduling.itip.errors import InvalidCalendar as InvalidCalendar
-from radicale_scheduling.itip.text import BAD_PARAM_CHARS, printable
-from radicale_scheduling.itip.text import SCHEDULE_TAG as SCHEDULE_TAG
-from radicale_scheduling.itip.text import param_text as param_text
-from radicale_scheduling.itip.text import patch_partstat as patch_partstat
-from radicale_scheduling.itip.text import without_private as without_private
+from radicale_scheduling.itip.errors import InvalidCalendar
+from radicale_scheduling.itip.text import (
+    BAD_PARAM_CHARS,
+    SCHEDULE_TAG,
+    printable,
+)
 
 #: Components that carry ORGANIZER and ATTENDEE (RFC 5546 s1.4).
 SCHEDULABLE = ("VEVENT", "VTODO", "VJOURNAL")
@@ -153,8 +153,6 @@ def set_param(line: ContentLine, name: str, value: Optional[str]) -> None:
         line.params[name.upper()] = [value]
 
 
-#: For callers outside the engine; the engine uses ``itip.address``.
-normalize_address = addr.normalize
 
 
 def address(line: ContentLine) -> str:
@@ -164,6 +162,15 @@ def address(line: ContentLine) -> str:
 def organizer(comp: Component) -> Optional[str]:
     line = first(comp, "organizer")
     return None if line is None else address(line)
+
+
+def organizers(cal: Optional[Component]) -> Set[str]:
+    return {x for x in map(organizer, components(cal)) if x is not None}
+
+
+def cancelled(comp: Optional[Component]) -> bool:
+    return comp is not None and \
+        (text(comp, "status") or "").upper() == "CANCELLED"
 
 
 def attendees(comp: Component) -> List[ContentLine]:
@@ -224,10 +231,16 @@ def sequence(comp: Optional[Component]) -> int:
         return 0
 
 
+def drop(comp: Component, *names: str) -> None:
+    """Remove every property or component of these names."""
+    for name in names:
+        for line in list(lines(comp, name)):
+            comp.remove(line)
+
+
 def set_single(comp: Component, name: str, value: object) -> ContentLine:
     """Set a single-valued property, replacing any previous one."""
-    for line in list(lines(comp, name)):
-        comp.remove(line)
+    drop(comp, name)
     line = comp.add(name.lower())
     line.value = value
     return line
@@ -260,43 +273,13 @@ def strip_server_params(comp: Component) -> None:
 
 
 def remove_alarms(comp: Component) -> None:
-    for alarm in list(comp.contents.get("valarm", [])):
-        comp.remove(alarm)
-
-
-def derived_instance(master: Component, instance: object) -> Component:
-    """The instance of a series as the master describes it."""
-    comp = master.duplicate(master)
-    for name in ("rrule", "rdate", "exdate", "exrule"):
-        for line in list(lines(comp, name)):
-            comp.remove(line)
-    start = first(master, "dtstart")
-    end = first(master, "dtend") or first(master, "due")
-    if start is not None and end is not None and \
-            isinstance(instance, type(start.value)):
-        required(comp, end.name).value = instance + (end.value - start.value)
-    set_single(comp, "dtstart", instance)
-    set_single(comp, "recurrence-id", instance)
-    return comp
-
-
-def exdates(comp: Optional[Component]) -> Dict[str, object]:
-    """EXDATE values of a component, by comparable key."""
-    result: Dict[str, object] = {}
-    if comp is None:
-        return result
-    for line in lines(comp, "exdate"):
-        values = line.value if isinstance(line.value, list) else [line.value]
-        for value in values:
-            result[value_key(value)] = value
-    return result
+    drop(comp, "valarm")
 
 
 def remove_private(cal: Component) -> None:
     """Drop the schedule tag property wherever a client put it."""
     for comp in [cal] + list(cal.components()):
-        for line in list(comp.contents.get(SCHEDULE_TAG.lower(), [])):
-            comp.remove(line)
+        drop(comp, SCHEDULE_TAG)
 
 
 def most_attendees_per_instance(cal: Optional[Component]) -> int:

@@ -13,8 +13,8 @@ from vobject.base import Component
 
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import delegation
-from radicale_scheduling.itip.errors import SchedulingError
-from radicale_scheduling.itip.organizer import Body, Message
+from radicale_scheduling.itip.errors import InvalidCalendar, SchedulingError
+from radicale_scheduling.itip.message import Body, Message
 
 COUNTER, DECLINECOUNTER, REFRESH = "COUNTER", "DECLINECOUNTER", "REFRESH"
 EXPLICIT = (COUNTER, DECLINECOUNTER, REFRESH)
@@ -57,7 +57,7 @@ def read(cal: Component) -> Explicit:
         raise invalid("A %s is about one meeting: one UID." % method)
     try:
         ical.check_values(cal)
-    except ical.InvalidCalendar as e:
+    except InvalidCalendar as e:
         raise invalid(str(e)) from e
     organizers = {ical.organizer(c) for c in comps}
     if len(organizers) != 1 or None in organizers:
@@ -87,12 +87,9 @@ def read(cal: Component) -> Explicit:
 def body(cal: Component) -> Body:
     """The message as sent: no server parameters or schedule tag."""
     copy = ical.clone(cal)
+    ical.remove_private(copy)
     for comp in ical.components(copy):
         ical.strip_server_params(comp)
-        for line in list(ical.lines(comp, ical.SCHEDULE_TAG)):
-            comp.remove(line)
-    for line in list(copy.contents.get(ical.SCHEDULE_TAG.lower(), [])):
-        copy.remove(line)
     return Body(copy)
 
 

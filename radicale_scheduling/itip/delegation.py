@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Set, Tuple
 from vobject.base import Component, ContentLine
 from vobject.icalendar import utc
 
-from radicale_scheduling.itip import address, message
+from radicale_scheduling.itip import address, message, revision
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.itip.instances import view
@@ -224,9 +224,7 @@ def merge_delegates(current: Component, new: Component) -> None:
     client's object does not name them is carried over, with the
     delegator's DELEGATED-TO; a client that knew of the delegate (the
     delegator's line names them) and left them out removed them."""
-    current_comps = ical.by_rid(current)
-    for key, comp in ical.by_rid(new).items():
-        before = current_comps.get(key) or current_comps.get(None)
+    for comp, before in revision.revisions(current, new):
         if before is None:
             continue
         for line in ical.attendees(before):

@@ -36,16 +36,19 @@ _EPOCHS = (datetime.datetime(2000, 1, 1, tzinfo=utc),
            datetime.datetime(2000, 1, 1))
 
 
-def _rule(value: object) -> str:
+def _rule(value: object) -> Tuple[str, str]:
     """An RRULE as dateutil writes it back: part order, case and defaults
-    (INTERVAL=1, WKST=MO) do not matter.  DTSTART is compared apart."""
+    (INTERVAL=1, WKST=MO) do not matter.  dateutil writes UNTIL alike as
+    DATE, floating or UTC time, so its form is compared apart (RFC 5545
+    s3.3.10 ties it to DTSTART's); DTSTART is compared apart too."""
+    until = str(value).upper().partition("UNTIL=")[2].partition(";")[0]
     for start in _EPOCHS:  # UNTIL in UTC needs a zoned start, else not
         try:
             text = str(du_rrule.rrulestr(str(value), dtstart=start))
-            return text.partition("\n")[2]
+            return text.partition("\n")[2], until
         except (ValueError, TypeError, OverflowError):
             continue
-    return str(value).upper()
+    return str(value).upper(), until
 
 
 def _values(comp: Component, name: str) -> FrozenSet[str]:

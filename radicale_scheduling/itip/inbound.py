@@ -4,12 +4,13 @@ when it changes nothing (outdated, nothing to cancel).  Pure."""
 
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Callable, Dict, Optional, Set
 
 from vobject.base import Component
 
-from radicale_scheduling.itip import attendee, delegation, tasks
 from radicale_scheduling.itip import calendar as ical
+from radicale_scheduling.itip import delegation, instances, revision, tasks, text
+from radicale_scheduling.itip.message import Message
 from radicale_scheduling.itip.status import SUCCESS
 
 #: What an attendee keeps of their own copy when the organizer updates it.
@@ -53,11 +54,9 @@ def _recreated(incoming: Dict[Optional[str], Component],
     it again with the same UID, as a client's undo does: a new meeting,
     whatever its SEQUENCE.  A REQUEST older than the cancellation (an
     old mail arriving late) is not one."""
-    if not known or not all(c is not None and (ical.text(c, "status") or "")
-                            .upper() == "CANCELLED" for c in known.values()):
+    if not known or not all(map(ical.cancelled, known.values())):
         return False
-    if any((ical.text(c, "status") or "").upper() == "CANCELLED"
-           for c in incoming.values()):
+    if any(map(ical.cancelled, incoming.values())):
         return False
     stamp = max(_stamp(c) for c in known.values())
     return all(_stamp(c) >= stamp for c in incoming.values())
@@ -65,8 +64,7 @@ def _recreated(incoming: Dict[Optional[str], Component],
 
 def _as_stored(message: Component) -> Component:
     cal = ical.clone(message)
-    for line in list(cal.contents.get("method", [])):
-        cal.remove(line)
+    ical.drop(cal, "method")
     return cal
 
 
@@ -160,7 +158,7 @@ def _apply_cancel(message: Component, stored: Optional[Component]
         if master is not None:
             if override is not None:
                 result.remove(override)
-            if key not in ical.exdates(master):
+            if key not in instances.excluded(master):
                 master.add("exdate").value = [instance]
             # The series' new revision (RFC 5546 s2.1.4: EXDATE raises
             # SEQUENCE), so that later answers are not taken as answers
@@ -185,10 +183,10 @@ def _instance_component(cal: Component, comps: Dict[Optional[str],
     master = comps.get(None)
     value = ical.required(reply, "recurrence-id").value
     if master is not None:
-        value = attendee.series_value(master, value)
-    if master is None or not attendee.instance_exists(master, value):
+        value = instances.series_value(master, value)
+    if master is None or not instances.instance_exists(master, value):
         return None  # nobody adds occurrences to the meeting by replying
-    comp = ical.derived_instance(master, value)
+    comp = instances.derived(master, value)
     cal.add(comp)
     comps[key] = comp
     return comp
@@ -232,3 +230,52 @@ def apply_reply(reply: Component, stored: Optional[Component], sender: str,
                            ",".join(codes) if codes else SUCCESS.code)
         changed = True
     return result if changed else None
+
+
+#: The local user an address names, or None.
+UserOf = Callable[[str], Optional[str]]
+
+
+def organizers(cal: Optional[Component]) -> Set[str]:
+    return ical.organizers(cal) - {""}
+
+
+def same_organizer(stored: Component, message: Component,
+                   user_of: UserOf) -> bool:
+    """Is ``message`` from the organizer of ``stored``?  The same address,
+    or addresses of one local user (who may switch between them)."""
+    old, new = organizers(stored), organizers(message)
+    if old == new:
+        return bool(old)
+    users = {user_of(a) for a in old | new}
+    return bool(old) and bool(new) and len(users) == 1 and None not in users
+
+
+def retag(old: Optional[Component], new: Component) -> bool:
+    """RFC 6638 s3.2.10: an attendee's schedule tag changes with the
+    organizer's real changes (a new revision included), not with others'
+    participation."""
+    if old is None:
+        return True
+    def sig(cal: Component) -> list:
+        return sorted((revision.signature(c), ical.sequence(c))
+                      for c in ical.components(cal))
+    return sig(old) != sig(new)
+
+
+def others_answer(message: Message, stored: str) -> Optional[str]:
+    """A quiet REPLY into another attendee's ``stored`` text: only the
+    sender's PARTSTAT moves; by text where that is one line
+    (text.patch_partstat), else through the parsed object."""
+    answers = ical.by_rid(message.calendar)
+    if list(answers) == [None]:
+        line = ical.attendee(answers[None], message.sender)
+        if line is not None:
+            patched = text.patch_partstat(stored, message.sender,
+                                          ical.partstat(line))
+            if patched is not None:
+                return patched
+    updated = apply_reply(message.calendar, ical.parse(stored),
+                          message.sender, record_status=False)
+    return updated.serialize() if updated is not None else None
+

@@ -74,9 +74,7 @@ def stale_overrides(comps: Dict[Optional[str], Component]) -> Set[str]:
     try:
         if ical.lines(master, "rrule") or ical.lines(master, "rdate"):
             series = master.duplicate(master)
-            for line in list(ical.lines(series, "exdate")) + \
-                    list(ical.lines(series, "exrule")):
-                series.remove(line)
+            ical.drop(series, "exdate", "exrule")
             rules = series.getrruleset(addRDate=True)
             first = _as_instant(start.value)
             wanted = {key: _as_instant(ical.required(comps[key],
@@ -194,7 +192,40 @@ def rekeyed(comps: Dict[Optional[str], Component],
     return result
 
 
+def derived(master: Component, instance: object) -> Component:
+    """The instance of a series as the master describes it."""
+    comp = master.duplicate(master)
+    ical.drop(comp, "rrule", "rdate", "exdate", "exrule")
+    start = ical.first(master, "dtstart")
+    end = ical.first(master, "dtend") or ical.first(master, "due")
+    if start is not None and end is not None and \
+            isinstance(instance, type(start.value)):
+        ical.required(comp, end.name).value = \
+            instance + (end.value - start.value)
+    ical.set_single(comp, "dtstart", instance)
+    ical.set_single(comp, "recurrence-id", instance)
+    return comp
+
+
+def instance(master: Component, value: object) -> Component:
+    """Instance ``value`` as the series describes it, named as it names
+    its instances (a date of a series of dates)."""
+    return derived(master, series_value(master, value))
+
+
+def excluded(comp: Optional[Component]) -> Dict[str, object]:
+    """EXDATE values of a component, by comparable key."""
+    result: Dict[str, object] = {}
+    if comp is None:
+        return result
+    for line in ical.lines(comp, "exdate"):
+        values = line.value if isinstance(line.value, list) else [line.value]
+        for value in values:
+            result[ical.value_key(value)] = value
+    return result
+
+
 def exdates(master: Optional[Component], series: Optional[Component]
              ) -> Dict[str, object]:
     return {ical.value_key(series_value(series, v)): v
-            for v in ical.exdates(master).values()}
+            for v in excluded(master).values()}

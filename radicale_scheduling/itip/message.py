@@ -1,14 +1,16 @@
-"""An iTIP message for one recipient, and its body."""
+"""An iTIP message for one recipient and its body; bodies built once for
+all recipients who see the same, and the CANCEL of an instance."""
 
 from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from typing import Iterable, Optional
+from typing import Dict, Iterable, List, Optional
 
 from vobject.base import Component
 
 from radicale_scheduling.itip import calendar as ical
+from radicale_scheduling.itip.text import SCHEDULE_TAG
 
 
 class Body:
@@ -61,8 +63,7 @@ def body(method: str, source: Component, comps: Iterable[Component],
         ical.strip_server_params(copy)
         ical.remove_alarms(copy)
         ical.set_single(copy, "dtstamp", stamp)
-        for line in list(ical.lines(copy, ical.SCHEDULE_TAG)):
-            copy.remove(line)
+        ical.drop(copy, SCHEDULE_TAG)
     return Body(cal)
 
 
@@ -71,3 +72,38 @@ def message(method: str, recipient: str, sender: str, body: Body
     uids = [ical.text(c, "uid") for c in ical.components(body.calendar)]
     return Message(method, recipient, sender, body, next(
         (u for u in reversed(uids) if u), ""))
+
+
+class Bodies:
+    """Builds message bodies, once per distinct content."""
+
+    def __init__(self, source: Component, stamp: datetime.datetime) -> None:
+        self.source, self.stamp = source, stamp
+        self._cache: Dict[tuple, Body] = {}
+
+    def message(self, method: str, recipient: str, sender: str,
+                comps: List[Component], shareable: bool = True) -> Message:
+        key = (method, tuple(id(c) for c in comps))
+        shared = self._cache.get(key) if shareable else None
+        if shared is None:
+            shared = body(method, self.source, comps, self.stamp)
+            if shareable:
+                self._cache[key] = shared
+        return message(method, recipient, sender, shared)
+
+
+def cancel_component(comp: Component, recipient: str,
+                     instance: Optional[object]) -> Component:
+    """A CANCEL component (RFC 5546 s3.2.5): the instance, or everything."""
+    cancel = comp.duplicate(comp)
+    if instance is not None:
+        ical.drop(cancel, "rrule", "rdate", "exdate", "recurrence-id",
+                  "dtstart", "dtend", "duration", "due")
+        ical.set_single(cancel, "recurrence-id", instance)
+        ical.set_single(cancel, "dtstart", instance)
+    # Only the organizer and the attendee the message is for.
+    for line in list(ical.attendees(cancel)):
+        if ical.address(line) != recipient:
+            cancel.remove(line)
+    ical.set_single(cancel, "status", "CANCELLED")
+    return cancel

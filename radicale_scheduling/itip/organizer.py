@@ -6,20 +6,16 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, List, Optional, Set
+from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 
 from vobject.base import Component
 from vobject.icalendar import utc
 
-from radicale_scheduling.itip import address, message, revision
+from radicale_scheduling.itip import address, instances, revision
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip.errors import SchedulingError
-from radicale_scheduling.itip.instances import stale_overrides as stale_overrides
-from radicale_scheduling.itip.instances import view as view
-from radicale_scheduling.itip.message import Body as Body
-from radicale_scheduling.itip.message import Message as Message
-from radicale_scheduling.itip.revision import merge_attendee_states as merge_attendee_states
-from radicale_scheduling.itip.revision import set_schedule_status as set_schedule_status
+from radicale_scheduling.itip.instances import stale_overrides, view
+from radicale_scheduling.itip.message import Bodies, Message, cancel_component
 
 
 @dataclass
@@ -34,22 +30,15 @@ class OrganizerChange:
 def is_organizer_object(cal: Optional[Component],
                         addresses: FrozenSet[str]) -> bool:
     """RFC 6638 s3.1: ORGANIZER is the owner, and someone is invited."""
-    comps = ical.components(cal)
-    if not comps:
-        return False
-    organizers = {ical.organizer(c) for c in comps}
-    if len(organizers - {None}) != 1:
-        return False
-    organizer = next(iter(organizers - {None}))
-    if organizer not in addresses:
-        return False
-    return any(ical.address(line) != organizer
-               for c in comps for line in ical.attendees(c))
+    organizers = ical.organizers(cal)
+    return len(organizers) == 1 and not organizers - addresses and any(
+        ical.address(line) not in organizers
+        for c in ical.components(cal) for line in ical.attendees(c))
 
 
 def check_same_organizer(cal: Component) -> None:
     """RFC 6638 s3.2.4.2."""
-    organizers = {ical.organizer(c) for c in ical.components(cal)} - {None}
+    organizers = ical.organizers(cal)
     if len(organizers) > 1:
         raise SchedulingError(
             "C:same-organizer-in-all-components",
@@ -57,61 +46,14 @@ def check_same_organizer(cal: Component) -> None:
             "ORGANIZER (found %s)." % ", ".join(sorted(map(str, organizers))))
 
 
-def _cancelled(comp: Component) -> bool:
-    return (ical.text(comp, "status") or "").upper() == "CANCELLED"
-
-
-# -- building messages -------------------------------------------------------
-
-class _Bodies:
-    """Builds message bodies, once per distinct content."""
-
-    def __init__(self, source: Component, stamp: datetime.datetime) -> None:
-        self.source, self.stamp = source, stamp
-        self._cache: Dict[tuple, Body] = {}
-
-    def message(self, method: str, recipient: str, sender: str,
-                comps: List[Component], shareable: bool = True) -> Message:
-        key = (method, tuple(id(c) for c in comps))
-        body = self._cache.get(key) if shareable else None
-        if body is None:
-            body = message.body(method, self.source, comps, self.stamp)
-            if shareable:
-                self._cache[key] = body
-        return message.message(method, recipient, sender, body)
-
-
-def _cancel_component(comp: Component, recipient: str,
-                      instance: Optional[object]) -> Component:
-    """A CANCEL component (RFC 5546 s3.2.5): the instance, or everything."""
-    cancel = comp.duplicate(comp)
-    if instance is not None:
-        for name in ("rrule", "rdate", "exdate", "recurrence-id", "dtstart",
-                     "dtend", "duration", "due"):
-            for line in list(ical.lines(cancel, name)):
-                cancel.remove(line)
-        ical.set_single(cancel, "recurrence-id", instance)
-        ical.set_single(cancel, "dtstart", instance)
-    # Only the organizer and the attendee the message is for.
-    for line in list(ical.attendees(cancel)):
-        if ical.address(line) != recipient:
-            cancel.remove(line)
-    ical.set_single(cancel, "status", "CANCELLED")
-    return cancel
-
-
 # -- the change --------------------------------------------------------------
 
 def organizer_change(old: Optional[Component], new: Optional[Component],
                      organizer_addresses: FrozenSet[str],
                      now: datetime.datetime) -> OrganizerChange:
-    """Compute what the organizer's change means for every attendee.
-
-    ``old`` is the stored organizer object (None when there is none or it
-    was not an organizer object); ``new`` the object to store (None for a
-    removal).  Raises SchedulingError for changes an organizer may not
-    make (RFC 6638 s3.2.4).
-    """
+    """What the organizer's change of ``old`` (None: none stored) into
+    ``new`` (None: removed) means for every attendee; SchedulingError for
+    a change an organizer may not make (RFC 6638 s3.2.4)."""
     stamp = ical.utc_now_stamp(now).astimezone(utc)
     if new is not None:
         check_same_organizer(new)
@@ -127,10 +69,9 @@ def organizer_change(old: Optional[Component], new: Optional[Component],
         forced = set()
     source = new if new is not None else old
     assert source is not None
-    organizer: str = next(iter({ical.organizer(c) or "" for c in
-                                ical.components(source)} - {""}), "")
+    organizer: str = next(iter(ical.organizers(source) - {""}), "")
     change = OrganizerChange(new)
-    bodies = _Bodies(source, stamp)
+    bodies = Bodies(source, stamp)
     recipients = _attendee_addresses(old) | _attendee_addresses(new)
     recipients.discard(organizer)
     recipients -= organizer_addresses
@@ -172,28 +113,25 @@ def _attendee_addresses(cal: Optional[Component]) -> Set[str]:
 def _messages_for(who: str, organizer: str,
                   old_view: Dict[Optional[str], Component],
                   new_view: Dict[Optional[str], Component],
-                  bodies: _Bodies, forced: bool) -> List[Message]:
+                  bodies: Bodies, forced: bool) -> List[Message]:
     if not new_view:
         if not old_view:
             return []
         # Removed from the event: cancel what they had.
-        if None in old_view:
-            comps = [_cancel_component(old_view[None], who, None)]
-        else:
-            comps = [_cancel_component(c, who, None)
-                     for c in old_view.values()]
-        return [bodies.message("CANCEL", who, organizer, comps,
+        had = [old_view[None]] if None in old_view else list(old_view.values())
+        return [bodies.message("CANCEL", who, organizer,
+                               [cancel_component(c, who, None) for c in had],
                                shareable=False)]
     messages: List[Message] = []
     whole = new_view.get(None)
-    if whole is not None and _cancelled(whole):
+    if whole is not None and ical.cancelled(whole):
         # STATUS:CANCELLED on the meeting is its cancellation (RFC 5546
         # s3.2.5): a CANCEL, with the raised SEQUENCE, not a REQUEST; and
         # nothing for whom it was never sent.
-        if not old_view or _cancelled(old_view.get(None) or whole):
+        if not old_view or ical.cancelled(old_view.get(None) or whole):
             return []
         return [bodies.message("CANCEL", who, organizer,
-                               [_cancel_component(whole, who, None)],
+                               [cancel_component(whole, who, None)],
                                shareable=False)]
     # Instances taken away: an EXDATE added to the master they see, an
     # override they are no longer in, an override now cancelled.
@@ -201,25 +139,26 @@ def _messages_for(who: str, organizer: str,
     key: Optional[str]
     old_master, new_master = old_view.get(None), new_view.get(None)
     if old_master is not None and new_master is not None:
-        old_ex, new_ex = ical.exdates(old_master), ical.exdates(new_master)
+        old_ex = instances.excluded(old_master)
+        new_ex = instances.excluded(new_master)
         for key, value in new_ex.items():
             if key not in old_ex and key not in old_view:
-                cancelled.append(_cancel_component(new_master, who, value))
+                cancelled.append(cancel_component(new_master, who, value))
     for key, comp in old_view.items():
         if key is None:
             continue
         now_comp = new_view.get(key)
         if now_comp is None and new_master is not None and \
-                key not in ical.exdates(new_master):
+                key not in instances.excluded(new_master):
             continue  # the override was dropped back into the series
         if now_comp is None:
             value = ical.required(comp, "recurrence-id").value
-            cancelled.append(_cancel_component(comp, who, value))
+            cancelled.append(cancel_component(comp, who, value))
     for key, comp in new_view.items():
-        if key is not None and _cancelled(comp) and not (
-                key in old_view and _cancelled(old_view[key])):
+        if key is not None and ical.cancelled(comp) and not (
+                key in old_view and ical.cancelled(old_view[key])):
             value = ical.required(comp, "recurrence-id").value
-            cancelled.append(_cancel_component(comp, who, value))
+            cancelled.append(cancel_component(comp, who, value))
     if cancelled:
         if new_master is not None:
             # Each cancelled instance carries the series' new revision
@@ -260,16 +199,18 @@ def _unremarkable(comps: Dict[Optional[str], Component], who: str
         if line is None or _own_partstat(comp, who) != \
                 _own_partstat(master, who):
             continue
-        derived = ical.derived_instance(master, line.value)
+        derived = instances.derived(master, line.value)
         if _mine(comp, who) == _mine(derived, who):
             del result[key]
     return result
 
 
-def _mine(comp: Component, who: str) -> tuple:
-    """A component as ``who`` compares it, the other attendees left out."""
+def _mine(comp: Component, who: str,
+          dropped: Tuple[str, ...] = ("ATTENDEE", "EXDATE")) -> tuple:
+    """A component as ``who`` compares it, ``dropped`` properties (other
+    attendees' lines) left out."""
     return tuple(k for k in revision.signature(comp, ignore_partstat_of="*")
-                 if k[0] not in ("ATTENDEE", "EXDATE") or
+                 if k[0] not in dropped or
                  (k[0] == "ATTENDEE" and address.normalize(k[2]) == who))
 
 
@@ -281,8 +222,7 @@ def _without_cancelled(old_view: Dict[Optional[str], Component],
     new_master = new_view.get(None)
     if new_master is not None and None in result:
         master = result[None].duplicate(result[None])
-        for line in list(ical.lines(master, "exdate")):
-            master.remove(line)
+        ical.drop(master, "exdate")
         for line in ical.lines(new_master, "exdate"):
             master.add("exdate").value = list(line.value) \
                 if isinstance(line.value, list) else [line.value]
@@ -293,7 +233,7 @@ def _without_cancelled(old_view: Dict[Optional[str], Component],
         if key is not None and key not in new_view:
             del result[key]
     for key, comp in new_view.items():
-        if key is not None and _cancelled(comp):
+        if key is not None and ical.cancelled(comp):
             result[key] = comp
     return result
 
@@ -305,22 +245,14 @@ def _view_signature(comps: Dict[Optional[str], Component], who: str,
     ``others`` False leaves other attendees out (adding someone is no news
     to ``who``: as in SabreDAV, only their copy is refreshed, RFC 5546
     s2.1.4).  A higher SEQUENCE is a new revision they must have (s2.1.5)."""
-    def sig(comp: Component) -> tuple:
-        keys = revision.signature(comp, ignore_partstat_of="*")
-        if not others:
-            keys = tuple(k for k in keys if k[0] != "ATTENDEE" or
-                         address.normalize(k[2]) == who)
-        return keys
-    return tuple((key, sig(comps[key]), _own_partstat(comps[key], who),
-                  ical.sequence(comps[key]))
+    dropped = () if others else ("ATTENDEE",)
+    return tuple((key, _mine(comps[key], who, dropped),
+                  _own_partstat(comps[key], who), ical.sequence(comps[key]))
                  for key in ical.iter_instances_keys(comps))
 
 
 def _own_partstat(comp: Component, who: str) -> str:
     line = ical.attendee(comp, who)
     return ical.partstat(line) if line is not None else ""
-
-
-# -- rules applied to the stored object --------------------------------------
 
 

@@ -4,17 +4,18 @@ answers are asked again, SEQUENCE, SCHEDULE-STATUS."""
 
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, Iterable, Optional, Set, Tuple
+from typing import Dict, FrozenSet, Iterable, Iterator, Optional, Set, Tuple
 
 from vobject.base import Component, ContentLine
 
 from radicale_scheduling.itip import calendar as ical
-from radicale_scheduling.itip import tasks
+from radicale_scheduling.itip import instances, tasks
 from radicale_scheduling.itip.errors import SchedulingError
+from radicale_scheduling.itip.text import SCHEDULE_TAG
 
 #: Changes that concern nobody else (RFC 5546 s2.1.4).
 INSIGNIFICANT = {"DTSTAMP", "LAST-MODIFIED", "CREATED", "SEQUENCE", "TRANSP",
-                 ical.SCHEDULE_TAG}
+                 SCHEDULE_TAG}
 #: Changes that reschedule an instance (RFC 6638 s3.2.8; a new LOCATION
 #: needs a new answer too).
 RESCHEDULING = ("DTSTART", "DTEND", "DURATION", "DUE", "RRULE", "RDATE",
@@ -63,6 +64,25 @@ def changed(old: Optional[Component], new: Optional[Component],
     return False
 
 
+def revisions(old: Optional[Component], new: Optional[Component]
+              ) -> Iterator[Tuple[Component, Optional[Component]]]:
+    """Each component of ``new`` with what it revises in ``old``: the same
+    instance, else the series (an override made from it)."""
+    old_comps = ical.by_rid(old)
+    for key, comp in ical.by_rid(new).items():
+        yield comp, old_comps[key] if key in old_comps else old_comps.get(None)
+
+
+def _attendee_lines(old: Optional[Component], new: Component
+                    ) -> Iterator[Tuple[ContentLine, Optional[ContentLine]]]:
+    """Each ATTENDEE line of ``new`` with the same attendee's line in what
+    it revises in ``old`` (None: a new attendee there)."""
+    for comp, before in revisions(old, new):
+        for line in ical.attendees(comp):
+            yield line, None if before is None else \
+                ical.attendee(before, ical.address(line))
+
+
 def check_changes(old: Optional[Component], new: Component,
                   organizer_addresses: FrozenSet[str]) -> None:
     """RFC 6638 s3.2.1: the organizer may not answer for attendees.
@@ -71,32 +91,25 @@ def check_changes(old: Optional[Component], new: Component,
     NEEDS-ACTION or what the server already recorded from their replies;
     a new attendee's is reset to NEEDS-ACTION.
     """
-    old_comps = ical.by_rid(old)
-    for key, comp in ical.by_rid(new).items():
-        before = old_comps.get(key) or old_comps.get(None)
-        for line in ical.attendees(comp):
-            who = ical.address(line)
-            if who in organizer_addresses or ical.agent(line) != "SERVER":
-                continue
-            state = ical.partstat(line)
-            if state == "NEEDS-ACTION":
-                continue
-            known = ical.attendee(before, who) if before is not None else None
-            if known is not None and ical.partstat(known) == state:
-                continue
-            if known is None:
-                # A new attendee has not answered yet, whatever the
-                # organizer's client wrote: the server owns that answer
-                # (RFC 6638 s3.2.1; Apple's server resets it on create).
-                ical.set_param(line, "PARTSTAT", "NEEDS-ACTION")
-                continue
-            raise SchedulingError(
-                "C:allowed-organizer-scheduling-object-change",
-                "The organizer cannot set the participation of %s to %s; "
-                "only the attendee can answer (RFC 6638 section 3.2.1). If "
-                "this copy was read before their answer, read it again, or "
-                "save with If-Schedule-Tag-Match to keep the answers "
-                "(section 3.2.10)." % (str(line.value), state))
+    for line, known in _attendee_lines(old, new):
+        state = ical.partstat(line)
+        if ical.address(line) in organizer_addresses or \
+                ical.agent(line) != "SERVER" or state == "NEEDS-ACTION" or \
+                (known is not None and ical.partstat(known) == state):
+            continue
+        if known is None:
+            # A new attendee has not answered yet, whatever the
+            # organizer's client wrote: the server owns that answer
+            # (RFC 6638 s3.2.1; Apple's server resets it on create).
+            ical.set_param(line, "PARTSTAT", "NEEDS-ACTION")
+            continue
+        raise SchedulingError(
+            "C:allowed-organizer-scheduling-object-change",
+            "The organizer cannot set the participation of %s to %s; "
+            "only the attendee can answer (RFC 6638 section 3.2.1). If "
+            "this copy was read before their answer, read it again, or "
+            "save with If-Schedule-Tag-Match to keep the answers "
+            "(section 3.2.10)." % (str(line.value), state))
 
 
 def take_force_send(new: Component) -> Set[str]:
@@ -110,11 +123,6 @@ def take_force_send(new: Component) -> Set[str]:
                     forced.add(ical.address(line))
                 line.params.pop("SCHEDULE-FORCE-SEND", None)
     return forced
-
-
-def counterpart(old: Dict[Optional[str], Component], key: Optional[str]
-                ) -> Optional[Component]:
-    return old.get(key) if key in old else old.get(None)
 
 
 def _rescheduled(before: Optional[Component], comp: Component) -> bool:
@@ -132,16 +140,16 @@ def _rescheduled(before: Optional[Component], comp: Component) -> bool:
     if changed(before, comp, RESCHEDULING):
         return True
     # EXDATEs removed reinstate instances.
-    return bool(set(ical.exdates(before)) - set(ical.exdates(comp)))
+    return bool(set(instances.excluded(before)) -
+                set(instances.excluded(comp)))
 
 
 def reset_on_reschedule(old: Optional[Component], new: Component,
                         organizer_addresses: FrozenSet[str]
                         ) -> None:
     """RFC 6638 s3.2.8: a rescheduled instance needs new answers."""
-    old_comps = ical.by_rid(old)
-    for key, comp in ical.by_rid(new).items():
-        if not _rescheduled(counterpart(old_comps, key), comp):
+    for comp, before in revisions(old, new):
+        if not _rescheduled(before, comp):
             continue
         for line in ical.attendees(comp):
             if ical.address(line) in organizer_addresses or \
@@ -157,16 +165,11 @@ _SEQUENCE_PROPERTIES = RESCHEDULING + ("EXDATE", "STATUS")
 
 def bump_sequence(old: Optional[Component], new: Component) -> None:
     """RFC 5546 s2.1.4 / RFC 6638 s3.2.5: SEQUENCE grows with revisions."""
-    if old is None:
-        return
-    old_comps = ical.by_rid(old)
-    for key, comp in ical.by_rid(new).items():
-        before = counterpart(old_comps, key)
+    for comp, before in revisions(old, new):
         if before is None:
             continue
         if ical.rid(comp) is not None and ical.rid(before) is None:
-            significant = _rescheduled(before, comp) or \
-                (ical.text(comp, "status") or "").upper() == "CANCELLED"
+            significant = _rescheduled(before, comp) or ical.cancelled(comp)
         else:
             significant = changed(before, comp, _SEQUENCE_PROPERTIES)
         floor = ical.sequence(before)
@@ -178,19 +181,12 @@ def bump_sequence(old: Optional[Component], new: Component) -> None:
 
 def carry_schedule_status(old: Component, new: Component,
                           attempted: Set[str]) -> None:
-    old_comps = ical.by_rid(old)
-    for key, comp in ical.by_rid(new).items():
-        before = counterpart(old_comps, key)
-        if before is None:
-            continue
-        for line in ical.attendees(comp):
-            who = ical.address(line)
-            if who in attempted or ical.agent(line) != "SERVER":
-                continue
-            known = ical.attendee(before, who)
-            status = ical.param(known, "SCHEDULE-STATUS") if known else None
-            if status and ical.param(line, "SCHEDULE-STATUS") is None:
-                ical.set_param(line, "SCHEDULE-STATUS", status)
+    for line, known in _attendee_lines(old, new):
+        status = ical.param(known, "SCHEDULE-STATUS") if known else None
+        if status and ical.param(line, "SCHEDULE-STATUS") is None and \
+                ical.address(line) not in attempted and \
+                ical.agent(line) == "SERVER":
+            ical.set_param(line, "SCHEDULE-STATUS", status)
 
 
 def set_schedule_status(stored: Component, statuses: Dict[str, str]) -> None:
@@ -204,23 +200,11 @@ def set_schedule_status(stored: Component, statuses: Dict[str, str]) -> None:
 
 def merge_attendee_states(current: Component, new: Component,
                           owner_addresses: FrozenSet[str]) -> None:
-    """If-Schedule-Tag-Match on the organizer's copy (RFC 6638 s3.2.10.1).
-
-    The client's object was based on the current schedule tag, so the only
-    changes since are replies the server processed: carry every other
-    attendee's PARTSTAT, RSVP and SCHEDULE-STATUS into the new object.
-    """
-    current_comps = ical.by_rid(current)
-    for key, comp in ical.by_rid(new).items():
-        before = counterpart(current_comps, key)
-        if before is None:
-            continue
-        for line in ical.attendees(comp):
-            who = ical.address(line)
-            if who in owner_addresses:
-                continue
-            known = ical.attendee(before, who)
-            if known is None:
-                continue
+    """If-Schedule-Tag-Match (RFC 6638 s3.2.10.1), on the organizer's copy
+    or an attendee's: the client's object was based on the current tag,
+    so the only changes since are answers the server recorded: everyone
+    else's PARTSTAT, RSVP and SCHEDULE-STATUS win over the client's."""
+    for line, known in _attendee_lines(current, new):
+        if known is not None and ical.address(line) not in owner_addresses:
             for name in ical.PARTICIPATION_PARAMS:
                 ical.set_param(line, name, ical.param(known, name))

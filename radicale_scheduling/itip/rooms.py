@@ -1,12 +1,7 @@
-"""Rooms and resources answer invitations on their own.
-
-A ROOM or RESOURCE principal accepts a request when the time is free in
-its calendars and declines it when it overlaps an accepted booking, per
-instance for a series (a clashing instance gets a declining override).
-The answer is an ordinary attendee change of the room's copy, so its
-REPLY is the one ``itip.attendee`` makes.  Pure: the room's busy time
-comes from the caller.
-"""
+"""Rooms and resources answer invitations on their own: accept when the
+time is free, decline a clash, per instance for a series.  The answer is
+an ordinary attendee change of the room's copy (its REPLY is the one
+``itip.attendee`` makes).  Pure: the busy time comes from the caller."""
 
 from __future__ import annotations
 
@@ -15,9 +10,10 @@ from typing import Callable, List, NamedTuple, Optional, Tuple
 
 from vobject.base import Component
 
-from radicale_scheduling.itip import attendee, freebusy, tasks
+from radicale_scheduling.itip import attendee, freebusy, recurrence, tasks
 from radicale_scheduling.itip import calendar as ical
-from radicale_scheduling.itip.organizer import Message
+from radicale_scheduling.itip.instances import derived
+from radicale_scheduling.itip.message import Message
 
 AUTO_TYPES = tasks.NOT_ASSIGNABLE
 #: How far ahead the instances of an open-ended series are checked.
@@ -26,7 +22,7 @@ UTC = datetime.timezone.utc
 Instance = Tuple[Optional[str], object, datetime.datetime, datetime.datetime]
 #: The room's busy periods in [start, end), its copy of UID left out.
 BusyTime = Callable[[datetime.datetime, datetime.datetime, str,
-                     freebusy.Budget], List[freebusy.Period]]
+                     recurrence.Budget], List[freebusy.Period]]
 
 
 class Room(NamedTuple):
@@ -38,24 +34,24 @@ class Room(NamedTuple):
 
 
 def _instances(copy: Component, now: datetime.datetime,
-               budget: freebusy.Budget) -> List[Instance]:
+               budget: recurrence.Budget) -> List[Instance]:
     """(key, native start or None for an override, start, end)."""
     comps = ical.by_rid(copy)
     result: List[Instance] = []
     master = comps.get(None)
     if master is not None and ical.first(master, "dtstart") is not None:
-        first = freebusy.to_utc(ical.required(master, "dtstart").value, UTC)
-        for native, begin, end in freebusy.occurrences(
+        first = recurrence.to_utc(ical.required(master, "dtstart").value, UTC)
+        for native, begin, end in recurrence.occurrences(
                 master, first, max(first, now) + HORIZON, UTC, budget):
             key: Optional[str] = ical.value_key(native)
             if key not in comps:
                 result.append((key, native, begin, end))
     for key, comp in comps.items():
         if key is None or ical.first(comp, "dtstart") is None or \
-                (ical.text(comp, "status") or "").upper() == "CANCELLED":
+                ical.cancelled(comp):
             continue
-        begin = freebusy.to_utc(ical.required(comp, "dtstart").value, UTC)
-        result.append((key, None, begin, begin + freebusy.duration(comp)))
+        begin = recurrence.to_utc(ical.required(comp, "dtstart").value, UTC)
+        result.append((key, None, begin, begin + recurrence.duration(comp)))
     return result
 
 
@@ -82,7 +78,7 @@ def answer(copy: Component, me: str, now: datetime.datetime, room: Room
     if not waiting:
         return []
     before = ical.clone(copy)
-    budget = freebusy.Budget(room.max_occurrences)
+    budget = recurrence.Budget(room.max_occurrences)
     try:
         instances = _instances(copy, now, budget)
         if not instances:
@@ -92,7 +88,7 @@ def answer(copy: Component, me: str, now: datetime.datetime, room: Room
                                  ical.text(waiting[0], "uid") or "", budget)
                  if p[2] == freebusy.BUSY]
         decline_all = False
-    except freebusy.TooManyOccurrences:
+    except recurrence.TooManyOccurrences:
         taken, instances, decline_all = [], [], True
     clashes = {key for key, _native, begin, finish in instances
                if any(a < finish and b > begin for a, b, _ in taken)}
@@ -112,7 +108,7 @@ def answer(copy: Component, me: str, now: datetime.datetime, room: Room
     if master is not None and not series_declined:
         for key, native, _begin, _end in instances:
             if native is not None and key in clashes:
-                override = ical.derived_instance(master, native)
+                override = derived(master, native)
                 copy.add(override)
                 ical.set_param(ical.required_attendee(override, me),
                                "PARTSTAT", "DECLINED")

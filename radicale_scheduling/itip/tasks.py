@@ -1,14 +1,9 @@
 """Assigned tasks: the VTODO rules of iTIP (RFC 5546 s3.4).
 
-Everything the engine does for VEVENT works for VTODO too; a to-do adds
-progress.  An assignee reports it with their PARTSTAT (NEEDS-ACTION,
-ACCEPTED, DECLINED, TENTATIVE, IN-PROCESS, COMPLETED: RFC 5545 s3.2.12)
-and the task's PERCENT-COMPLETE and COMPLETED, which RFC 6638 s3.2.2.1
-(items 3, 4) lets them change in their copy; the REPLY carries all three
-(RFC 5546 s3.4.3, example s4.5.4/s4.5.5).  This module holds those rules:
-what progress an assignee's copy shows, the PARTSTAT it implies, and how
-the organizer's copy reflects the assignees' progress.  Pure: no I/O.
-"""
+A to-do adds progress to what the engine does for events: an assignee
+reports it with PARTSTAT (RFC 5545 s3.2.12), PERCENT-COMPLETE and
+COMPLETED, which RFC 6638 s3.2.2.1 (items 3, 4) lets them change; the
+REPLY carries all three (RFC 5546 s3.4.3, s4.5.4/s4.5.5).  Pure."""
 
 from __future__ import annotations
 
@@ -101,8 +96,7 @@ def _copy_progress(source: Component, target: Component,
     for name in names:
         line = ical.first(source, name)
         if line is None:
-            for old in list(ical.lines(target, name)):
-                target.remove(old)
+            ical.drop(target, name)
         else:
             ical.set_single(target, name, line.value)
 
@@ -154,11 +148,9 @@ def follow_assignees(target: Component, answer: Component,
     ical.set_single(target, "status",
                     "IN-PROCESS" if started else "NEEDS-ACTION")
     if not single:
-        for line in list(ical.lines(target, "completed")):
-            target.remove(line)
+        ical.drop(target, "completed")
         if percent(target) == 100:
-            for line in list(ical.lines(target, "percent-complete")):
-                target.remove(line)
+            ical.drop(target, "percent-complete")
 
 
 def keeps_partstat_on_reschedule(comp: Component, line: ContentLine) -> bool:

@@ -2,9 +2,8 @@
 
 Every opaque calendar of the user counts (``schedule-calendar-transp``);
 the collection index (Radicale's time range of each item) rules out,
-without opening them, the items that cannot touch the window, so events
-outside it cost next to nothing.  Dates and floating times are placed in the calendar's
-``calendar-timezone``, else UTC.
+without opening them, the items that cannot touch the window.  Dates and
+floating times are in the calendar's ``calendar-timezone``, else UTC.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ import vobject
 from radicale import item as radicale_item
 from radicale.log import logger
 
-from radicale_scheduling.itip import freebusy, rooms
+from radicale_scheduling.itip import freebusy, recurrence, rooms
 from radicale_scheduling.storage import paths
 from radicale_scheduling.storage.collection import TRANSP_KEY
 
@@ -92,7 +91,7 @@ def gather(storage: Storage, user: str, start: datetime.datetime,
 
 
 def periods_of(sources: Sources, start: datetime.datetime,
-               end: datetime.datetime, budget: freebusy.Budget
+               end: datetime.datetime, budget: recurrence.Budget
                ) -> List[freebusy.Period]:
     """Merged busy periods in [start, end) of what ``gather`` read."""
     periods: List[freebusy.Period] = []
@@ -112,7 +111,7 @@ def periods_of(sources: Sources, start: datetime.datetime,
 
 
 def busy_time(storage: Storage, user: str, start: datetime.datetime,
-              end: datetime.datetime, budget: freebusy.Budget,
+              end: datetime.datetime, budget: recurrence.Budget,
               skip_uid: Optional[str] = None) -> List[freebusy.Period]:
     """Merged busy periods of ``user`` in [start, end)."""
     return periods_of(gather(storage, user, start, end, skip_uid), start,

@@ -19,6 +19,7 @@ from radicale.log import logger
 
 from radicale_scheduling import compat
 from radicale_scheduling.itip import calendar as ical
+from radicale_scheduling.itip.text import SCHEDULE_TAG, without_private
 from radicale_scheduling.storage import journal
 from radicale_scheduling.storage.index import Entry, ItemIndex, same_file
 
@@ -61,7 +62,7 @@ class Reads(compat.Collection):
         if staged is not None:
             return staged.text
         text = self.read_raw(href)
-        return None if text is None else ical.without_private(text)[0]
+        return None if text is None else without_private(text)[0]
 
     def hrefs(self) -> Iterator[str]:
         # The index validated once per listing: a file added by hand is
@@ -151,7 +152,7 @@ class Reads(compat.Collection):
                 raw = f.read().decode(self.item_encoding)  # as Radicale
         except (OSError, ValueError):
             return None
-        if ical.SCHEDULE_TAG in raw or radicale_item.get_etag(raw) != etag:
+        if SCHEDULE_TAG in raw or radicale_item.get_etag(raw) != etag:
             return None
         return raw
 
@@ -284,12 +285,12 @@ def _without_private(item: Optional[radicale_item.Item]
     if item is None:
         return None
     text = item.serialize()
-    if ical.SCHEDULE_TAG not in text:
+    if SCHEDULE_TAG not in text:
         return item
     return radicale_item.Item(
         collection=item.collection, href=item.href,
         last_modified=item.last_modified, etag=item.etag,
-        text=ical.without_private(text)[0], uid=item.uid,
+        text=without_private(text)[0], uid=item.uid,
         name=item.name, component_name=item.component_name,
         time_range=item.time_range)
 

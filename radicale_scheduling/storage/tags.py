@@ -12,7 +12,7 @@ from typing import Optional
 
 from radicale import pathutils
 
-from radicale_scheduling.itip import calendar as ical
+from radicale_scheduling.itip.text import without_private
 from radicale_scheduling.storage import journal
 from radicale_scheduling.storage.reads import Reads
 
@@ -49,7 +49,7 @@ class ScheduleTags(Reads):
             return tag
         staged = journal.staged(os.path.join(self.folder, href))
         text = staged.text if staged is not None else self.read_raw(href)
-        return ical.without_private(text or "")[1]
+        return without_private(text or "")[1]
 
     def set_schedule_tag(self, href: str, tag: Optional[str]) -> None:
         """Give ``href`` the tag ``tag`` (None: none), in the running
@@ -71,6 +71,6 @@ class ScheduleTags(Reads):
         if self.schedule_kind or self._stored_tag(href):
             return
         text = self.read_raw(href)
-        legacy = ical.without_private(text)[1] if text else None
+        legacy = without_private(text)[1] if text else None
         if legacy:
             self.set_schedule_tag(href, legacy)
