@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import os
 import textwrap
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from radicale import Application, config
+from radicale import storage as radicale_storage
 
 PASSWORD = "radicale"
 USERS = ("alice", "bob", "carol", "room-1", "dave@mail.example")
@@ -202,6 +204,22 @@ class Server:
                 '</C:supported-calendar-component-set></D:prop></D:set>'
                 '</C:mkcalendar>' % comps)
         return self.request("MKCALENDAR", path, body, user=user)
+
+    @functools.cached_property
+    def storage(self) -> Any:
+        """The plugin's storage on this server's folder, loaded as Radicale
+        loads it (``radicale.storage.load``, as the mail command does), not
+        the application's private one: a second process, in effect.  Like
+        the mail command, it starts no mail sender of its own."""
+        from radicale_scheduling.delivery import outbound
+        autostart = getattr(outbound, "AUTOSTART", None)
+        if autostart is not None:
+            outbound.AUTOSTART = False
+        try:
+            return radicale_storage.load(self.app.configuration)
+        finally:
+            if autostart is not None:
+                outbound.AUTOSTART = autostart
 
     def collection_root(self) -> str:
         return os.path.join(self.folder, "collections", "collection-root")

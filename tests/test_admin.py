@@ -170,7 +170,7 @@ def test_failed_mail_is_a_warning_with_the_reason(tmp_path, caplog):
         assert put(server, "alice", CAL + "m1.ics",
                    ics("m1", OUTSIDE)).status == 201
         with caplog.at_level("INFO", logger="radicale"):
-            server.app._storage.outbound.run_once()
+            server.storage.outbound.run_once()
     finally:
         outbound.AUTOSTART = True
     warnings = [r.getMessage() for r in caplog.records

@@ -309,7 +309,7 @@ def test_a_mailed_answer_cannot_add_an_instance(mailing, meeting, rid, code):
     mail = test_imip.THUNDERBIRD_REPLY.replace(
         "UID:m1\n", "UID:m1\nRECURRENCE-ID:%s\n" % rid).replace(
         "DTSTART:20260105T100000Z", "DTSTART:%s" % rid)
-    result, text = incoming.process(server.app._storage, mail.encode())
+    result, text = incoming.process(server.storage, mail.encode())
     assert result == code, text
     after = server.request("GET", CAL + "m1.ics", user="alice").text
     if code == incoming.OK:

@@ -209,7 +209,7 @@ def test_counter_and_refresh_by_mail_and_declinecounter_mailed(mailing,
         assert put(server, "alice", CAL + "m1.ics",
                    ics("m1", "bob", GRANDMA_LINE)).status == 201
         assert wait_for(lambda: len(sink.envelopes) == 1)  # the invitation
-        storage = server.app._storage
+        storage = server.storage
 
         def invitation_status_recorded():
             text = server.request("GET", CAL + "m1.ics", user="alice").text
@@ -265,7 +265,7 @@ def test_bob_counters_an_outside_organizer_by_mail(mailing, mail_port):
         server = mailing()
         invitation = message("REQUEST", BOB, organizer=GRANDMA).replace(
             "COMMENT:Tuesday afternoon suits me better\r\n", "")
-        code, why = incoming.process(server.app._storage, mail(
+        code, why = incoming.process(server.storage, mail(
             "REQUEST", invitation, to="bob@example.org"))
         assert code == incoming.OK, why
         before = copy(server, "bob", "m1")

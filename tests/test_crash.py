@@ -102,7 +102,7 @@ def snapshot(folder):
     state = {user: (_copies(server, user), _messages(server, user))
              for user in PEOPLE}
     state["mail"] = sorted((e["recipient"], e["method"]) for e in
-                           server.app._storage.outbound.entries())
+                           server.storage.outbound.entries())
     return state
 
 
@@ -343,7 +343,7 @@ def test_killed_at_every_change(tmp_path, name):
         # The client (or the mail server) got no answer and tries again.
         server = _server(folder)
         if request[0] == "MAIL":
-            code, what = incoming.process(server.app._storage, request[1])
+            code, what = incoming.process(server.storage, request[1])
             assert code == incoming.OK, what
         else:
             method, path, body, user = request[:4]
@@ -453,7 +453,7 @@ def test_killed_while_sending_no_older_mail_follows_a_newer_one(tmp_path):
             assert [m for m, _ in mailed].count("REQUEST") <= 1, mailed
             assert mailed == sorted(mailed, key=lambda m: m[1]), mailed
             assert os.listdir(sending) == [], (crash_at, changes)
-            assert server.app._storage.outbound.entries() == []
+            assert server.storage.outbound.entries() == []
             shutil.rmtree(folder)
     finally:
         controller.stop()

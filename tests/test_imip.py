@@ -272,7 +272,7 @@ def invited_grandma(mailing):
 
 def test_mail_replies_update_the_organizer(invited_grandma):
     server = invited_grandma
-    storage = server.app._storage
+    storage = server.storage
     code, _ = incoming.process(storage, THUNDERBIRD_REPLY.encode())
     assert code == incoming.OK
     stored = server.request("GET", CAL + "m1.ics", user="alice").text
@@ -302,7 +302,7 @@ def test_a_late_retry_status_does_not_hide_an_answer(mailing):
     assert put(server, "alice", CAL + "m1.ics",
                ics("m1", "bob", GRANDMA)).status == 201
     assert status_of(server, "grandma@elsewhere.example") == "1.0"
-    storage = server.app._storage
+    storage = server.storage
     assert incoming.process(storage, THUNDERBIRD_REPLY.encode())[0] == \
         incoming.OK
     assert status_of(server, "grandma@elsewhere.example") == "2.0"
@@ -329,7 +329,7 @@ def test_a_late_retry_status_does_not_hide_an_answer(mailing):
 def test_bad_mail_changes_nothing(invited_grandma, mail, code):
     server = invited_grandma
     before = server.request("GET", CAL + "m1.ics", user="alice").text
-    result, text = incoming.process(server.app._storage, mail.encode())
+    result, text = incoming.process(server.storage, mail.encode())
     assert result == code, text
     if code != incoming.OK:
         assert server.request("GET", CAL + "m1.ics",
@@ -355,7 +355,7 @@ def test_invitation_from_outside_and_the_answer_by_mail(mailing, mail_port):
     try:
         server = mailing()
         request = invitation_from_grandma("bob")
-        code, text = incoming.process(server.app._storage, request.encode())
+        code, text = incoming.process(server.storage, request.encode())
         assert code == incoming.OK, text
         assert [m for m, _ in inbox(server, "bob")] == ["REQUEST"]
         [(href, mine)] = copies(server, "bob", "m1")
@@ -380,7 +380,7 @@ def test_a_room_invited_by_mail_answers_by_mail(mailing, tmp_path):
         server = mailing(scheduling_addresses=addresses)
     finally:
         outbound.AUTOSTART = True
-    storage = server.app._storage
+    storage = server.storage
     request = invitation_from_grandma("room-1")
     code, text = incoming.process(storage, request.encode())
     assert code == incoming.OK, text
@@ -436,10 +436,10 @@ def test_an_answer_is_not_overwritten_by_a_late_mail_status(mailing,
         server = mailing()
     finally:
         outbound.AUTOSTART = True
-    queue = server.app._storage.outbound
+    queue = server.storage.outbound
     assert put(server, "alice", CAL + "m1.ics",
                ics("m1", "bob", GRANDMA)).status == 201
-    code, _ = incoming.process(server.app._storage, THUNDERBIRD_REPLY.encode())
+    code, _ = incoming.process(server.storage, THUNDERBIRD_REPLY.encode())
     assert code == incoming.OK
     assert status_of(server, "grandma@elsewhere.example") == "2.0"
     queue.run_once()  # nothing listens: a temporary failure
@@ -531,8 +531,8 @@ def test_a_second_process_does_not_take_a_mail_being_sent(mailing,
     outbound.AUTOSTART = False
     try:
         server = mailing()
-        first = server.app._storage.outbound
-        other = outbound.Outbound(server.app._storage)  # the other process
+        first = server.storage.outbound
+        other = outbound.Outbound(server.storage)  # the other process
         assert put(server, "alice", CAL + "m1.ics",
                    ics("m1", GRANDMA)).status == 201
         [waiting] = first.entries()
@@ -576,7 +576,7 @@ def test_retrying_the_queue_does_not_send_a_replaced_message(mailing,
     outbound.AUTOSTART = False
     try:
         server = mailing()
-        queue = server.app._storage.outbound
+        queue = server.storage.outbound
         assert put(server, "alice", CAL + "m1.ics",
                    ics("m1", GRANDMA, summary="Lunch")).status == 201
         queue.run_once()
@@ -606,7 +606,7 @@ def grandma_invites_alice_and_bob(server):
         "REQ-PARTICIPANT:mailto:\n grandma@elsewhere.example",
         "ATTENDEE;RSVP=TRUE;PARTSTAT=NEEDS-ACTION:mailto:bob@example.org\n"
         "ATTENDEE;RSVP=TRUE;PARTSTAT=NEEDS-ACTION:mailto:alice@example.org")
-    code, text = incoming.process(server.app._storage, request.encode())
+    code, text = incoming.process(server.storage, request.encode())
     assert code == incoming.OK, text
 
 
@@ -628,7 +628,7 @@ def test_two_attendees_answers_to_an_outside_organizer_both_survive_a_retry(
         server = mailing()
     finally:
         outbound.AUTOSTART = True
-    queue = server.app._storage.outbound
+    queue = server.storage.outbound
     grandma_invites_alice_and_bob(server)
     for user in ("alice", "bob"):
         accept(server, user)
@@ -657,7 +657,7 @@ def test_retrying_the_queue_keeps_another_attendees_answer(mailing,
     outbound.AUTOSTART = False
     try:
         server = mailing()
-        queue = server.app._storage.outbound
+        queue = server.storage.outbound
         grandma_invites_alice_and_bob(server)
         accept(server, "alice")
         queue.run_once()  # refused for now

@@ -43,7 +43,7 @@ def test_a_committed_journal_is_finished_by_the_next_writer(server):
     root = os.path.join(server.folder, "collections", "collection-root")
     target = os.path.join(root, "alice", "calendar", "left.ics")
     text = ics("left", summary="Left by a dead process")
-    storage = server.app._storage
+    storage = server.storage
     name = storage.journal._write_journal([{"path": target, "text": text}])
     assert not os.path.exists(target)
     assert server.mkcalendar("/alice/other/").status == 201

@@ -29,7 +29,8 @@ def storage(tmp_path):
 
 def turnstile_taken(storage):
     """Is the turnstile held (by a waiting writer)?"""
-    path = os.path.join(storage._filesystem_folder, TURNSTILE_FILE)
+    path = os.path.join(storage.configuration.get(
+        "storage", "filesystem_folder"), TURNSTILE_FILE)
     with open(path, "a") as f:
         try:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

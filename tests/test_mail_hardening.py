@@ -55,7 +55,7 @@ def everything(server, users=("alice", "bob", "carol")):
     mail queue: to compare before and after a refusal."""
     state = {user: (sorted(copies(server, user, "m1")),
                     inbox(server, user)) for user in users}
-    queue = server.app._storage.outbound
+    queue = server.storage.outbound
     state["queue"] = sorted(e["id"] for e in queue.entries()) \
         if queue is not None else []
     return state
@@ -82,7 +82,7 @@ def test_an_address_with_a_line_separator_is_refused_at_put(
     bad = "ATTENDEE:mailto:grand%sma@elsewhere.example\n" % char
     before = everything(server)
     response = put(server, "alice", CAL + "m1.ics", ics("m1", "bob", bad))
-    queue = server.app._storage.outbound
+    queue = server.storage.outbound
     if response.status == 201:
         stored = server.request("GET", CAL + "m1.ics", user="alice").text
         assert char not in stored and "grandma@elsewhere.example" in stored
@@ -116,7 +116,7 @@ def write_old_meeting(server, recipient):
     """alice's meeting as a version before this check stored it: written
     to her calendar folder directly, with its queued invitation (one that
     cannot be made into a mail) in the queue folder."""
-    storage = server.app._storage
+    storage = server.storage
     text = ics("old", "ATTENDEE;CN=Old:%s\n" % recipient).replace(
         "ATTENDEE;CN=Old:", "ATTENDEE;CN=Old;SCHEDULE-STATUS=1.0:")
     folder = os.path.join(storage.configuration.get(
@@ -155,7 +155,7 @@ def test_a_mail_that_cannot_be_built_fails_alone(mailing, mail_port,
         write_old_meeting(server, bad)
         assert put(server, "alice", CAL + "m1.ics",
                    ics("m1", GRANDMA)).status == 201
-        queue = server.app._storage.outbound
+        queue = server.storage.outbound
         with caplog.at_level(logging.WARNING, logger="radicale"):
             queue.run_once()
             queue.run_once()  # once more: nothing is tried again
@@ -274,7 +274,7 @@ def test_a_bad_parameter_value_by_mail_changes_nothing(mailing, quiet_queue,
     mail = THUNDERBIRD_REPLY.replace(
         "ATTENDEE;RSVP=TRUE;CN=Grandma;PARTSTAT=ACCEPTED;ROLE=REQ-PARTICIPANT",
         "ATTENDEE;" + params)
-    code, text = incoming.process(server.app._storage, mail.encode())
+    code, text = incoming.process(server.storage, mail.encode())
     assert code == incoming.DATAERR, text
     assert everything(server) == before
 
@@ -378,7 +378,7 @@ def test_a_claim_left_behind_is_not_sent_after_a_newer_cancel(
     sink, controller = smtp_server(mail_port)
     try:
         server = mailing()
-        queue = server.app._storage.outbound
+        queue = server.storage.outbound
         assert put(server, "alice", CAL + "m1.ics",
                    ics("m1", GRANDMA)).status == 201
         [waiting] = queue.entries()
@@ -409,7 +409,7 @@ def test_a_claim_whose_mail_was_sent_is_not_sent_again(mailing, mail_port,
     sink, controller = smtp_server(mail_port)
     try:
         server = mailing()
-        queue = server.app._storage.outbound
+        queue = server.storage.outbound
         assert put(server, "alice", CAL + "m1.ics",
                    ics("m1", GRANDMA)).status == 201
         [waiting] = queue.entries()

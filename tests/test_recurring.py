@@ -554,7 +554,7 @@ def test_instances_only_cancelled_by_mail(mailing):  # noqa: F811
              for c in (instance("05", "bob"), instance("12", "bob"))]
     invitation = calendar(*comps).replace("VERSION:2.0", "VERSION:2.0\r\n"
                                           "METHOD:REQUEST", 1)
-    code, text = incoming.process(server.app._storage,
+    code, text = incoming.process(server.storage,
                                   grandma_mail(invitation))
     assert code == incoming.OK, text
     cancel = calendar(*[c.replace("SEQUENCE:0", "SEQUENCE:1\r\n"
@@ -563,7 +563,7 @@ def test_instances_only_cancelled_by_mail(mailing):  # noqa: F811
     mail = grandma_mail(cancel).replace(b"method=\"REQUEST\"",
                                         b"method=\"CANCEL\"").replace(
         b"method=REQUEST", b"method=CANCEL")
-    code, text = incoming.process(server.app._storage, mail)
+    code, text = incoming.process(server.storage, mail)
     assert code == incoming.OK, text
     assert methods(server, "bob") == ["CANCEL", "REQUEST"]
     assert rids(inbox(server, "bob")[0][1]) == ["20260105T100000Z",

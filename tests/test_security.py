@@ -456,7 +456,7 @@ def test_spoofed_mail_changes_nothing(with_grandma, sender, calendar,
     server = with_grandma
     before = snapshot(server)
     result, reason = incoming.process(
-        server.app._storage, mail(sender, calendar, method,
+        server.storage, mail(sender, calendar, method,
                                   to="bob@example.org"),
         ["bob@example.org"] if method != "REPLY" else [])
     assert result == code, reason
@@ -472,7 +472,7 @@ def test_an_invitation_by_mail_over_the_attendee_limit(world):
         "END:VEVENT", "ATTENDEE:mailto:bob@example.org\r\nEND:VEVENT"
     ).replace("VERSION:2.0", "VERSION:2.0\r\nMETHOD:REQUEST")
     result, reason = incoming.process(
-        world.app._storage, mail("mallory@evil.example", invitation,
+        world.storage, mail("mallory@evil.example", invitation,
                                  "REQUEST", to="bob@example.org"))
     assert result == incoming.DATAERR, reason
     assert "scheduling_max_attendees" in reason
