@@ -6,6 +6,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 
 from helpers import make_server, write_file  # noqa: E402
+from scheduling_helpers import set_up  # noqa: E402
 
 ADDRESSES = """\
 [alice]
@@ -36,16 +37,40 @@ def open_server(tmp_path):
 @pytest.fixture
 def world(server):
     """``server`` where every user has a calendar and alice invited bob
-    and carol to m1 (test_security.set_up)."""
-    from test_security import set_up
+    and carol to m1 (scheduling_helpers.set_up)."""
     return set_up(server)
 
 
 @pytest.fixture
 def open_world(open_server):
     """As ``world``, but the rights let every user write everywhere."""
-    from test_security import set_up
     return set_up(open_server)
+
+
+@pytest.fixture
+def mail_port():
+    """A free port on 127.0.0.1 for a mail server (live.smtp_server)."""
+    import live
+    return live.free_port()
+
+
+@pytest.fixture
+def mailing(tmp_path, mail_port):
+    """Starts a server that mails through 127.0.0.1:mail_port, retrying
+    fast; alice and bob have visited, alice has /alice/calendar/."""
+    def start(**extra):
+        server = make_server(
+            str(tmp_path), scheduling_domain="example.org",
+            scheduling_smtp_host="127.0.0.1",
+            scheduling_smtp_port=str(mail_port),
+            scheduling_smtp_security="none",
+            scheduling_smtp_from="calendar@example.org",
+            scheduling_smtp_retry_seconds="1", **extra)
+        for user in ("alice", "bob"):
+            server.propfind("/%s/" % user, "D:resourcetype", user=user)
+        assert server.mkcalendar("/alice/calendar/").status == 201
+        return server
+    return start
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,15 @@ import functools
 import io
 import os
 import textwrap
+import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from radicale import Application, config
 from radicale import storage as radicale_storage
+
+from radicale_scheduling.storage.collection import TAGS_FOLDER
 
 PASSWORD = "radicale"
 USERS = ("alice", "bob", "carol", "room-1", "dave@mail.example")
@@ -110,6 +113,57 @@ def write_users(folder: str) -> str:
         for user in USERS:
             f.write("%s:%s\n" % (user, PASSWORD))
     return path
+
+
+def snapshot(server: Server) -> Dict[str, Any]:
+    """relative path -> bytes (None for folders) of the collection tree;
+    an object's schedule tag counts as part of the object."""
+    root = server.collection_root()
+    files: Dict[str, Any] = {}
+    for folder, folders, names in os.walk(root):
+        tags = os.path.basename(folder) == TAGS_FOLDER
+        folders[:] = [f for f in folders if f != ".Radicale.cache"]
+        for name in folders:
+            if name != TAGS_FOLDER:
+                files[os.path.relpath(os.path.join(folder, name), root)] = None
+        for name in names:
+            path = os.path.join(folder, name)
+            with open(path, "rb") as f:
+                data = f.read()
+            if tags:
+                path = os.path.join(os.path.dirname(folder), name)
+                key = os.path.relpath(path, root)
+                files[key] = (files.get(key), data)
+            else:
+                key = os.path.relpath(path, root)
+                files[key] = (data, files[key][1]) if isinstance(
+                    files.get(key), tuple) else data
+    return files
+
+
+def changes(before: Dict[str, Any], after: Dict[str, Any]) -> List[str]:
+    """The paths ``snapshot`` found different."""
+    return sorted(path for path in set(before) | set(after)
+                  if before.get(path, 0) != after.get(path, 0))
+
+
+def error_element(response: Response, name: str) -> Optional[ET.Element]:
+    assert response.headers["Content-Type"].startswith("application/xml")
+    return response.xml.find(name, NS)
+
+
+
+def wait_for(condition: Callable[[], Any], seconds: float = 20) -> Any:
+    """``condition()`` once it is true (another thread or process acts),
+    or its last false value after ``seconds``: only bounds how long a
+    broken build hangs; no assertion is timed."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.05)
+    return condition()
 
 
 def make_configuration(folder: str, storage_type: str = "radicale_scheduling",

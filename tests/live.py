@@ -1,4 +1,5 @@
-"""Real ``python -m radicale`` processes on 127.0.0.1, as a user runs them.
+"""Real ``python -m radicale`` processes on 127.0.0.1, as a user runs them,
+and a real SMTP server (aiosmtpd) for the mail they send.
 
 Used by the end-to-end tests (conftest.live_server), the concurrency test
 and bench/load.py.  Several processes may share one collections folder:
@@ -8,13 +9,15 @@ must keep it so.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 import site
 import socket
 import subprocess
 import sys
 import time
-from typing import Dict, Iterable, Optional
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import radicale_scheduling
 
@@ -40,6 +43,37 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class Sink:
+    """An aiosmtpd handler keeping every mail it is given."""
+
+    def __init__(self) -> None:
+        self.envelopes: List[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any,
+                          envelope: Any) -> str:
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+    def mails(self) -> List[email.message.EmailMessage]:
+        return [email.message_from_bytes(e.content, policy=email.policy.default)
+                for e in list(self.envelopes)]
+
+    def calendars(self) -> List[str]:
+        """The text/calendar part of every mail received."""
+        return [part.get_content() for mail in self.mails()
+                for part in mail.walk()
+                if part.get_content_type() == "text/calendar"]
+
+
+def smtp_server(port: int) -> Tuple[Sink, Any]:
+    """A real SMTP server on 127.0.0.1:port; stop its controller."""
+    from aiosmtpd.controller import Controller
+    sink = Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    return sink, controller
 
 
 def write_users(folder: str, users: Iterable[str], password: str) -> str:

@@ -290,8 +290,6 @@ def test_the_organizer_learns_the_reply_was_delivered(series):
 
 # -- the same by mail (issue 16 point 2) ---------------------------------------
 
-mail_port, mailing = test_imip.mail_port, test_imip.mailing
-
 
 @pytest.mark.parametrize("meeting, rid, code", [
     ("", "20260112T100000Z", incoming.NOPERM),  # a one-off meeting

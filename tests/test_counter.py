@@ -6,10 +6,9 @@ answered by the server with the organizer's current object."""
 import time
 
 import pytest
-import test_imip
-from test_imip import smtp_server, wait_for
+from live import smtp_server
 
-from helpers import NS
+from helpers import NS, wait_for
 from radicale_scheduling.delivery import incoming
 from scheduling_helpers import copies, copy, hrefs, ics, inbox, methods, organize, put, unfold
 
@@ -17,8 +16,6 @@ CAL = "/alice/calendar/"
 ALICE = "mailto:alice@example.org"
 BOB = "mailto:bob@example.org"
 GRANDMA = "mailto:grandma@elsewhere.example"
-# The mail fixtures: a server mailing through an aiosmtpd on 127.0.0.1.
-mail_port, mailing = test_imip.mail_port, test_imip.mailing
 
 
 def message(method, *attendees, organizer=ALICE, uid="m1",

@@ -417,7 +417,7 @@ def test_killed_while_sending_no_older_mail_follows_a_newer_one(tmp_path):
     CANCEL, and once the dead sender's claim is stale (ten minutes later)
     yet another one runs.  The invitation must never reach erin after
     the cancellation, and each goes out at most once."""
-    from test_imip import free_port, smtp_server
+    from live import free_port, smtp_server
 
     from radicale_scheduling.delivery import outbound
     template = str(tmp_path / "template")

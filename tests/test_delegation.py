@@ -5,16 +5,13 @@ one reached by e-mail."""
 from urllib.parse import unquote
 
 import pytest
-import test_imip
-from test_imip import smtp_server, wait_for
+from live import smtp_server
 
-from helpers import NS
+from helpers import NS, wait_for
 from radicale_scheduling.delivery import incoming
 from scheduling_helpers import copies, hrefs, ics, inbox, methods, organize, put, unfold
 
 CAL = "/alice/calendar/"
-# The mail fixtures: a server mailing through an aiosmtpd on 127.0.0.1.
-mail_port, mailing = test_imip.mail_port, test_imip.mailing
 BOB = "mailto:bob@example.org"
 CAROL = "mailto:carol@example.org"
 DAVE = "mailto:dave@mail.example"

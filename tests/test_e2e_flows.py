@@ -9,15 +9,14 @@ import datetime
 import os
 import subprocess
 import sys
-import time
 
 import caldav
 import live
 import pytest
+from live import smtp_server
 from test_end_to_end import calendar_of
-from test_imip import smtp_server
 
-from helpers import PASSWORD, write_file, write_users
+from helpers import PASSWORD, wait_for, write_file, write_users
 
 pytestmark = pytest.mark.e2e
 
@@ -56,16 +55,6 @@ def world(tmp_path_factory):
 def dav(world, user):
     return caldav.DAVClient(url=world["server"].url, username=user,
                             password=PASSWORD)
-
-
-def wait_for(condition, seconds=20):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.1)
-    return condition()
 
 
 def invite(principal, uid, attendee, summary="Planning", hour=9):

@@ -5,9 +5,9 @@ import io
 
 import pytest
 from test_principal_search import property_search, search
-from test_security import OUTBOX, changes, error_element, snapshot
+from test_security import OUTBOX
 
-from helpers import prop
+from helpers import changes, error_element, prop, snapshot
 from scheduling_helpers import ics, methods
 
 CAL = "/alice/calendar/"

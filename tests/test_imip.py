@@ -1,82 +1,21 @@
 """E-mail scheduling (iMIP, RFC 6047) against a real SMTP server (aiosmtpd
 on 127.0.0.1): invitations out, answers in."""
 
-import email
-import email.policy
 import os
-import socket
 import subprocess
 import sys
 import time
 
 import pytest
 from aiosmtpd.controller import Controller
-from test_attendee import answer
+from live import smtp_server
 
-from helpers import make_server, write_file
+from helpers import make_server, wait_for, write_file
 from radicale_scheduling.delivery import incoming
-from scheduling_helpers import copies, copy, ics, inbox, put, unfold
+from scheduling_helpers import answer, copies, copy, ics, inbox, put, unfold
 
 CAL = "/alice/calendar/"
 GRANDMA = "ATTENDEE;CN=Grandma:mailto:grandma@elsewhere.example\n"
-
-
-class Sink:
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-    def mails(self):
-        return [email.message_from_bytes(e.content, policy=email.policy.default)
-                for e in self.envelopes]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def smtp_server(port):
-    sink = Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    return sink, controller
-
-
-def wait_for(condition, seconds=15):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
-
-
-@pytest.fixture
-def mail_port():
-    return free_port()
-
-
-@pytest.fixture
-def mailing(tmp_path, mail_port):
-    """A server that mails through 127.0.0.1:mail_port, retrying fast."""
-    def start(**extra):
-        server = make_server(
-            str(tmp_path), scheduling_domain="example.org",
-            scheduling_smtp_host="127.0.0.1",
-            scheduling_smtp_port=str(mail_port),
-            scheduling_smtp_security="none",
-            scheduling_smtp_from="calendar@example.org",
-            scheduling_smtp_retry_seconds="1", **extra)
-        for user in ("alice", "bob"):
-            server.propfind("/%s/" % user, "D:resourcetype", user=user)
-        assert server.mkcalendar(CAL).status == 201
-        return server
-    return start
 
 
 def status_of(server, who_line_end):

@@ -13,13 +13,12 @@ import sys
 import time
 
 import pytest
-import test_imip
+from live import smtp_server
 from test_imip import (
     CAL,
     GRANDMA,
     THUNDERBIRD_REPLY,
     invitation_from_grandma,
-    smtp_server,
     status_of,
 )
 
@@ -35,11 +34,6 @@ from scheduling_helpers import (
     put,
     unfold,
 )
-
-#: The fixtures of tests/test_imip.py: a server mailing through a real SMTP
-#: server on a free port.
-mail_port = test_imip.mail_port
-mailing = test_imip.mailing
 
 
 @pytest.fixture

@@ -5,10 +5,9 @@ adds or removes its rule, invites someone to one instance, when an
 attendee declines one instance, across a DST change, and all day."""
 
 import pytest
-from test_attendee import answer
-from test_imip import mail_port, mailing  # noqa: F401 (fixtures)
 
 from scheduling_helpers import (
+    answer,
     attendee_line,
     copies,
     copy,
@@ -495,9 +494,9 @@ def test_instances_only_by_mail_in_and_out(mailing, mail_port,  # noqa: F811
     import subprocess
     import sys
 
-    from test_imip import smtp_server, wait_for
+    from live import smtp_server
 
-    from helpers import write_file
+    from helpers import wait_for, write_file
     sink, controller = smtp_server(mail_port)
     try:
         server = mailing()
