@@ -1,3 +1,12 @@
+"""Shared fixtures, and the tiers: each test is marked by its folder.
+
+- tests/engine/: the pure iTIP engine, no Radicale (``pytest -m engine``);
+- tests/inprocess/: Radicale's WSGI application in this process;
+- tests/live/: real ``python -m radicale`` processes, python-caldav.
+A test elsewhere that starts a server process (``live_server``, or marked
+``e2e``) is ``live`` too, so ``pytest -m "not live"`` starts none.
+"""
+
 import os
 import sys
 
@@ -7,6 +16,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 from helpers import make_server, write_file  # noqa: E402
 from scheduling_helpers import set_up  # noqa: E402
+
+TIERS = ("engine", "inprocess", "live")
 
 ADDRESSES = """\
 [alice]
@@ -91,3 +102,13 @@ def live_server(tmp_path_factory):
         pytest.fail(str(e))
     yield {"url": server.url, "password": PASSWORD, "folder": folder}
     server.stop()
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        tier = item.path.parent.name
+        if "live_server" in item.fixturenames or \
+                item.get_closest_marker("e2e"):
+            tier = "live"
+        if tier in TIERS:
+            item.add_marker(tier)

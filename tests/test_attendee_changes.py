@@ -10,6 +10,7 @@ import test_imip
 from helpers import NS
 from radicale_scheduling.delivery import incoming
 from scheduling_helpers import (
+    answer,
     attendee_line,
     copies,
     copy,
@@ -38,20 +39,6 @@ def series(server):
     """alice invited bob and carol to four Monday meetings, w."""
     return organize(server, ics("w", "bob", "carol", extra=WEEKLY), USERS,
                     path=CAL + "w.ics")
-
-
-def answer(text, who, partstat):
-    """The attendee's client sets its own PARTSTAT."""
-    result = []
-    for line in unfold(text).split("\r\n"):
-        if line.startswith("ATTENDEE") and line.lower().endswith(
-                "mailto:%s@example.org" % who):
-            params, value = line.split(":mailto:")
-            params = ";".join(p for p in params.split(";")
-                              if not p.startswith(("PARTSTAT", "RSVP")))
-            line = "%s;PARTSTAT=%s:mailto:%s" % (params, partstat, value)
-        result.append(line)
-    return "\r\n".join(result)
 
 
 def bob_copy(server, uid="w"):
