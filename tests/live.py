@@ -39,6 +39,15 @@ def env() -> Dict[str, str]:
     return environment
 
 
+def command(*args: str, stdin: bytes = b"", timeout: float = 60,
+            **options: Any) -> subprocess.CompletedProcess[bytes]:
+    """``python -m radicale_scheduling ARGS`` (the admin commands, the
+    ``receive`` a mail server's pipe runs) on the tests' package."""
+    return subprocess.run(
+        [sys.executable, "-m", "radicale_scheduling", *args], input=stdin,
+        capture_output=True, env=env(), timeout=timeout, **options)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -3,12 +3,11 @@ runs them (a subprocess), and Radicale's own e-mail hook beside the
 plugin's mail."""
 
 import os
-import subprocess
-import sys
 
 import live
 import pytest
 import radicale
+from live import command
 from radicale import Application
 
 from helpers import make_configuration, make_server, write_file
@@ -17,12 +16,6 @@ from scheduling_helpers import ics, put
 CAL = "/alice/calendar/"
 OUTSIDE = ("ATTENDEE;CN=Grandma:mailto:grandma@elsewhere.example\n"
            "ATTENDEE;CN=Nobody:mailto:nobody@elsewhere.example\n")
-
-
-def command(*args, stdin=b""):
-    return subprocess.run(
-        [sys.executable, "-m", "radicale_scheduling", *args], input=stdin,
-        capture_output=True, env=live.env(), timeout=60)
 
 
 def config(tmp_path, **storage):

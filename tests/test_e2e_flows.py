@@ -7,8 +7,6 @@ runs these (marker ``e2e``) on every Radicale series the package declares.
 
 import datetime
 import os
-import subprocess
-import sys
 
 import caldav
 import live
@@ -197,12 +195,10 @@ def test_mail_out_and_the_answer_back_in(world):
         body = body if isinstance(body, str) else body.decode()
         assert "CN=None" not in body and "ORGANIZER" in body
         assert "bob@example.org" in text
-        result = subprocess.run(
-            [sys.executable, "-m", "radicale_scheduling", "--config",
-             world["server"].config_path, "receive"],
-            input=REPLY_MAIL.format(uid="e2e-mail", summary="Tea").encode(),
-            env=live.env(), cwd=os.path.dirname(world["folder"]),
-            capture_output=True, timeout=60)
+        result = live.command(
+            "--config", world["server"].config_path, "receive",
+            stdin=REPLY_MAIL.format(uid="e2e-mail", summary="Tea").encode(),
+            cwd=os.path.dirname(world["folder"]))
         assert result.returncode == 0, result.stderr.decode()
         mine = calendar.event_by_uid("e2e-mail")
         assert attendee_line(mine, "mailto:grandma@elsewhere.example").params[

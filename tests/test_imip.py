@@ -2,13 +2,11 @@
 on 127.0.0.1): invitations out, answers in."""
 
 import os
-import subprocess
-import sys
 import time
 
 import pytest
 from aiosmtpd.controller import Controller
-from live import smtp_server
+from live import command, smtp_server
 
 from helpers import make_server, wait_for, write_file
 from radicale_scheduling.delivery import incoming
@@ -346,18 +344,14 @@ def test_the_receive_command_for_a_pipe_transport(invited_grandma, tmp_path):
         level = warning
         """.format(users=os.path.join(str(tmp_path), "users"),
                    folder=os.path.join(str(tmp_path), "collections")))
-    result = subprocess.run(
-        [sys.executable, "-m", "radicale_scheduling", "--config", config,
-         "receive", "alice@example.org"], input=THUNDERBIRD_REPLY.encode(),
-        capture_output=True, timeout=60)
+    result = command("--config", config, "receive", "alice@example.org",
+                     stdin=THUNDERBIRD_REPLY.encode())
     assert result.returncode == 0, result.stderr.decode()
     assert "PARTSTAT=ACCEPTED" in unfold(
         invited_grandma.request("GET", CAL + "m1.ics", user="alice").text)
     spoofed = THUNDERBIRD_REPLY.replace("grandma@elsewhere.example>",
                                         "someone@evil.example>")
-    result = subprocess.run(
-        [sys.executable, "-m", "radicale_scheduling", "--config", config,
-         "receive"], input=spoofed.encode(), capture_output=True, timeout=60)
+    result = command("--config", config, "receive", stdin=spoofed.encode())
     assert result.returncode == 77
     assert b"may only answer" in result.stderr
 

@@ -8,12 +8,10 @@ a real SMTP server (aiosmtpd) as in tests/test_imip.py."""
 import json
 import logging
 import os
-import subprocess
-import sys
 import time
 
 import pytest
-from live import smtp_server
+from live import command, smtp_server
 from test_imip import (
     CAL,
     GRANDMA,
@@ -276,10 +274,8 @@ def test_a_bad_parameter_value_by_mail_changes_nothing(mailing, quiet_queue,
 # -- 3. size limits -----------------------------------------------------------
 
 def receive(config, mail, *recipients):
-    return subprocess.run(
-        [sys.executable, "-m", "radicale_scheduling", "--config", config,
-         "receive", *recipients], input=mail, capture_output=True,
-        timeout=120)
+    return command("--config", config, "receive", *recipients, stdin=mail,
+                   timeout=120)
 
 
 def test_an_oversize_mail_is_refused_and_stores_nothing(mailing, tmp_path,

@@ -491,10 +491,8 @@ def test_instances_only_by_mail_in_and_out(mailing, mail_port,  # noqa: F811
     ``receive`` command a pipe transport runs; alice invites her to two
     instances and the mail carries both."""
     import os
-    import subprocess
-    import sys
 
-    from live import smtp_server
+    from live import command, smtp_server
 
     from helpers import wait_for, write_file
     sink, controller = smtp_server(mail_port)
@@ -514,10 +512,8 @@ def test_instances_only_by_mail_in_and_out(mailing, mail_port,  # noqa: F811
             [logging]
             level = warning
             """.format(folder=os.path.join(str(tmp_path), "collections")))
-        result = subprocess.run(
-            [sys.executable, "-m", "radicale_scheduling", "--config", config,
-             "receive", "bob@example.org"], input=grandma_mail(invitation),
-            capture_output=True, timeout=60)
+        result = command("--config", config, "receive", "bob@example.org",
+                         stdin=grandma_mail(invitation))
         assert result.returncode == 0, result.stderr.decode()
         assert b"Traceback" not in result.stderr
         assert methods(server, "bob") == ["REQUEST"]
