@@ -2,9 +2,10 @@
 
 - tests/engine/: the pure iTIP engine, no Radicale (``pytest -m engine``);
 - tests/inprocess/: Radicale's WSGI application in this process;
-- tests/live/: real ``python -m radicale`` processes, python-caldav.
-A test elsewhere that starts a server process (``live_server``, or marked
-``e2e``) is ``live`` too, so ``pytest -m "not live"`` starts none.
+- tests/live/: real servers: ``python -m radicale`` processes with
+  python-caldav, a real SMTP server, the commands as processes.
+A test elsewhere that uses a real server (``live_server``, ``mail_port``,
+or marked ``e2e``) is ``live`` too, so ``pytest -m "not live"`` starts none.
 """
 
 import os
@@ -18,6 +19,8 @@ from helpers import make_server, write_file  # noqa: E402
 from scheduling_helpers import set_up  # noqa: E402
 
 TIERS = ("engine", "inprocess", "live")
+#: A test using one of these needs a real server: it is ``live``.
+LIVE_FIXTURES = {"live_server", "mail_port"}
 
 ADDRESSES = """\
 [alice]
@@ -107,7 +110,7 @@ def live_server(tmp_path_factory):
 def pytest_collection_modifyitems(items):
     for item in items:
         tier = item.path.parent.name
-        if "live_server" in item.fixturenames or \
+        if LIVE_FIXTURES.intersection(item.fixturenames) or \
                 item.get_closest_marker("e2e"):
             tier = "live"
         if tier in TIERS:

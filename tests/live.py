@@ -54,6 +54,48 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+#: grandma, outside the server, as an attendee line.
+GRANDMA = "ATTENDEE;CN=Grandma:mailto:grandma@elsewhere.example\n"
+#: grandma accepts alice's m1, as Thunderbird mails it.
+THUNDERBIRD_REPLY = """From: Grandma <grandma@elsewhere.example>
+To: alice@example.org
+Subject: Accepted: Planning
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="------------b1"
+
+--------------b1
+Content-Type: text/plain; charset=UTF-8
+Content-Transfer-Encoding: 7bit
+
+Grandma has accepted this invitation.
+--------------b1
+Content-Type: text/calendar; charset=UTF-8; method=REPLY
+Content-Transfer-Encoding: 8bit
+
+BEGIN:VCALENDAR
+PRODID:-//Mozilla.org/NONSGML Mozilla Calendar V1.1//EN
+VERSION:2.0
+METHOD:REPLY
+BEGIN:VEVENT
+CREATED:20260101T000000Z
+LAST-MODIFIED:20260102T000000Z
+DTSTAMP:20260102T000000Z
+UID:m1
+SUMMARY:Planning
+ORGANIZER;CN=alice:mailto:alice@example.org
+ATTENDEE;RSVP=TRUE;CN=Grandma;PARTSTAT=ACCEPTED;ROLE=REQ-PARTICIPANT:mailto:
+ grandma@elsewhere.example
+DTSTART:20260105T100000Z
+DTEND:20260105T110000Z
+SEQUENCE:0
+X-MOZ-GENERATION:1
+END:VEVENT
+END:VCALENDAR
+
+--------------b1--
+"""
+
+
 class Sink:
     """An aiosmtpd handler keeping every mail it is given."""
 

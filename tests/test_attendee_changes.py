@@ -3,9 +3,9 @@
 accepted and the answer reaches the organizer; changes to what others see
 are refused and change nothing."""
 
+import live
 import pytest
 import radicale
-import test_imip
 
 from helpers import NS
 from radicale_scheduling.delivery import incoming
@@ -288,10 +288,10 @@ def test_the_organizer_learns_the_reply_was_delivered(series):
 def test_a_mailed_answer_cannot_add_an_instance(mailing, meeting, rid, code):
     server = mailing()
     assert put(server, "alice", CAL + "m1.ics", ics(
-        "m1", "bob", test_imip.GRANDMA, extra=meeting)).status == 201
+        "m1", "bob", live.GRANDMA, extra=meeting)).status == 201
     before = server.request("GET", CAL + "m1.ics", user="alice").text
     bobs = copy(server, "bob", "m1")
-    mail = test_imip.THUNDERBIRD_REPLY.replace(
+    mail = live.THUNDERBIRD_REPLY.replace(
         "UID:m1\n", "UID:m1\nRECURRENCE-ID:%s\n" % rid).replace(
         "DTSTART:20260105T100000Z", "DTSTART:%s" % rid)
     result, text = incoming.process(server.storage, mail.encode())

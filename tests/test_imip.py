@@ -6,14 +6,13 @@ import time
 
 import pytest
 from aiosmtpd.controller import Controller
-from live import command, smtp_server
+from live import GRANDMA, THUNDERBIRD_REPLY, command, smtp_server
 
 from helpers import make_server, wait_for, write_file
 from radicale_scheduling.delivery import incoming
 from scheduling_helpers import answer, copies, copy, ics, inbox, put, unfold
 
 CAL = "/alice/calendar/"
-GRANDMA = "ATTENDEE;CN=Grandma:mailto:grandma@elsewhere.example\n"
 
 
 def status_of(server, who_line_end):
@@ -122,44 +121,6 @@ def test_limits_and_client_scheduled_attendees(mailing, mail_port):
     finally:
         controller.stop()
 
-
-THUNDERBIRD_REPLY = """From: Grandma <grandma@elsewhere.example>
-To: alice@example.org
-Subject: Accepted: Planning
-MIME-Version: 1.0
-Content-Type: multipart/mixed; boundary="------------b1"
-
---------------b1
-Content-Type: text/plain; charset=UTF-8
-Content-Transfer-Encoding: 7bit
-
-Grandma has accepted this invitation.
---------------b1
-Content-Type: text/calendar; charset=UTF-8; method=REPLY
-Content-Transfer-Encoding: 8bit
-
-BEGIN:VCALENDAR
-PRODID:-//Mozilla.org/NONSGML Mozilla Calendar V1.1//EN
-VERSION:2.0
-METHOD:REPLY
-BEGIN:VEVENT
-CREATED:20260101T000000Z
-LAST-MODIFIED:20260102T000000Z
-DTSTAMP:20260102T000000Z
-UID:m1
-SUMMARY:Planning
-ORGANIZER;CN=alice:mailto:alice@example.org
-ATTENDEE;RSVP=TRUE;CN=Grandma;PARTSTAT=ACCEPTED;ROLE=REQ-PARTICIPANT:mailto:
- grandma@elsewhere.example
-DTSTART:20260105T100000Z
-DTEND:20260105T110000Z
-SEQUENCE:0
-X-MOZ-GENERATION:1
-END:VEVENT
-END:VCALENDAR
-
---------------b1--
-"""
 
 GMAIL_REPLY = """From: "Grandma" <Grandma@Elsewhere.Example>
 To: alice@example.org

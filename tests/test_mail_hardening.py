@@ -11,14 +11,8 @@ import os
 import time
 
 import pytest
-from live import command, smtp_server
-from test_imip import (
-    CAL,
-    GRANDMA,
-    THUNDERBIRD_REPLY,
-    invitation_from_grandma,
-    status_of,
-)
+from live import GRANDMA, THUNDERBIRD_REPLY, command, smtp_server
+from test_imip import CAL, invitation_from_grandma, status_of
 
 from helpers import write_file
 from radicale_scheduling.delivery import incoming, outbound
