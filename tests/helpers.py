@@ -148,9 +148,9 @@ def changes(before: Dict[str, Any], after: Dict[str, Any]) -> List[str]:
 
 
 def error_element(response: Response, name: str) -> Optional[ET.Element]:
+    """The precondition ``name`` in an XML error body (RFC 4918 s16)."""
     assert response.headers["Content-Type"].startswith("application/xml")
     return response.xml.find(name, NS)
-
 
 
 def wait_for(condition: Callable[[], Any], seconds: float = 20) -> Any:
@@ -261,9 +261,9 @@ class Server:
 
     @functools.cached_property
     def storage(self) -> Any:
-        """The plugin's storage on this server's folder, loaded as Radicale
-        loads it (``radicale.storage.load``, as the mail command does), not
-        the application's private one: a second process, in effect.  Like
+        """The plugin's storage on this server's folder, loaded through
+        Radicale's public ``radicale.storage.load`` as the mail command
+        loads it, instead of the application's private ``_storage``.  Like
         the mail command, it starts no mail sender of its own."""
         from radicale_scheduling.delivery import outbound
         autostart = getattr(outbound, "AUTOSTART", None)
