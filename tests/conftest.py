@@ -83,6 +83,7 @@ def mailing(tmp_path, mail_port):
         for user in ("alice", "bob"):
             server.propfind("/%s/" % user, "D:resourcetype", user=user)
         assert server.mkcalendar("/alice/calendar/").status == 201
+        assert server.storage  # loaded now, not between two readings
         return server
     return start
 
