@@ -1,6 +1,6 @@
 """What the journal does with what a dead process left (storage/journal.py).
 
-tests/test_crash.py kills real processes; this covers the leftovers a kill
+tests/live/test_crash.py kills real processes; this covers the leftovers a kill
 cannot produce on purpose: a journal file cut short and an unreadable one.
 """
 

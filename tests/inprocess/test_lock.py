@@ -118,7 +118,7 @@ def test_a_writer_in_another_process_goes_first(storage, tmp_path):
     later = Holder(storage, "r", "reader 2", order)
     first.start()
     assert first.holding.wait(PATIENCE)
-    tests = os.path.dirname(__file__)
+    tests = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     process = subprocess.Popen(
         [sys.executable, "-c", WRITER, os.path.dirname(tests), tests,
          str(tmp_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,

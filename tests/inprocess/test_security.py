@@ -853,7 +853,7 @@ def test_max_attendees_is_a_protected_calendar_property(world):
     assert changes(before, snapshot(world)) == []
 
 
-# -- found by tests/test_fuzz.py ------------------------------------------------
+# -- found by tests/inprocess/test_fuzz.py -------------------------------------
 
 def test_proppatch_is_checked_as_radicale_reads_it(world):
     """A body in latin-1 that declares UTF-8: Radicale reads it (decoding

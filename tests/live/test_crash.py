@@ -6,7 +6,7 @@ learns how many file changes the operation makes in a real
 ``python -m radicale`` (or ``python -m radicale_scheduling receive``).
 Then, for every one of them, it runs the operation on a fresh copy of the
 same data, kills the process with SIGKILL just before that change
-(tests/crashpoints/sitecustomize.py), starts Radicale again and compares
+(tests/live/crashpoints/sitecustomize.py), starts Radicale again and compares
 what every user sees with the state before the operation and with the
 state after it done without a crash: it must be one of the two, whole.
 Then the client's retry must give exactly the state after, with no

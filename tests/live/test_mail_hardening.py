@@ -3,7 +3,7 @@ addresses and parameter values others would see damaged, the size of what
 the server writes or takes by mail, and mail never sent out of order.
 
 Through real requests to the WSGI app, ``receive`` in a real process, and
-a real SMTP server (aiosmtpd) as in tests/test_imip.py."""
+a real SMTP server (aiosmtpd) as in tests/live/test_imip.py."""
 
 import json
 import logging
