@@ -4,7 +4,7 @@
 1. The scheduling mix of tests/loadmix.py (organizers updating meetings,
    attendees answering, free-busy POSTs, GET / PROPFIND / REPORT, inbox
    clean-up) against the plugin, on one or more processes sharing one
-   collections folder; then the same checks as tests/test_concurrency.py
+   collections folder; then the same checks as tests/live/test_concurrency.py
    (nothing lost, no duplicates).
 2. The part plain Radicale can do too (PUT, GET, PROPFIND depth 1,
    calendar-query REPORT on ordinary calendars of 20 events) with the

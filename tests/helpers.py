@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import os
 import textwrap
+import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from radicale import Application, config
+from radicale import storage as radicale_storage
+
+from radicale_scheduling.storage.collection import TAGS_FOLDER
 
 PASSWORD = "radicale"
 USERS = ("alice", "bob", "carol", "room-1", "dave@mail.example")
@@ -110,6 +115,57 @@ def write_users(folder: str) -> str:
     return path
 
 
+def snapshot(server: Server) -> Dict[str, Any]:
+    """relative path -> bytes (None for folders) of the collection tree;
+    an object's schedule tag counts as part of the object."""
+    root = server.collection_root()
+    files: Dict[str, Any] = {}
+    for folder, folders, names in os.walk(root):
+        tags = os.path.basename(folder) == TAGS_FOLDER
+        folders[:] = [f for f in folders if f != ".Radicale.cache"]
+        for name in folders:
+            if name != TAGS_FOLDER:
+                files[os.path.relpath(os.path.join(folder, name), root)] = None
+        for name in names:
+            path = os.path.join(folder, name)
+            with open(path, "rb") as f:
+                data = f.read()
+            if tags:
+                path = os.path.join(os.path.dirname(folder), name)
+                key = os.path.relpath(path, root)
+                files[key] = (files.get(key), data)
+            else:
+                key = os.path.relpath(path, root)
+                files[key] = (data, files[key][1]) if isinstance(
+                    files.get(key), tuple) else data
+    return files
+
+
+def changes(before: Dict[str, Any], after: Dict[str, Any]) -> List[str]:
+    """The paths ``snapshot`` found different."""
+    return sorted(path for path in set(before) | set(after)
+                  if before.get(path, 0) != after.get(path, 0))
+
+
+def error_element(response: Response, name: str) -> Optional[ET.Element]:
+    """The precondition ``name`` in an XML error body (RFC 4918 s16)."""
+    assert response.headers["Content-Type"].startswith("application/xml")
+    return response.xml.find(name, NS)
+
+
+def wait_for(condition: Callable[[], Any], seconds: float = 20) -> Any:
+    """``condition()`` once it is true (another thread or process acts),
+    or its last false value after ``seconds``: only bounds how long a
+    broken build hangs; no assertion is timed."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.05)
+    return condition()
+
+
 def make_configuration(folder: str, storage_type: str = "radicale_scheduling",
                        rights: str = "owner_only",
                        **storage_options: str) -> config.Configuration:
@@ -202,6 +258,14 @@ class Server:
                 '</C:supported-calendar-component-set></D:prop></D:set>'
                 '</C:mkcalendar>' % comps)
         return self.request("MKCALENDAR", path, body, user=user)
+
+    @functools.cached_property
+    def storage(self) -> Any:
+        """The plugin's storage on this server's folder, loaded through
+        Radicale's public ``radicale.storage.load`` as the mail command
+        loads it, instead of the application's private ``_storage``.  It
+        shares the server's mail queue (one per folder and process)."""
+        return radicale_storage.load(self.app.configuration)
 
     def collection_root(self) -> str:
         return os.path.join(self.folder, "collections", "collection-root")

@@ -1,4 +1,5 @@
-"""Real ``python -m radicale`` processes on 127.0.0.1, as a user runs them.
+"""Real ``python -m radicale`` processes on 127.0.0.1, as a user runs them,
+and a real SMTP server (aiosmtpd) for the mail they send.
 
 Used by the end-to-end tests (conftest.live_server), the concurrency test
 and bench/load.py.  Several processes may share one collections folder:
@@ -8,13 +9,15 @@ must keep it so.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 import site
 import socket
 import subprocess
 import sys
 import time
-from typing import Dict, Iterable, Optional
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import radicale_scheduling
 
@@ -36,10 +39,92 @@ def env() -> Dict[str, str]:
     return environment
 
 
+def command(*args: str, stdin: bytes = b"", timeout: float = 60,
+            **options: Any) -> subprocess.CompletedProcess[bytes]:
+    """``python -m radicale_scheduling ARGS`` (the admin commands, the
+    ``receive`` a mail server's pipe runs) on the tests' package."""
+    return subprocess.run(
+        [sys.executable, "-m", "radicale_scheduling", *args], input=stdin,
+        capture_output=True, env=env(), timeout=timeout, **options)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+#: grandma, outside the server, as an attendee line.
+GRANDMA = "ATTENDEE;CN=Grandma:mailto:grandma@elsewhere.example\n"
+#: grandma accepts alice's m1, as Thunderbird mails it.
+THUNDERBIRD_REPLY = """From: Grandma <grandma@elsewhere.example>
+To: alice@example.org
+Subject: Accepted: Planning
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="------------b1"
+
+--------------b1
+Content-Type: text/plain; charset=UTF-8
+Content-Transfer-Encoding: 7bit
+
+Grandma has accepted this invitation.
+--------------b1
+Content-Type: text/calendar; charset=UTF-8; method=REPLY
+Content-Transfer-Encoding: 8bit
+
+BEGIN:VCALENDAR
+PRODID:-//Mozilla.org/NONSGML Mozilla Calendar V1.1//EN
+VERSION:2.0
+METHOD:REPLY
+BEGIN:VEVENT
+CREATED:20260101T000000Z
+LAST-MODIFIED:20260102T000000Z
+DTSTAMP:20260102T000000Z
+UID:m1
+SUMMARY:Planning
+ORGANIZER;CN=alice:mailto:alice@example.org
+ATTENDEE;RSVP=TRUE;CN=Grandma;PARTSTAT=ACCEPTED;ROLE=REQ-PARTICIPANT:mailto:
+ grandma@elsewhere.example
+DTSTART:20260105T100000Z
+DTEND:20260105T110000Z
+SEQUENCE:0
+X-MOZ-GENERATION:1
+END:VEVENT
+END:VCALENDAR
+
+--------------b1--
+"""
+
+
+class Sink:
+    """An aiosmtpd handler keeping every mail it is given."""
+
+    def __init__(self) -> None:
+        self.envelopes: List[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any,
+                          envelope: Any) -> str:
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+    def mails(self) -> List[email.message.EmailMessage]:
+        return [email.message_from_bytes(e.content, policy=email.policy.default)
+                for e in list(self.envelopes)]
+
+    def calendars(self) -> List[str]:
+        """The text/calendar part of every mail received."""
+        return [part.get_content() for mail in self.mails()
+                for part in mail.walk()
+                if part.get_content_type() == "text/calendar"]
+
+
+def smtp_server(port: int) -> Tuple[Sink, Any]:
+    """A real SMTP server on 127.0.0.1:port; stop its controller."""
+    from aiosmtpd.controller import Controller
+    sink = Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    return sink, controller
 
 
 def write_users(folder: str, users: Iterable[str], password: str) -> str:

@@ -1,6 +1,6 @@
 """A mixed CalDAV scheduling load from many clients, and what must hold after.
 
-Shared by tests/test_concurrency.py (bounded, asserts) and bench/load.py
+Shared by tests/live/test_concurrency.py (bounded, asserts) and bench/load.py
 (figures).  Clients speak HTTP to real ``python -m radicale`` processes
 (one or several sharing a collections folder), each request on its own
 connection, the way the standard library's http.client does:

@@ -2,6 +2,9 @@
 
 from helpers import NS, prop
 
+#: The users of ``set_up``.
+USERS = ("alice", "bob", "carol", "room-1")
+
 
 def ics(uid, *attendees, organizer="alice", extra="", start="20260105T100000Z",
         end="20260105T110000Z", components="", summary="Planning"):
@@ -26,6 +29,21 @@ def organize(server, text, users=("alice", "bob", "carol"),
         server.propfind("/%s/" % user, "D:resourcetype", user=user)
     assert server.mkcalendar(path.rsplit("/", 1)[0] + "/").status == 201
     assert put(server, "alice", path, text).status == 201
+    return server
+
+
+def set_up(server):
+    """Every user has a calendar; alice invited bob and carol to m1."""
+    for user in USERS:  # each client makes its calendar, then discovers
+        server.propfind("/%s/" % user, "D:resourcetype", user=user)
+        assert server.mkcalendar("/%s/calendar/" % user, user=user,
+                                 components="VEVENT,VTODO,VJOURNAL"
+                                 ).status == 201
+        server.propfind("/%s/" % user, "C:schedule-inbox-URL", user=user)
+        server.propfind("/%s/.schedule-inbox/" % user, "D:resourcetype",
+                        user=user)
+    assert put(server, "alice", "/alice/calendar/m1.ics",
+               ics("m1", "bob", "carol")).status == 201
     return server
 
 
@@ -84,6 +102,20 @@ def copy(server, user, uid):
 
 def unfold(text):
     return text.replace("\r\n ", "").replace("\r\n\t", "")
+
+
+def answer(text, who, partstat):
+    """The attendee's client sets its own PARTSTAT."""
+    lines = []
+    for line in unfold(text).split("\r\n"):
+        if line.startswith("ATTENDEE") and line.lower().endswith(
+                "mailto:%s@example.org" % who):
+            params, value = line.split(":mailto:")
+            params = ";".join(p for p in params.split(";")
+                              if not p.startswith(("PARTSTAT", "RSVP")))
+            line = "%s;PARTSTAT=%s:mailto:%s" % (params, partstat, value)
+        lines.append(line)
+    return "\r\n".join(lines)
 
 
 def attendee_line(text, who):

@@ -8,46 +8,33 @@ a local SMTP server so that both processes' mail-queue sender threads run
 beside the requests.
 """
 
-import email
-import email.policy
 import os
 import subprocess
 import sys
-import time
 
 import live
 import loadmix
 import pytest
-from aiosmtpd.controller import Controller
-from test_attendee import answer
-from test_imip import Sink as MailSink
 
-from scheduling_helpers import attendee_line, copies, ics, methods, organize, put
+from helpers import wait_for
+from scheduling_helpers import (
+    answer,
+    attendee_line,
+    copies,
+    ics,
+    methods,
+    organize,
+    put,
+)
 
 #: Wall time of the load itself; setup and checks come on top.
 LOAD_SECONDS = 15
 OPERATIONS = 400  # per client, an upper bound
 
 
-class Sink(MailSink):
-    def calendars(self):
-        """The text/calendar part of every mail received."""
-        found = []
-        for envelope in list(self.envelopes):
-            mail = email.message_from_bytes(envelope.content,
-                                            policy=email.policy.default)
-            for part in mail.walk():
-                if part.get_content_type() == "text/calendar":
-                    found.append(part.get_content())
-        return found
-
-
 @pytest.fixture
 def smtp():
-    sink = Sink()
-    controller = Controller(sink, hostname="127.0.0.1",
-                            port=live.free_port())
-    controller.start()
+    sink, controller = live.smtp_server(live.free_port())
     yield sink, controller.port
     controller.stop()
 
@@ -77,15 +64,6 @@ def queue_empty(collections):
     return not any(name.endswith(".json")
                    for state in ("pending", "sending")
                    for name in os.listdir(os.path.join(queue, state)))
-
-
-def wait_for(condition, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_many_clients_on_two_processes_lose_nothing(tmp_path, smtp):

@@ -3,25 +3,16 @@ addresses and parameter values others would see damaged, the size of what
 the server writes or takes by mail, and mail never sent out of order.
 
 Through real requests to the WSGI app, ``receive`` in a real process, and
-a real SMTP server (aiosmtpd) as in tests/test_imip.py."""
+a real SMTP server (aiosmtpd) as in tests/live/test_imip.py."""
 
 import json
 import logging
 import os
-import subprocess
-import sys
 import time
 
 import pytest
-import test_imip
-from test_imip import (
-    CAL,
-    GRANDMA,
-    THUNDERBIRD_REPLY,
-    invitation_from_grandma,
-    smtp_server,
-    status_of,
-)
+from live import GRANDMA, THUNDERBIRD_REPLY, command, smtp_server
+from test_imip import CAL, invitation_from_grandma, status_of
 
 from helpers import write_file
 from radicale_scheduling.delivery import incoming, outbound
@@ -38,11 +29,6 @@ from scheduling_helpers import (
     unfold,
 )
 
-#: The fixtures of tests/test_imip.py: a server mailing through a real SMTP
-#: server on a free port.
-mail_port = test_imip.mail_port
-mailing = test_imip.mailing
-
 
 @pytest.fixture
 def quiet_queue(mail_clock):
@@ -55,7 +41,7 @@ def everything(server, users=("alice", "bob", "carol")):
     mail queue: to compare before and after a refusal."""
     state = {user: (sorted(copies(server, user, "m1")),
                     inbox(server, user)) for user in users}
-    queue = server.app._storage.scheduler.outbound
+    queue = server.storage.scheduler.outbound
     state["queue"] = sorted(e["id"] for e in queue.entries()) \
         if queue is not None else []
     return state
@@ -82,7 +68,7 @@ def test_an_address_with_a_line_separator_is_refused_at_put(
     bad = "ATTENDEE:mailto:grand%sma@elsewhere.example\n" % char
     before = everything(server)
     response = put(server, "alice", CAL + "m1.ics", ics("m1", "bob", bad))
-    queue = server.app._storage.scheduler.outbound
+    queue = server.storage.scheduler.outbound
     if response.status == 201:
         stored = server.request("GET", CAL + "m1.ics", user="alice").text
         assert char not in stored and "grandma@elsewhere.example" in stored
@@ -116,7 +102,7 @@ def write_old_meeting(server, recipient):
     """alice's meeting as a version before this check stored it: written
     to her calendar folder directly, with its queued invitation (one that
     cannot be made into a mail) in the queue folder."""
-    storage = server.app._storage
+    storage = server.storage
     text = ics("old", "ATTENDEE;CN=Old:%s\n" % recipient).replace(
         "ATTENDEE;CN=Old:", "ATTENDEE;CN=Old;SCHEDULE-STATUS=1.0:")
     folder = os.path.join(storage.configuration.get(
@@ -155,7 +141,7 @@ def test_a_mail_that_cannot_be_built_fails_alone(mailing, mail_port,
         write_old_meeting(server, bad)
         assert put(server, "alice", CAL + "m1.ics",
                    ics("m1", GRANDMA)).status == 201
-        queue = server.app._storage.scheduler.outbound
+        queue = server.storage.scheduler.outbound
         with caplog.at_level(logging.WARNING, logger="radicale"):
             queue.run_once()
             queue.run_once()  # once more: nothing is tried again
@@ -274,7 +260,7 @@ def test_a_bad_parameter_value_by_mail_changes_nothing(mailing, quiet_queue,
     mail = THUNDERBIRD_REPLY.replace(
         "ATTENDEE;RSVP=TRUE;CN=Grandma;PARTSTAT=ACCEPTED;ROLE=REQ-PARTICIPANT",
         "ATTENDEE;" + params)
-    code, text = incoming.process(server.app._storage, mail.encode())
+    code, text = incoming.process(server.storage, mail.encode())
     assert code == incoming.DATAERR, text
     assert everything(server) == before
 
@@ -282,10 +268,8 @@ def test_a_bad_parameter_value_by_mail_changes_nothing(mailing, quiet_queue,
 # -- 3. size limits -----------------------------------------------------------
 
 def receive(config, mail, *recipients):
-    return subprocess.run(
-        [sys.executable, "-m", "radicale_scheduling", "--config", config,
-         "receive", *recipients], input=mail, capture_output=True,
-        timeout=120)
+    return command("--config", config, "receive", *recipients, stdin=mail,
+                   timeout=120)
 
 
 def test_an_oversize_mail_is_refused_and_stores_nothing(mailing, tmp_path,
@@ -378,7 +362,7 @@ def test_a_claim_left_behind_is_not_sent_after_a_newer_cancel(
     sink, controller = smtp_server(mail_port)
     try:
         server = mailing()
-        queue = server.app._storage.scheduler.outbound
+        queue = server.storage.scheduler.outbound
         assert put(server, "alice", CAL + "m1.ics",
                    ics("m1", GRANDMA)).status == 201
         [waiting] = queue.entries()
@@ -409,7 +393,7 @@ def test_a_claim_whose_mail_was_sent_is_not_sent_again(mailing, mail_port,
     sink, controller = smtp_server(mail_port)
     try:
         server = mailing()
-        queue = server.app._storage.scheduler.outbound
+        queue = server.storage.scheduler.outbound
         assert put(server, "alice", CAL + "m1.ics",
                    ics("m1", GRANDMA)).status == 201
         [waiting] = queue.entries()

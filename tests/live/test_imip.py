@@ -1,83 +1,19 @@
 """E-mail scheduling (iMIP, RFC 6047) against a real SMTP server (aiosmtpd
 on 127.0.0.1): invitations out, answers in."""
 
-import email
-import email.policy
 import os
-import socket
-import subprocess
-import sys
 import time
 
 import pytest
 from aiosmtpd.controller import Controller
 from conftest import queue_by_hand
-from test_attendee import answer
+from live import GRANDMA, THUNDERBIRD_REPLY, command, smtp_server
 
-from helpers import make_server, write_file
+from helpers import make_server, wait_for, write_file
 from radicale_scheduling.delivery import incoming
-from scheduling_helpers import copies, copy, ics, inbox, put, unfold
+from scheduling_helpers import answer, copies, copy, ics, inbox, put, unfold
 
 CAL = "/alice/calendar/"
-GRANDMA = "ATTENDEE;CN=Grandma:mailto:grandma@elsewhere.example\n"
-
-
-class Sink:
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-    def mails(self):
-        return [email.message_from_bytes(e.content, policy=email.policy.default)
-                for e in self.envelopes]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def smtp_server(port):
-    sink = Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    return sink, controller
-
-
-def wait_for(condition, seconds=15):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
-
-
-@pytest.fixture
-def mail_port():
-    return free_port()
-
-
-@pytest.fixture
-def mailing(tmp_path, mail_port):
-    """A server that mails through 127.0.0.1:mail_port, retrying fast."""
-    def start(**extra):
-        server = make_server(
-            str(tmp_path), scheduling_domain="example.org",
-            scheduling_smtp_host="127.0.0.1",
-            scheduling_smtp_port=str(mail_port),
-            scheduling_smtp_security="none",
-            scheduling_smtp_from="calendar@example.org",
-            scheduling_smtp_retry_seconds="1", **extra)
-        for user in ("alice", "bob"):
-            server.propfind("/%s/" % user, "D:resourcetype", user=user)
-        assert server.mkcalendar(CAL).status == 201
-        return server
-    return start
 
 
 def status_of(server, who_line_end):
@@ -129,7 +65,7 @@ def test_an_invitation_is_mailed_as_rfc6047(mailing, mail_port):
 def test_nothing_is_lost_while_the_mail_server_is_down(mailing, mail_port,
                                                         mail_clock):
     server = mailing()  # nothing listens on mail_port yet
-    queue = server.app._storage.scheduler.outbound
+    queue = server.storage.scheduler.outbound
     assert put(server, "alice", CAL + "m1.ics",
                ics("m1", GRANDMA)).status == 201
     queue.run_once()
@@ -162,7 +98,7 @@ def test_the_queue_survives_a_restart(mailing, mail_port, tmp_path,
             scheduling_smtp_port=str(mail_port),
             scheduling_smtp_security="none",
             scheduling_smtp_from="calendar@example.org")
-        server2.app._storage.scheduler.outbound.run_once()
+        server2.storage.scheduler.outbound.run_once()
         assert len(sink.envelopes) == 1
         assert status_of(server2, "grandma@elsewhere.example") == "1.1"
     finally:
@@ -184,49 +120,11 @@ def test_limits_and_client_scheduled_attendees(mailing, mail_port,
         client = "ATTENDEE;SCHEDULE-AGENT=CLIENT:mailto:x@elsewhere.example\n"
         assert put(server, "alice", CAL + "c.ics", ics("c", client)).status \
             == 201
-        server.app._storage.scheduler.outbound.run_once()
+        server.storage.scheduler.outbound.run_once()
         assert sink.envelopes == []
     finally:
         controller.stop()
 
-
-THUNDERBIRD_REPLY = """From: Grandma <grandma@elsewhere.example>
-To: alice@example.org
-Subject: Accepted: Planning
-MIME-Version: 1.0
-Content-Type: multipart/mixed; boundary="------------b1"
-
---------------b1
-Content-Type: text/plain; charset=UTF-8
-Content-Transfer-Encoding: 7bit
-
-Grandma has accepted this invitation.
---------------b1
-Content-Type: text/calendar; charset=UTF-8; method=REPLY
-Content-Transfer-Encoding: 8bit
-
-BEGIN:VCALENDAR
-PRODID:-//Mozilla.org/NONSGML Mozilla Calendar V1.1//EN
-VERSION:2.0
-METHOD:REPLY
-BEGIN:VEVENT
-CREATED:20260101T000000Z
-LAST-MODIFIED:20260102T000000Z
-DTSTAMP:20260102T000000Z
-UID:m1
-SUMMARY:Planning
-ORGANIZER;CN=alice:mailto:alice@example.org
-ATTENDEE;RSVP=TRUE;CN=Grandma;PARTSTAT=ACCEPTED;ROLE=REQ-PARTICIPANT:mailto:
- grandma@elsewhere.example
-DTSTART:20260105T100000Z
-DTEND:20260105T110000Z
-SEQUENCE:0
-X-MOZ-GENERATION:1
-END:VEVENT
-END:VCALENDAR
-
---------------b1--
-"""
 
 GMAIL_REPLY = """From: "Grandma" <Grandma@Elsewhere.Example>
 To: alice@example.org
@@ -276,7 +174,7 @@ def invited_grandma(mailing):
 
 def test_mail_replies_update_the_organizer(invited_grandma):
     server = invited_grandma
-    storage = server.app._storage
+    storage = server.storage
     code, _ = incoming.process(storage, THUNDERBIRD_REPLY.encode())
     assert code == incoming.OK
     stored = server.request("GET", CAL + "m1.ics", user="alice").text
@@ -301,7 +199,7 @@ def test_a_late_retry_status_does_not_hide_an_answer(mailing, mail_clock):
     assert put(server, "alice", CAL + "m1.ics",
                ics("m1", "bob", GRANDMA)).status == 201
     assert status_of(server, "grandma@elsewhere.example") == "1.0"
-    storage = server.app._storage
+    storage = server.storage
     assert incoming.process(storage, THUNDERBIRD_REPLY.encode())[0] == \
         incoming.OK
     assert status_of(server, "grandma@elsewhere.example") == "2.0"
@@ -328,7 +226,7 @@ def test_a_late_retry_status_does_not_hide_an_answer(mailing, mail_clock):
 def test_bad_mail_changes_nothing(invited_grandma, mail, code):
     server = invited_grandma
     before = server.request("GET", CAL + "m1.ics", user="alice").text
-    result, text = incoming.process(server.app._storage, mail.encode())
+    result, text = incoming.process(server.storage, mail.encode())
     assert result == code, text
     if code != incoming.OK:
         assert server.request("GET", CAL + "m1.ics",
@@ -354,7 +252,7 @@ def test_invitation_from_outside_and_the_answer_by_mail(mailing, mail_port):
     try:
         server = mailing()
         request = invitation_from_grandma("bob")
-        code, text = incoming.process(server.app._storage, request.encode())
+        code, text = incoming.process(server.storage, request.encode())
         assert code == incoming.OK, text
         assert [m for m, _ in inbox(server, "bob")] == ["REQUEST"]
         [(href, mine)] = copies(server, "bob", "m1")
@@ -375,7 +273,7 @@ def test_a_room_invited_by_mail_answers_by_mail(mailing, tmp_path,
     addresses = write_file(str(tmp_path), "addresses",
                            "[room-1]\ntype = ROOM\n")
     server = mailing(scheduling_addresses=addresses)
-    storage = server.app._storage
+    storage = server.storage
     request = invitation_from_grandma("room-1")
     code, text = incoming.process(storage, request.encode())
     assert code == incoming.OK, text
@@ -402,18 +300,14 @@ def test_the_receive_command_for_a_pipe_transport(invited_grandma, tmp_path):
         level = warning
         """.format(users=os.path.join(str(tmp_path), "users"),
                    folder=os.path.join(str(tmp_path), "collections")))
-    result = subprocess.run(
-        [sys.executable, "-m", "radicale_scheduling", "--config", config,
-         "receive", "alice@example.org"], input=THUNDERBIRD_REPLY.encode(),
-        capture_output=True, timeout=60)
+    result = command("--config", config, "receive", "alice@example.org",
+                     stdin=THUNDERBIRD_REPLY.encode())
     assert result.returncode == 0, result.stderr.decode()
     assert "PARTSTAT=ACCEPTED" in unfold(
         invited_grandma.request("GET", CAL + "m1.ics", user="alice").text)
     spoofed = THUNDERBIRD_REPLY.replace("grandma@elsewhere.example>",
                                         "someone@evil.example>")
-    result = subprocess.run(
-        [sys.executable, "-m", "radicale_scheduling", "--config", config,
-         "receive"], input=spoofed.encode(), capture_output=True, timeout=60)
+    result = command("--config", config, "receive", stdin=spoofed.encode())
     assert result.returncode == 77
     assert b"may only answer" in result.stderr
 
@@ -427,10 +321,10 @@ def test_an_answer_is_not_overwritten_by_a_late_mail_status(mailing,
     being retried: how that mail fares says less than her answer (the
     sender thread wrote 5.1 over it)."""
     server = mailing()
-    queue = server.app._storage.scheduler.outbound
+    queue = server.storage.scheduler.outbound
     assert put(server, "alice", CAL + "m1.ics",
                ics("m1", "bob", GRANDMA)).status == 201
-    code, _ = incoming.process(server.app._storage, THUNDERBIRD_REPLY.encode())
+    code, _ = incoming.process(server.storage, THUNDERBIRD_REPLY.encode())
     assert code == incoming.OK
     assert status_of(server, "grandma@elsewhere.example") == "2.0"
     queue.run_once()  # nothing listens: a temporary failure
@@ -484,7 +378,7 @@ def test_a_change_while_the_older_mail_is_being_sent(mailing, mail_port,
     controller.start()
     try:
         server = mailing()
-        queue = server.app._storage.scheduler.outbound
+        queue = server.storage.scheduler.outbound
         assert put(server, "alice", CAL + "m1.ics",
                    ics("m1", GRANDMA, summary="Lunch")).status == 201
         sender = threading.Thread(target=queue.run_once)
@@ -530,7 +424,7 @@ def test_a_second_process_does_not_take_a_mail_being_sent(mailing,
                                "scheduling-queue"))
     try:
         server = mailing()
-        first = server.app._storage.scheduler.outbound
+        first = server.storage.scheduler.outbound
         other = outbound.Outbound(first.host)  # the other process
         assert put(server, "alice", CAL + "m1.ics",
                    ics("m1", GRANDMA)).status == 201
@@ -573,7 +467,7 @@ def test_retrying_the_queue_does_not_send_a_replaced_message(mailing,
     gate, controller = refusing_once(mail_port)
     try:
         server = mailing()
-        queue = server.app._storage.scheduler.outbound
+        queue = server.storage.scheduler.outbound
         assert put(server, "alice", CAL + "m1.ics",
                    ics("m1", GRANDMA, summary="Lunch")).status == 201
         queue.run_once()
@@ -602,7 +496,7 @@ def grandma_invites_alice_and_bob(server):
         "REQ-PARTICIPANT:mailto:\n grandma@elsewhere.example",
         "ATTENDEE;RSVP=TRUE;PARTSTAT=NEEDS-ACTION:mailto:bob@example.org\n"
         "ATTENDEE;RSVP=TRUE;PARTSTAT=NEEDS-ACTION:mailto:alice@example.org")
-    code, text = incoming.process(server.app._storage, request.encode())
+    code, text = incoming.process(server.storage, request.encode())
     assert code == incoming.OK, text
 
 
@@ -619,7 +513,7 @@ def test_two_attendees_answers_to_an_outside_organizer_both_survive_a_retry(
     from two calendar users.  A retry of one must not drop it as
     "replaced" by the other's answer: both reach grandma."""
     server = mailing()
-    queue = server.app._storage.scheduler.outbound
+    queue = server.storage.scheduler.outbound
     grandma_invites_alice_and_bob(server)
     for user in ("alice", "bob"):
         accept(server, user)
@@ -647,7 +541,7 @@ def test_retrying_the_queue_keeps_another_attendees_answer(mailing,
     gate, controller = refusing_once(mail_port)
     try:
         server = mailing()
-        queue = server.app._storage.scheduler.outbound
+        queue = server.storage.scheduler.outbound
         grandma_invites_alice_and_bob(server)
         accept(server, "alice")
         queue.run_once()  # refused for now

@@ -5,10 +5,9 @@ adds or removes its rule, invites someone to one instance, when an
 attendee declines one instance, across a DST change, and all day."""
 
 import pytest
-from test_attendee import answer
-from test_imip import mail_port, mailing  # noqa: F401 (fixtures)
 
 from scheduling_helpers import (
+    answer,
     attendee_line,
     copies,
     copy,
@@ -492,12 +491,10 @@ def test_instances_only_by_mail_in_and_out(mailing, mail_port,  # noqa: F811
     ``receive`` command a pipe transport runs; alice invites her to two
     instances and the mail carries both."""
     import os
-    import subprocess
-    import sys
 
-    from test_imip import smtp_server, wait_for
+    from live import command, smtp_server
 
-    from helpers import write_file
+    from helpers import wait_for, write_file
     sink, controller = smtp_server(mail_port)
     try:
         server = mailing()
@@ -515,10 +512,8 @@ def test_instances_only_by_mail_in_and_out(mailing, mail_port,  # noqa: F811
             [logging]
             level = warning
             """.format(folder=os.path.join(str(tmp_path), "collections")))
-        result = subprocess.run(
-            [sys.executable, "-m", "radicale_scheduling", "--config", config,
-             "receive", "bob@example.org"], input=grandma_mail(invitation),
-            capture_output=True, timeout=60)
+        result = command("--config", config, "receive", "bob@example.org",
+                         stdin=grandma_mail(invitation))
         assert result.returncode == 0, result.stderr.decode()
         assert b"Traceback" not in result.stderr
         assert methods(server, "bob") == ["REQUEST"]
@@ -554,7 +549,7 @@ def test_instances_only_cancelled_by_mail(mailing):  # noqa: F811
              for c in (instance("05", "bob"), instance("12", "bob"))]
     invitation = calendar(*comps).replace("VERSION:2.0", "VERSION:2.0\r\n"
                                           "METHOD:REQUEST", 1)
-    code, text = incoming.process(server.app._storage,
+    code, text = incoming.process(server.storage,
                                   grandma_mail(invitation))
     assert code == incoming.OK, text
     cancel = calendar(*[c.replace("SEQUENCE:0", "SEQUENCE:1\r\n"
@@ -563,7 +558,7 @@ def test_instances_only_cancelled_by_mail(mailing):  # noqa: F811
     mail = grandma_mail(cancel).replace(b"method=\"REQUEST\"",
                                         b"method=\"CANCEL\"").replace(
         b"method=REQUEST", b"method=CANCEL")
-    code, text = incoming.process(server.app._storage, mail)
+    code, text = incoming.process(server.storage, mail)
     assert code == incoming.OK, text
     assert methods(server, "bob") == ["CANCEL", "REQUEST"]
     assert rids(inbox(server, "bob")[0][1]) == ["20260105T100000Z",

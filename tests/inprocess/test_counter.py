@@ -5,10 +5,9 @@ answered by the server with the organizer's current object."""
 
 
 import pytest
-import test_imip
-from test_imip import smtp_server, wait_for
+from live import smtp_server
 
-from helpers import NS
+from helpers import NS, wait_for
 from radicale_scheduling.delivery import incoming
 from scheduling_helpers import copies, copy, hrefs, ics, inbox, methods, organize, put, unfold
 
@@ -16,8 +15,6 @@ CAL = "/alice/calendar/"
 ALICE = "mailto:alice@example.org"
 BOB = "mailto:bob@example.org"
 GRANDMA = "mailto:grandma@elsewhere.example"
-# The mail fixtures: a server mailing through an aiosmtpd on 127.0.0.1.
-mail_port, mailing = test_imip.mail_port, test_imip.mailing
 
 
 def message(method, *attendees, organizer=ALICE, uid="m1",
@@ -208,7 +205,7 @@ def test_counter_and_refresh_by_mail_and_declinecounter_mailed(mailing,
         server = mailing()
         assert put(server, "alice", CAL + "m1.ics",
                    ics("m1", "bob", GRANDMA_LINE)).status == 201
-        storage = server.app._storage
+        storage = server.storage
         storage.scheduler.outbound.run_once()
         assert len(sink.envelopes) == 1  # the invitation
 
@@ -269,7 +266,7 @@ def test_bob_counters_an_outside_organizer_by_mail(mailing, mail_port):
         server = mailing()
         invitation = message("REQUEST", BOB, organizer=GRANDMA).replace(
             "COMMENT:Tuesday afternoon suits me better\r\n", "")
-        code, why = incoming.process(server.app._storage, mail(
+        code, why = incoming.process(server.storage, mail(
             "REQUEST", invitation, to="bob@example.org"))
         assert code == incoming.OK, why
         before = copy(server, "bob", "m1")

@@ -9,7 +9,8 @@ import pytest
 
 import radicale_scheduling
 
-CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
 INSTALLED = os.environ.get("RADICALE_SCHEDULING_INSTALLED") == "1"
 
 

@@ -6,7 +6,7 @@ learns how many file changes the operation makes in a real
 ``python -m radicale`` (or ``python -m radicale_scheduling receive``).
 Then, for every one of them, it runs the operation on a fresh copy of the
 same data, kills the process with SIGKILL just before that change
-(tests/crashpoints/sitecustomize.py), starts Radicale again and compares
+(tests/live/crashpoints/sitecustomize.py), starts Radicale again and compares
 what every user sees with the state before the operation and with the
 state after it done without a crash: it must be one of the two, whole.
 Then the client's retry must give exactly the state after, with no
@@ -99,7 +99,7 @@ def snapshot(folder):
     state = {user: (_copies(server, user), _messages(server, user))
              for user in PEOPLE}
     state["mail"] = sorted((e["recipient"], e["method"]) for e in
-                           server.app._storage.scheduler.outbound.entries())
+                           server.storage.scheduler.outbound.entries())
     return state
 
 
@@ -340,7 +340,7 @@ def test_killed_at_every_change(tmp_path, name):
         # The client (or the mail server) got no answer and tries again.
         server = _server(folder)
         if request[0] == "MAIL":
-            code, what = incoming.process(server.app._storage, request[1])
+            code, what = incoming.process(server.storage, request[1])
             assert code == incoming.OK, what
         else:
             method, path, body, user = request[:4]
@@ -414,7 +414,7 @@ def test_killed_while_sending_no_older_mail_follows_a_newer_one(tmp_path):
     CANCEL, and once the dead sender's claim is stale (ten minutes later)
     yet another one runs.  The invitation must never reach erin after
     the cancellation, and each goes out at most once."""
-    from test_imip import free_port, smtp_server
+    from live import free_port, smtp_server
 
     from radicale_scheduling.delivery import outbound
     template = str(tmp_path / "template")
@@ -450,7 +450,7 @@ def test_killed_while_sending_no_older_mail_follows_a_newer_one(tmp_path):
             assert [m for m, _ in mailed].count("REQUEST") <= 1, mailed
             assert mailed == sorted(mailed, key=lambda m: m[1]), mailed
             assert os.listdir(sending) == [], (crash_at, changes)
-            assert server.app._storage.scheduler.outbound.entries() == []
+            assert server.storage.scheduler.outbound.entries() == []
             shutil.rmtree(folder)
     finally:
         controller.stop()

@@ -55,7 +55,7 @@ def test_addresses_file_is_reloaded_and_a_broken_edit_is_ignored(tmp_path):
                       "[bob]\naddresses = bobby@home.example\n")
     server = make_server(str(tmp_path), scheduling_domain="example.org",
                          scheduling_addresses=path)
-    directory = server.app._storage.directory
+    directory = server.storage.directory
     assert directory.user_for_address("mailto:BOBBY@home.example") == "bob"
     import os
     import time
@@ -78,7 +78,7 @@ def test_aliases_in_the_servers_domain(tmp_path):
                       "[alice]\naddresses = family@example.org\n")
     server = make_server(str(tmp_path), scheduling_domain="example.org",
                          scheduling_addresses=path)
-    directory = server.app._storage.directory
+    directory = server.storage.directory
     assert directory.user_for_address("mailto:family@example.org") == "alice"
     assert directory.principal("alice").addresses == (
         "mailto:family@example.org", "mailto:alice@example.org")
@@ -88,7 +88,7 @@ def test_aliases_in_the_servers_domain(tmp_path):
 
 def test_addresses_resolve_only_to_existing_users(tmp_path):
     server = make_server(str(tmp_path), scheduling_domain="example.org")
-    directory = server.app._storage.directory
+    directory = server.storage.directory
     assert directory.user_for_address("mailto:bob@example.org") == "bob"
     assert directory.user_for_address("MAILTO:Bob@Example.ORG") == "bob"
     assert directory.user_for_address("mailto:bbo@example.org") is None

@@ -10,63 +10,36 @@ import os
 
 import pytest
 from radicale import Application
-from test_attendee import answer
 
-from helpers import NS, Server, make_configuration, make_server, prop, proppatch_refused, write_file
+from helpers import (
+    NS,
+    Server,
+    changes,
+    error_element,
+    make_configuration,
+    make_server,
+    prop,
+    proppatch_refused,
+    snapshot,
+    write_file,
+)
 from radicale_scheduling.delivery import incoming
-from radicale_scheduling.storage.collection import TAGS_FOLDER
-from scheduling_helpers import attendee_line, copy, hrefs, ics, inbox, methods, put, unfold
+from scheduling_helpers import (
+    answer,
+    attendee_line,
+    copy,
+    hrefs,
+    ics,
+    inbox,
+    methods,
+    put,
+    set_up,
+    unfold,
+)
 
 CAL = "/alice/calendar/"
 INBOX = "/alice/.schedule-inbox/"
 OUTBOX = "/alice/.schedule-outbox/"
-USERS = ("alice", "bob", "carol", "room-1")
-
-
-def snapshot(server):
-    """relative path -> bytes (None for folders) of the collection tree;
-    an object's schedule tag counts as part of the object."""
-    root = server.collection_root()
-    files = {}
-    for folder, folders, names in os.walk(root):
-        tags = os.path.basename(folder) == TAGS_FOLDER
-        folders[:] = [f for f in folders if f != ".Radicale.cache"]
-        for name in folders:
-            if name != TAGS_FOLDER:
-                files[os.path.relpath(os.path.join(folder, name), root)] = None
-        for name in names:
-            path = os.path.join(folder, name)
-            with open(path, "rb") as f:
-                data = f.read()
-            if tags:
-                path = os.path.join(os.path.dirname(folder), name)
-                key = os.path.relpath(path, root)
-                files[key] = (files.get(key), data)
-            else:
-                key = os.path.relpath(path, root)
-                files[key] = (data, files[key][1]) if isinstance(
-                    files.get(key), tuple) else data
-    return files
-
-
-def changes(before, after):
-    return sorted(path for path in set(before) | set(after)
-                  if before.get(path, 0) != after.get(path, 0))
-
-
-def set_up(server):
-    """Every user has a calendar; alice invited bob and carol to m1."""
-    for user in USERS:  # each client makes its calendar, then discovers
-        server.propfind("/%s/" % user, "D:resourcetype", user=user)
-        assert server.mkcalendar("/%s/calendar/" % user, user=user,
-                                 components="VEVENT,VTODO,VJOURNAL"
-                                 ).status == 201
-        server.propfind("/%s/" % user, "C:schedule-inbox-URL", user=user)
-        server.propfind("/%s/.schedule-inbox/" % user, "D:resourcetype",
-                        user=user)
-    assert put(server, "alice", CAL + "m1.ics",
-               ics("m1", "bob", "carol")).status == 201
-    return server
 
 
 def bob_copy(server, uid="m1"):
@@ -74,11 +47,6 @@ def bob_copy(server, uid="m1"):
               if "UID:%s\r\n" % uid in server.request("GET", h,
                                                       user="bob").text]
     return href, server.request("GET", href, user="bob").text
-
-
-def error_element(response, name):
-    assert response.headers["Content-Type"].startswith("application/xml")
-    return response.xml.find(name, NS)
 
 
 # -- sending as somebody else ------------------------------------------------
@@ -456,7 +424,7 @@ def test_spoofed_mail_changes_nothing(with_grandma, sender, calendar,
     server = with_grandma
     before = snapshot(server)
     result, reason = incoming.process(
-        server.app._storage, mail(sender, calendar, method,
+        server.storage, mail(sender, calendar, method,
                                   to="bob@example.org"),
         ["bob@example.org"] if method != "REPLY" else [])
     assert result == code, reason
@@ -472,7 +440,7 @@ def test_an_invitation_by_mail_over_the_attendee_limit(world):
         "END:VEVENT", "ATTENDEE:mailto:bob@example.org\r\nEND:VEVENT"
     ).replace("VERSION:2.0", "VERSION:2.0\r\nMETHOD:REQUEST")
     result, reason = incoming.process(
-        world.app._storage, mail("mallory@evil.example", invitation,
+        world.storage, mail("mallory@evil.example", invitation,
                                  "REQUEST", to="bob@example.org"))
     assert result == incoming.DATAERR, reason
     assert "scheduling_max_attendees" in reason
@@ -885,7 +853,7 @@ def test_max_attendees_is_a_protected_calendar_property(world):
     assert changes(before, snapshot(world)) == []
 
 
-# -- found by tests/test_fuzz.py ------------------------------------------------
+# -- found by tests/inprocess/test_fuzz.py -------------------------------------
 
 def test_proppatch_is_checked_as_radicale_reads_it(world):
     """A body in latin-1 that declares UTF-8: Radicale reads it (decoding

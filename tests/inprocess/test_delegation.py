@@ -5,16 +5,13 @@ one reached by e-mail."""
 from urllib.parse import unquote
 
 import pytest
-import test_imip
-from test_imip import smtp_server, wait_for
+from live import smtp_server
 
-from helpers import NS
+from helpers import NS, wait_for
 from radicale_scheduling.delivery import incoming
 from scheduling_helpers import copies, hrefs, ics, inbox, methods, organize, put, unfold
 
 CAL = "/alice/calendar/"
-# The mail fixtures: a server mailing through an aiosmtpd on 127.0.0.1.
-mail_port, mailing = test_imip.mail_port, test_imip.mailing
 BOB = "mailto:bob@example.org"
 CAROL = "mailto:carol@example.org"
 DAVE = "mailto:dave@mail.example"
@@ -260,7 +257,7 @@ def test_an_external_delegate_gets_mail_and_answers_by_mail(mailing,
              "ATTENDEE;PARTSTAT=ACCEPTED;DELEGATED-FROM=\"mailto:bob@example"
              ".org\":mailto:grandma@elsewhere.example\nEND:VEVENT\n"
              "END:VCALENDAR\n")
-    code, why = incoming.process(server.app._storage, reply.encode())
+    code, why = incoming.process(server.storage, reply.encode())
     assert code == incoming.OK, why
     assert "PARTSTAT=ACCEPTED" in line_of(organizer_copy(server), GRANDMA)
 
@@ -280,10 +277,10 @@ def test_an_external_delegator_by_mail(mailing):
              "END:VCALENDAR\n")
     # Naming a delegate without delegating to them: refused.
     forged = reply % (DAVE, GRANDMA, GRANDMA, CAROL)
-    code, _ = incoming.process(server.app._storage, forged.encode())
+    code, _ = incoming.process(server.storage, forged.encode())
     assert code == incoming.NOPERM
     assert line_of(organizer_copy(server), CAROL) is None
-    code, why = incoming.process(server.app._storage, (
+    code, why = incoming.process(server.storage, (
         reply % (CAROL, GRANDMA, GRANDMA, CAROL)).encode())
     assert code == incoming.OK, why
     mine = organizer_copy(server)
@@ -338,7 +335,7 @@ def test_delegating_a_meeting_organized_outside(mailing, mail_port):
     sink, controller = smtp_server(mail_port)
     try:
         server = mailing()
-        code, why = incoming.process(server.app._storage,
+        code, why = incoming.process(server.storage,
                                      invitation.encode())
         assert code == incoming.OK, why
         href, text = the_copy(server, "bob")
@@ -384,7 +381,7 @@ def test_replies_of_two_attendees_to_an_outside_organizer_both_wait(
         "ORGANIZER:%s\nATTENDEE:%s\nATTENDEE:%s\nEND:VEVENT\n"
         "END:VCALENDAR\n" % (GRANDMA, BOB, CAROL))
     server = mailing()
-    code, why = incoming.process(server.app._storage, invitation.encode())
+    code, why = incoming.process(server.storage, invitation.encode())
     assert code == incoming.OK, why
     href, text = the_copy(server, "bob")
     assert put(server, "bob", href, delegate(text, BOB, DAVE)).status in (
@@ -393,6 +390,6 @@ def test_replies_of_two_attendees_to_an_outside_organizer_both_wait(
     href, text = the_copy(server, "carol")
     assert put(server, "carol", href, set_partstat(
         text, CAROL, "ACCEPTED")).status in (201, 204)
-    pending = server.app._storage.scheduler.outbound.entries()
+    pending = server.storage.scheduler.outbound.entries()
     assert sorted((e["method"], e["sender"]) for e in pending) == [
         ("REPLY", BOB), ("REPLY", CAROL)]

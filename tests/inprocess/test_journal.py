@@ -1,9 +1,10 @@
 """What the journal does with what a dead process left (storage/journal.py).
 
-tests/test_crash.py kills real processes; this covers the leftovers a kill
+tests/live/test_crash.py kills real processes; this covers the leftovers a kill
 cannot produce on purpose: a journal file cut short and an unreadable one.
 """
 
+import json
 import os
 
 from helpers import make_server
@@ -43,8 +44,11 @@ def test_a_committed_journal_is_finished_by_the_next_writer(server):
     root = os.path.join(server.folder, "collections", "collection-root")
     target = os.path.join(root, "alice", "calendar", "left.ics")
     text = ics("left", summary="Left by a dead process")
-    storage = server.app._storage
-    name = storage.journal._write_journal([{"path": target, "text": text}])
+    name = "left.json"  # as the dead process wrote it: committed
+    os.makedirs(journal_folder(server), exist_ok=True)
+    with open(os.path.join(journal_folder(server), name), "w",
+              encoding="utf-8", newline="") as f:
+        json.dump({"writes": [{"path": target, "text": text}]}, f)
     assert not os.path.exists(target)
     assert server.mkcalendar("/alice/other/").status == 201
     with open(target, newline="") as f:

@@ -32,10 +32,9 @@ import pytest
 import vobject
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from test_security import changes, set_up, snapshot
 
-from helpers import make_server, write_file
-from scheduling_helpers import hrefs, ics
+from helpers import changes, make_server, snapshot, write_file
+from scheduling_helpers import hrefs, ics, set_up
 
 SCALE = max(1, int(os.environ.get("FUZZ_EXAMPLES", "1") or 1))
 RANDOM = os.environ.get("FUZZ_RANDOM", "") not in ("", "0")

@@ -5,6 +5,7 @@ import pytest
 
 from helpers import NS
 from scheduling_helpers import (
+    answer,
     attendee_line,
     copies,
     copy,
@@ -30,20 +31,6 @@ def invited(server):
 def bob_copy(server, uid="m1"):
     [(href, text)] = copies(server, "bob", uid)
     return href, text
-
-
-def answer(text, who, partstat):
-    """The attendee's client sets its own PARTSTAT."""
-    lines = []
-    for line in unfold(text).split("\r\n"):
-        if line.startswith("ATTENDEE") and line.lower().endswith(
-                "mailto:%s@example.org" % who):
-            params, value = line.split(":mailto:")
-            params = ";".join(p for p in params.split(";")
-                              if not p.startswith(("PARTSTAT", "RSVP")))
-            line = "%s;PARTSTAT=%s:mailto:%s" % (params, partstat, value)
-        lines.append(line)
-    return "\r\n".join(lines)
 
 
 def test_accepting_updates_the_organizer_in_the_same_request(invited):

@@ -3,13 +3,14 @@
 accepted and the answer reaches the organizer; changes to what others see
 are refused and change nothing."""
 
+import live
 import pytest
 import radicale
-import test_imip
 
 from helpers import NS
 from radicale_scheduling.delivery import incoming
 from scheduling_helpers import (
+    answer,
     attendee_line,
     copies,
     copy,
@@ -38,20 +39,6 @@ def series(server):
     """alice invited bob and carol to four Monday meetings, w."""
     return organize(server, ics("w", "bob", "carol", extra=WEEKLY), USERS,
                     path=CAL + "w.ics")
-
-
-def answer(text, who, partstat):
-    """The attendee's client sets its own PARTSTAT."""
-    result = []
-    for line in unfold(text).split("\r\n"):
-        if line.startswith("ATTENDEE") and line.lower().endswith(
-                "mailto:%s@example.org" % who):
-            params, value = line.split(":mailto:")
-            params = ";".join(p for p in params.split(";")
-                              if not p.startswith(("PARTSTAT", "RSVP")))
-            line = "%s;PARTSTAT=%s:mailto:%s" % (params, partstat, value)
-        result.append(line)
-    return "\r\n".join(result)
 
 
 def bob_copy(server, uid="w"):
@@ -290,8 +277,6 @@ def test_the_organizer_learns_the_reply_was_delivered(series):
 
 # -- the same by mail (issue 16 point 2) ---------------------------------------
 
-mail_port, mailing = test_imip.mail_port, test_imip.mailing
-
 
 @pytest.mark.parametrize("meeting, rid, code", [
     ("", "20260112T100000Z", incoming.NOPERM),  # a one-off meeting
@@ -303,13 +288,13 @@ mail_port, mailing = test_imip.mail_port, test_imip.mailing
 def test_a_mailed_answer_cannot_add_an_instance(mailing, meeting, rid, code):
     server = mailing()
     assert put(server, "alice", CAL + "m1.ics", ics(
-        "m1", "bob", test_imip.GRANDMA, extra=meeting)).status == 201
+        "m1", "bob", live.GRANDMA, extra=meeting)).status == 201
     before = server.request("GET", CAL + "m1.ics", user="alice").text
     bobs = copy(server, "bob", "m1")
-    mail = test_imip.THUNDERBIRD_REPLY.replace(
+    mail = live.THUNDERBIRD_REPLY.replace(
         "UID:m1\n", "UID:m1\nRECURRENCE-ID:%s\n" % rid).replace(
         "DTSTART:20260105T100000Z", "DTSTART:%s" % rid)
-    result, text = incoming.process(server.app._storage, mail.encode())
+    result, text = incoming.process(server.storage, mail.encode())
     assert result == code, text
     after = server.request("GET", CAL + "m1.ics", user="alice").text
     if code == incoming.OK:

@@ -7,17 +7,14 @@ runs these (marker ``e2e``) on every Radicale series the package declares.
 
 import datetime
 import os
-import subprocess
-import sys
-import time
 
 import caldav
 import live
 import pytest
+from live import smtp_server
 from test_end_to_end import calendar_of
-from test_imip import smtp_server
 
-from helpers import PASSWORD, write_file, write_users
+from helpers import PASSWORD, wait_for, write_file, write_users
 
 pytestmark = pytest.mark.e2e
 
@@ -56,16 +53,6 @@ def world(tmp_path_factory):
 def dav(world, user):
     return caldav.DAVClient(url=world["server"].url, username=user,
                             password=PASSWORD)
-
-
-def wait_for(condition, seconds=20):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.1)
-    return condition()
 
 
 def invite(principal, uid, attendee, summary="Planning", hour=9):
@@ -208,12 +195,10 @@ def test_mail_out_and_the_answer_back_in(world):
         body = body if isinstance(body, str) else body.decode()
         assert "CN=None" not in body and "ORGANIZER" in body
         assert "bob@example.org" in text
-        result = subprocess.run(
-            [sys.executable, "-m", "radicale_scheduling", "--config",
-             world["server"].config_path, "receive"],
-            input=REPLY_MAIL.format(uid="e2e-mail", summary="Tea").encode(),
-            env=live.env(), cwd=os.path.dirname(world["folder"]),
-            capture_output=True, timeout=60)
+        result = live.command(
+            "--config", world["server"].config_path, "receive",
+            stdin=REPLY_MAIL.format(uid="e2e-mail", summary="Tea").encode(),
+            cwd=os.path.dirname(world["folder"]))
         assert result.returncode == 0, result.stderr.decode()
         mine = calendar.event_by_uid("e2e-mail")
         assert attendee_line(mine, "mailto:grandma@elsewhere.example").params[

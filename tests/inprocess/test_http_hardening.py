@@ -5,9 +5,9 @@ import io
 
 import pytest
 from test_principal_search import property_search, search
-from test_security import OUTBOX, changes, crowd, error_element, snapshot
+from test_security import OUTBOX, crowd
 
-from helpers import prop
+from helpers import changes, error_element, prop, snapshot
 from radicale_scheduling import compat
 from scheduling_helpers import ics, methods, put
 

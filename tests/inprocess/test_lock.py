@@ -29,7 +29,8 @@ def storage(tmp_path):
 
 def turnstile_taken(storage):
     """Is the turnstile held (by a waiting writer)?"""
-    path = os.path.join(storage._filesystem_folder, TURNSTILE_FILE)
+    path = os.path.join(storage.configuration.get(
+        "storage", "filesystem_folder"), TURNSTILE_FILE)
     with open(path, "a") as f:
         try:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -117,7 +118,7 @@ def test_a_writer_in_another_process_goes_first(storage, tmp_path):
     later = Holder(storage, "r", "reader 2", order)
     first.start()
     assert first.holding.wait(PATIENCE)
-    tests = os.path.dirname(__file__)
+    tests = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     process = subprocess.Popen(
         [sys.executable, "-c", WRITER, os.path.dirname(tests), tests,
          str(tmp_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,

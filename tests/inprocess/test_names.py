@@ -1,9 +1,8 @@
 """A user's name: the admin's (addresses file) until the user sets one."""
 
-from test_attendee import answer
 
 from helpers import prop, status_of
-from scheduling_helpers import copies, copy, ics, inbox, organize, put
+from scheduling_helpers import answer, copies, copy, ics, inbox, organize, put
 
 
 def displayname(server, user):

@@ -3,12 +3,11 @@ runs them (a subprocess), and Radicale's own e-mail hook beside the
 plugin's mail."""
 
 import os
-import subprocess
-import sys
 
 import live
 import pytest
 import radicale
+from live import command
 from radicale import Application
 
 from helpers import make_configuration, make_server, write_file
@@ -17,12 +16,6 @@ from scheduling_helpers import ics, put
 CAL = "/alice/calendar/"
 OUTSIDE = ("ATTENDEE;CN=Grandma:mailto:grandma@elsewhere.example\n"
            "ATTENDEE;CN=Nobody:mailto:nobody@elsewhere.example\n")
-
-
-def command(*args, stdin=b""):
-    return subprocess.run(
-        [sys.executable, "-m", "radicale_scheduling", *args], input=stdin,
-        capture_output=True, env=live.env(), timeout=60)
 
 
 def config(tmp_path, **storage):
@@ -163,7 +156,7 @@ def test_failed_mail_is_a_warning_with_the_reason(tmp_path, caplog,
     assert put(server, "alice", CAL + "m1.ics",
                ics("m1", OUTSIDE)).status == 201
     with caplog.at_level("INFO", logger="radicale"):
-        server.app._storage.scheduler.outbound.run_once()
+        server.storage.scheduler.outbound.run_once()
     warnings = [r.getMessage() for r in caplog.records
                 if r.levelname == "WARNING"
                 and r.getMessage().startswith("Scheduling: mail")]

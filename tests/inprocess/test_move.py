@@ -5,10 +5,10 @@ a refused MOVE changes nothing."""
 
 import os
 
-from test_attendee import answer
-from test_security import bob_copy, changes, error_element, snapshot
+from test_security import bob_copy
 
-from scheduling_helpers import attendee_line, copies, ics, methods, put
+from helpers import changes, error_element, snapshot
+from scheduling_helpers import answer, attendee_line, copies, ics, methods, put
 
 CAL = "/alice/calendar/"
 

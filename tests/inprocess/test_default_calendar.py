@@ -212,7 +212,7 @@ def test_users_cannot_claim_addresses_or_change_computed_properties(server):
     assert b"bob@example.org" not in response.body
     assert b"ROOM" not in response.body
     # An address claimed by PROPPATCH does not route bob's mail to alice.
-    assert server.app._storage.directory.user_for_address(
+    assert server.storage.directory.user_for_address(
         "mailto:bob@example.org") == "bob"
 
 

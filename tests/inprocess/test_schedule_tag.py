@@ -8,11 +8,18 @@ import os
 import re
 
 from radicale import Application
-from test_attendee import answer
 
 from helpers import NS, make_configuration, make_server
 from radicale_scheduling.storage.collection import TAGS_FOLDER
-from scheduling_helpers import calendars, copies, hrefs, ics, organize, put
+from scheduling_helpers import (
+    answer,
+    calendars,
+    copies,
+    hrefs,
+    ics,
+    organize,
+    put,
+)
 
 CAL = "/alice/calendar/"
 USERS = ("alice", "bob", "carol", "room-1")
