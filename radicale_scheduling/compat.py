@@ -196,11 +196,9 @@ def install_time_ranges() -> None:
 
 # -- HTTP ----------------------------------------------------------------
 # Radicale has no hook into request handling: the HTTP layer wraps
-# Application.do_<METHOD>, Application._read_xml_request_body and the
-# functions building PROPFIND and REPORT answers.  What follows ``user`` in
-# a do_<METHOD> call differs by version (3.5.9: remote_host,
-# remote_useragent; 3.7: request_info; 3.9: user_groups, request_info) and
-# is passed through; from 3.5.10 a response has a fourth element.
+# Application.do_<METHOD>, _read_xml_request_body and the functions building
+# PROPFIND and REPORT answers.  Arguments after ``user`` differ by version
+# and are passed through; from 3.5.10 a response has a fourth element.
 
 #: Radicale versions the wrappers were checked against (>= low, < high).
 SUPPORTED = ((3, 1, 8), (3, 10))
@@ -225,8 +223,7 @@ _FUNCTIONS = {"xml_propfind_response": radicale_propfind,
 
 
 def version_tuple(version: str) -> Tuple[int, ...]:
-    """The release numbers of a version: ``3.5.10.dev1`` is (3, 5, 10)
-    (PEP 440's release segment)."""
+    """PEP 440's release segment: ``3.5.10.dev1`` is (3, 5, 10)."""
     match = re.match(r"\d+(?:\.\d+)*", version.strip())
     if match is None:
         raise ValueError("Not a version: %r" % version)
@@ -237,10 +234,6 @@ def response(status: int, headers: Mapping[str, str],
              body: Union[bytes, str, None]) -> Response:
     extra = (None,) * (len(NOT_ALLOWED) - 3)
     return (status, dict(headers), body) + extra
-
-
-def storage_of(app: Any) -> Any:
-    return getattr(app, "_storage", None)
 
 
 def _wrap(owner: Any, name: str, make: Callable[[Any], Any]) -> None:
@@ -283,6 +276,10 @@ def wrap_function(name: str, around: Around) -> None:
             return around(arg, lambda: original(*args, **kwargs))
         return wrapper
     _wrap(_FUNCTIONS[name], name, make)
+
+
+def storage_of(app: Any) -> Any:
+    return getattr(app, "_storage", None)
 
 
 def report_multistatus(result: Any) -> Optional[ET.Element]:

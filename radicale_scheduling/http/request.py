@@ -1,7 +1,4 @@
-"""The request every handler receives, and the answers they build.
-
-Its own module, below the handlers, so that the modules handlers use
-need not import them back."""
+"""The request every handler receives, and the answers they build."""
 
 from __future__ import annotations
 
@@ -75,10 +72,6 @@ class Request:
         self.environ["wsgi.input"] = io.BytesIO(body)
         return body
 
-    def replace_body(self, body: bytes) -> None:
-        self.environ["wsgi.input"] = io.BytesIO(body)
-        self.environ["CONTENT_LENGTH"] = str(len(body))
-
     def decode(self, body: bytes) -> str:
         """As Radicale decodes it (the request's charset, fallbacks)."""
         return compat.decode_request(self.app.configuration, self.environ,
@@ -107,8 +100,7 @@ def forbidden(reason: str) -> Response:
 def precondition_failed(status: int, precondition: str, reason: str,
                         href: Optional[str] = None) -> Response:
     """An error naming the RFC's precondition element (RFC 4918 s16)."""
-    return xml_response(status, xml.error_body(precondition, reason, href),
-                        "application/xml")
+    return xml_response(status, xml.error_body(precondition, reason, href))
 
 
 def xml_response(status: int, body: bytes, kind: str = "application/xml"
