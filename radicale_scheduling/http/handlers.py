@@ -1,9 +1,6 @@
-"""Per-method rules of the scheduling HTTP surface (RFC 6638), as a table.
-
-Each handler refuses what scheduling forbids, with the RFC's precondition
-where one exists, and otherwise lets Radicale do the work
-(``request.call_next``), so ordinary CalDAV and CardDAV behave exactly as
-in plain Radicale.
+"""Per-method rules of the scheduling HTTP surface (RFC 6638), as a table:
+each refuses what scheduling forbids and otherwise lets Radicale do the
+work (``request.call_next``), so plain CalDAV and CardDAV are unchanged.
 """
 
 from __future__ import annotations
@@ -30,10 +27,9 @@ Handler = Callable[[Request], Response]
 
 
 def guard(request: Request) -> Optional[Response]:
-    """Keep everybody but the owner out of an inbox or outbox (s2.1, s2.2),
-    whatever the rights backend allows: another user's scheduling
-    messages are private even where calendars are shared.  Radicale's own
-    refusal makes it ask an anonymous client to log in."""
+    """Only the owner enters an inbox or outbox (s2.1, s2.2), whatever the
+    rights allow: scheduling messages are private even where calendars are
+    shared."""
     schedule = request.schedule
     if schedule is None:
         return None
@@ -41,10 +37,6 @@ def guard(request: Request) -> Optional[Response]:
         return compat.NOT_ALLOWED
     request.storage.ensure_scheduling(request.user)
     return None
-
-
-def _kind_name(kind: str) -> str:
-    return "schedule inbox" if kind == paths.INBOX else "schedule outbox"
 
 
 def handle_report(request: Request) -> Response:
@@ -110,15 +102,11 @@ _DISCOVERY = (b"schedule-inbox-URL", b"schedule-outbox-URL",
               b"calendar-user-address-set")
 
 
-def _asks_scheduling(body: bytes) -> bool:
-    return any(name in body for name in _DISCOVERY)
-
-
 def handle_propfind(request: Request) -> Response:
     schedule = request.schedule
     if schedule is not None and schedule.kind == paths.INBOX or \
             request.user and request.sane_path == request.user and \
-            _asks_scheduling(request.body()):
+            any(name in request.body() for name in _DISCOVERY):
         # The inbox shows schedule-default-calendar-URL: one of the user's
         # calendars is chosen now, if they have one.  None is created by
         # reading: a client that makes its own calendar next would find
@@ -141,8 +129,8 @@ def handle_put(request: Request) -> Response:
     schedule = request.schedule
     if schedule is not None:
         return forbidden(
-            "The %s is filled by the server; clients cannot PUT into it "
-            "(RFC 6638 section 2)." % _kind_name(schedule.kind))
+            "The schedule %s is filled by the server; clients cannot PUT "
+            "into it (RFC 6638 section 2)." % schedule.kind)
     refused = limits.check_put(request, request.body())
     return refused or _scheduling_write(request)
 
@@ -151,8 +139,8 @@ def handle_delete(request: Request) -> Response:
     schedule = request.schedule
     if schedule is not None and schedule.href is None:
         return forbidden(
-            "The %s belongs to the principal and cannot be deleted."
-            % _kind_name(schedule.kind))
+            "The schedule %s belongs to the principal and cannot be "
+            "deleted." % schedule.kind)
     return _default_calendar_needed(request) or _scheduling_write(request)
 
 
@@ -183,8 +171,8 @@ def handle_move(request: Request) -> Response:
     for path in (request.sane_path, to_path or ""):
         schedule = paths.parse(path)
         if schedule is not None:
-            return forbidden("Items cannot be moved into or out of a %s."
-                             % _kind_name(schedule.kind))
+            return forbidden("Items cannot be moved into or out of a "
+                             "schedule %s." % schedule.kind)
     result = _scheduling_write(request)
     if to_path is not None and result[0] in (client.CREATED,
                                              client.NO_CONTENT):
@@ -201,8 +189,8 @@ def handle_mkcol(request: Request) -> Response:
     schedule = request.schedule
     if schedule is None:
         return request.call_next()
-    return forbidden("The %s is created by the server."
-                     % _kind_name(schedule.kind))
+    return forbidden("The schedule %s is created by the server."
+                     % schedule.kind)
 
 
 def handle_post(request: Request) -> Response:

@@ -1,6 +1,5 @@
 """The DAV properties scheduling answers (RFC 6638 s2, s9; RFC 4791
-s5.2.9; Apple's calendarserver extensions), one small object each as in
-Xandikos, instead of branches and hand-kept name sets."""
+s5.2.9; Apple's calendarserver extensions), one small object each."""
 
 from __future__ import annotations
 
@@ -101,14 +100,15 @@ def _absent(ctx: Context, resource: Any) -> Value:
     return None
 
 
-def _fact(name: str) -> Getter:
-    """A principal collection's value is its directory fact."""
-    tag = clark(name)
-
+def _fact(name: str, public: PublicGetter) -> Property:
+    """A directory fact, also a principal collection's value; none on an
+    inbox or outbox."""
     def get(ctx: Context, collection: Any) -> Value:
-        principal = ctx.storage.directory.principal(collection.path)
-        return REGISTRY[tag].public(ctx, principal, "")  # type: ignore[misc]
-    return get
+        return public(ctx, ctx.storage.directory.principal(collection.path),
+                      "")
+    return Property(name, {INBOX: _absent, OUTBOX: _absent, OWN: get,
+                           OTHER: get}, public=public,
+                    listed=frozenset({OWN}), settable=False)
 
 
 def _schedule_url(kind: str) -> Getter:
@@ -182,16 +182,9 @@ PROPERTIES = (
              scheduling=True, listed=frozenset({OWN}), settable=False),
     Property("C:schedule-outbox-URL", {OWN: _schedule_url(OUTBOX)},
              scheduling=True, listed=frozenset({OWN}), settable=False),
-    Property("C:calendar-user-address-set", {
-        INBOX: _absent, OUTBOX: _absent,
-        OWN: _fact("C:calendar-user-address-set"),
-        OTHER: _fact("C:calendar-user-address-set")},
-        public=_address_set, listed=frozenset({OWN}), settable=False),
-    Property("C:calendar-user-type", {
-        INBOX: _absent, OUTBOX: _absent, OWN: _fact("C:calendar-user-type"),
-        OTHER: _fact("C:calendar-user-type")},
-        public=lambda ctx, p, _: element("C:calendar-user-type", p.cutype),
-        listed=frozenset({OWN}), settable=False),
+    _fact("C:calendar-user-address-set", _address_set),
+    _fact("C:calendar-user-type",
+          lambda ctx, p, _: element("C:calendar-user-type", p.cutype)),
     Property("D:supported-privilege-set", dict.fromkeys(
         _SCHEDULE, lambda ctx, c: privileges.supported(c.schedule_kind)),
         listed=frozenset(_SCHEDULE), settable=False),
