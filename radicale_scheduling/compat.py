@@ -10,7 +10,7 @@ import inspect
 import os
 import re
 import xml.etree.ElementTree as ET
-from typing import IO, Any, Callable, Dict, Iterable, Iterator, Mapping, Optional, Tuple, Union
+from typing import IO, Any, Callable, Iterable, Iterator, Mapping, Optional, Tuple, Union
 
 import radicale
 from radicale import app as radicale_app
@@ -241,25 +241,13 @@ def _wrap(owner: Any, name: str, make: Callable[[Any], Any]) -> None:
     setattr(owner, name, functools.wraps(original)(make(original)))
 
 
-def wrap_method(method: str, around: Callable[..., Response]) -> None:
-    """``do_<method>`` calls ``around(app, environ, base_prefix, path,
-    user, call_next)``."""
-    def make(original: Any) -> Any:
-        def do_method(self: Any, environ: Dict[str, Any], base_prefix: str,
-                      path: str, user: str, *rest: Any) -> Response:
-            return around(self, environ, base_prefix, path, user, lambda:
-                          original(self, environ, base_prefix, path, user,
-                                   *rest))
-        return do_method
-    _wrap(radicale_app.Application, "do_" + method, make)
-
-
-def wrap_read_xml(around: Callable[[Any, Callable[[], Any]], Any]) -> None:
-    """Radicale's reading of XML bodies calls ``around(app, read)``."""
+def wrap_app(name: str, around: Callable[..., Any]) -> None:
+    """``Application.<name>`` (``do_<METHOD>``, ``_read_xml_request_body``)
+    calls ``around(app, call_next, *its arguments)``."""
     def make(original: Any) -> Any:
         return lambda self, *args, **kwargs: around(
-            self, lambda: original(self, *args, **kwargs))
-    _wrap(radicale_app.Application, "_read_xml_request_body", make)
+            self, lambda: original(self, *args, **kwargs), *args, **kwargs)
+    _wrap(radicale_app.Application, name, make)
 
 
 def wrap_function(name: str, around: Around) -> None:
