@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, Sequence, Tuple
 from radicale import storage as radicale_storage
 
 from radicale_scheduling import compat
-from radicale_scheduling.http import polls, props
+from radicale_scheduling.http import polls, props, request
 from radicale_scheduling.http.xml import clark, element
 
 _PROPSTAT, _PROP, _STATUS = map(clark, ("D:propstat", "D:prop", "D:status"))
@@ -143,7 +143,8 @@ def around_report(arg: compat.Args, call_next: Callable[[], Any]) -> Any:
     multistatus = compat.report_multistatus(result)
     for response in [] if multistatus is None else \
             multistatus.findall(clark("D:response")):
-        path = ctx.local_path(response.findtext(clark("D:href")) or "")
+        path = request.local_path(ctx.base_prefix,
+                                  response.findtext(clark("D:href")) or "")
         item = next(iter(ctx.storage.discover(path)), None)
         if item is not None and \
                 not isinstance(item, radicale_storage.BaseCollection):

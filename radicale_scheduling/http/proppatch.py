@@ -22,7 +22,7 @@ from radicale import pathutils
 from radicale_scheduling import compat
 from radicale_scheduling.compat import Response
 from radicale_scheduling.http import props, xml
-from radicale_scheduling.http.request import Request, xml_response
+from radicale_scheduling.http.request import Request, local_path, xml_response
 from radicale_scheduling.http.xml import clark, element, to_bytes
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip.errors import InvalidCalendar, SchedulingError
@@ -110,8 +110,9 @@ def _default_calendar(request: Request, prop: ET.Element, is_set: bool
                               "default-calendar-URL at another calendar "
                               "instead of removing it.")
     hrefs = [child for child in prop if child.tag == clark("D:href")]
-    path = pathutils.unstrip_path(pathutils.strip_path(request.local_path(
-        hrefs[0].text or "")), True) if len(hrefs) == len(prop) == 1 else ""
+    path = pathutils.unstrip_path(pathutils.strip_path(local_path(
+        request.base_prefix, hrefs[0].text or "")), True) \
+        if len(hrefs) == len(prop) == 1 else ""
     if not path or not request.storage.is_valid_default_calendar(
             request.user, path):
         raise SchedulingError("C:valid-schedule-default-calendar-URL",

@@ -18,7 +18,6 @@ from typing import (
     Optional,
     Sequence,
 )
-from urllib.parse import unquote
 
 from radicale import storage as radicale_storage
 
@@ -46,13 +45,6 @@ class Context(NamedTuple):
 
     def url(self, path: str) -> str:
         return compat.make_href(self.base_prefix, path)
-
-    def local_path(self, url: str) -> str:
-        """The path of one of our hrefs, without the base prefix."""
-        path = unquote(url)
-        if self.base_prefix and path.startswith(self.base_prefix + "/"):
-            path = path[len(self.base_prefix):]
-        return path
 
 
 _context: contextvars.ContextVar[Optional[Context]] = contextvars.ContextVar(

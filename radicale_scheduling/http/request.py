@@ -49,18 +49,10 @@ class Request:
         return bool(self.user) and \
             self.sane_path.split("/", 1)[0] == self.user
 
-    def local_path(self, url: str) -> str:
-        """The sanitized path of a URL, without the base prefix."""
-        path = pathutils.sanitize_path(urlparse(unquote(url.strip())).path)
-        if self.base_prefix and \
-                (path + "/").startswith(self.base_prefix + "/"):
-            path = path[len(self.base_prefix):] or "/"
-        return path
-
     def destination(self) -> Optional[str]:
         """The path of a MOVE's Destination."""
         raw = self.environ.get("HTTP_DESTINATION", "")
-        return self.local_path(raw) if raw else None
+        return local_path(self.base_prefix, raw) if raw else None
 
     def body(self) -> bytes:
         """The body, put back for Radicale to read again."""
@@ -76,6 +68,14 @@ class Request:
         """As Radicale decodes it (the request's charset, fallbacks)."""
         return compat.decode_request(self.app.configuration, self.environ,
                                      body)
+
+
+def local_path(base_prefix: str, url: str) -> str:
+    """The sanitized path of a URL, without the base prefix."""
+    path = pathutils.sanitize_path(urlparse(unquote(url.strip())).path)
+    if base_prefix and (path + "/").startswith(base_prefix + "/"):
+        path = path[len(base_prefix):] or "/"
+    return path
 
 
 def content_length(environ: Dict[str, Any]) -> int:
