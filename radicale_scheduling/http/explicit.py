@@ -1,10 +1,7 @@
-"""POST of COUNTER, DECLINECOUNTER or REFRESH to the schedule outbox.
-
-These change no copy, so no PUT can express them: clients offering
-"propose a new time" POST them as the earlier CalDAV scheduling drafts
-did (draft-desruisseaux-caldav-sched); the body's ORGANIZER and ATTENDEE
-decide, Originator and Recipient headers are optional.  The answer is a
-CALDAV:schedule-response (RFC 6638 s10).
+"""POST of COUNTER, DECLINECOUNTER or REFRESH to the schedule outbox: they
+change no copy, so no PUT expresses them (as in
+draft-desruisseaux-caldav-sched).  The body's ORGANIZER and ATTENDEE
+decide; Originator and Recipient headers are optional.
 """
 
 from __future__ import annotations

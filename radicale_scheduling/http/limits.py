@@ -1,12 +1,9 @@
 """Limits on what a client may store (RFC 4791 s5.2.9, s5.3.2.1; RFC 5545
 s3.8.5.3), checked before Radicale reads a PUT body.
 
-A meeting with 10,000 attendees costs 10,000 deliveries inside one request
-and makes every copy huge; ``scheduling_max_attendees`` caps the ATTENDEE
-properties of any one instance (advertised as
-CALDAV:max-attendees-per-instance).  The text is only counted (the one
-text fast path of this layer, tests/test_http_hardening.py); it is parsed,
-once, only where the attendee count may exceed the limit.
+``scheduling_max_attendees`` caps the ATTENDEEs of an instance: 10,000
+would be 10,000 deliveries in one request.  The text is parsed only where
+counting says the cap may be exceeded.
 """
 
 from __future__ import annotations
@@ -51,9 +48,7 @@ def check_put(request: Request, body: bytes) -> Optional[Response]:
     limit = request.storage.settings.max_attendees
     if text.count("attendee") <= limit:  # counted anywhere: only too many
         return None
-    try:
-        # Every object of the body, as Radicale reads them (a whole
-        # calendar uploaded at once may hold several).
+    try:  # every object of the body, as Radicale reads them
         cals = compat.read_components(decoded)
     except Exception:  # vobject raises many kinds
         return None  # Radicale refuses it with its own 400
