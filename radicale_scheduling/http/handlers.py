@@ -56,7 +56,10 @@ def handle_get(request: Request) -> Response:
     if result[0] != client.OK or request.path.endswith("/") or \
             request.schedule is not None:
         return result
-    tag = request.storage.item_schedule_tag(request.path)
+    return _tagged(result, request.storage.item_schedule_tag(request.path))
+
+
+def _tagged(result: Response, tag: Optional[str]) -> Response:
     return result if tag is None else \
         with_header(result, "Schedule-Tag", '"%s"' % tag)
 
@@ -82,8 +85,7 @@ def _scheduling_write(request: Request) -> Response:
         if ctx.rewritten:
             # RFC 4791 s5.3.4: no ETag for a body the server changed.
             result = with_header(result, "ETag", None)
-        result = with_header(result, "Schedule-Tag",
-                             '"%s"' % ctx.schedule_tag)
+        result = _tagged(result, ctx.schedule_tag)
     return result
 
 
@@ -174,14 +176,12 @@ def handle_move(request: Request) -> Response:
             return forbidden("Items cannot be moved into or out of a "
                              "schedule %s." % schedule.kind)
     result = _scheduling_write(request)
-    if to_path is not None and result[0] in (client.CREATED,
-                                             client.NO_CONTENT):
-        # RFC 6638 s3.2.10: the destination's Schedule-Tag.
-        with request.storage.acquire_lock("r", request.user):
-            tag = request.storage.item_schedule_tag(to_path)
-        if tag is not None:
-            result = with_header(result, "Schedule-Tag", '"%s"' % tag)
-    return result
+    if to_path is None or result[0] not in (client.CREATED,
+                                            client.NO_CONTENT):
+        return result
+    with request.storage.acquire_lock("r", request.user):
+        tag = request.storage.item_schedule_tag(to_path)
+    return _tagged(result, tag)  # RFC 6638 s3.2.10: the destination's
 
 
 def handle_mkcol(request: Request) -> Response:

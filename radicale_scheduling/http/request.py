@@ -111,8 +111,7 @@ def xml_response(status: int, body: bytes, kind: str = "application/xml"
 
 def with_header(result: Response, name: str, value: Optional[str]) -> Response:
     """``result`` with a header set (``None``: removed)."""
-    headers = dict(result[1].items() if hasattr(result[1], "items")
-                   else result[1])
+    headers = dict(result[1])  # a mapping or (name, value) pairs
     if value is None:
         headers.pop(name, None)
     else:
