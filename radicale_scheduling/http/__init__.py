@@ -1,10 +1,8 @@
 """The HTTP surface Radicale offers plugins no hook for.
 
 ``install`` routes Radicale's request handling through this package
-(compat.py says where), once per process.  Each wrapper first asks
-whether the application's storage is the scheduling storage; if not,
-Radicale's own code runs untouched, so an application configured with
-another storage type in the same process behaves as plain Radicale.
+(compat.py says where), once per process.  An application with another
+storage type in the same process runs Radicale's code untouched.
 """
 
 from __future__ import annotations

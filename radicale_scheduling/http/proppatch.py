@@ -1,12 +1,9 @@
 """PROPPATCH of the scheduling properties (RFC 6638 s9.1, s9.2, s4.3).
 
-Radicale stores a property as its text; the settable scheduling ones carry
-XML (``<C:opaque/>``, ``<D:href>``), so once checked they are rewritten in
-the body into the text Radicale stores, and Radicale applies the whole
-PROPPATCH in one write.  Server-computed properties are refused (as dead
-properties they would let a user claim an address).  A refusal changes
-nothing and is answered as RFC 4918 s9.2 has it: 207, the refused
-property with its status and precondition, every other with 424.
+Radicale stores a property as its text: the settable ones, which carry XML
+(``<C:opaque/>``, ``<D:href>``), are checked and rewritten in the body, and
+Radicale applies the whole PROPPATCH in one write.  Server-computed ones
+are refused (as dead properties they would let a user claim an address).
 """
 
 from __future__ import annotations
