@@ -13,7 +13,7 @@ from vobject.base import Component
 
 from radicale_scheduling.compat import Response
 from radicale_scheduling.delivery import explicit
-from radicale_scheduling.http.request import Request, precondition_failed, xml_response
+from radicale_scheduling.http.request import Request, refused, xml_response
 from radicale_scheduling.http.xml import element, recipient_response, to_bytes
 from radicale_scheduling.itip import address, counter
 from radicale_scheduling.itip.errors import SchedulingError
@@ -39,8 +39,7 @@ def handle(request: Request, cal: Component) -> Response:
             results = explicit.post(storage, request.user, message,
                                     originator, recipients)
     except SchedulingError as e:
-        return precondition_failed(e.status, e.precondition or
-                                   "C:valid-scheduling-message", e.reason)
+        return refused(e, "C:valid-scheduling-message")
     root = element("C:schedule-response", None, *(
         recipient_response(recipient, answer)
         for recipient, answer in results))

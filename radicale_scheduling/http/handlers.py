@@ -16,7 +16,7 @@ from radicale_scheduling.http import directory, limits, outbox, principal_search
 from radicale_scheduling.http.request import (
     Request,
     forbidden,
-    precondition_failed,
+    refused,
     text_error,
     with_header,
 )
@@ -74,10 +74,7 @@ def _scheduling_write(request: Request) -> Response:
         with context.serving(ctx):
             result = request.call_next()
     except SchedulingError as e:
-        if e.precondition is None:
-            return text_error(e.status, e.reason)
-        return precondition_failed(e.status, e.precondition, e.reason,
-                                   href=e.href)
+        return refused(e)
     except InvalidCalendar as e:
         return text_error(client.BAD_REQUEST, str(e))
     if ctx.schedule_tag is not None and result[0] in (
@@ -161,11 +158,10 @@ def _default_calendar_needed(request: Request) -> Optional[Response]:
             request.sane_path + "/"):
         return None
     whose = "your" if owner == request.user else "%s's" % owner
-    return precondition_failed(
-        client.FORBIDDEN, "C:default-calendar-needed",
-        "This calendar is where invitations are delivered "
-        "(schedule-default-calendar-URL of %s inbox). Choose another "
-        "default calendar first (RFC 6638 section 4.3)." % whose)
+    return refused(SchedulingError(
+        "C:default-calendar-needed", "This calendar is where invitations "
+        "are delivered (schedule-default-calendar-URL of %s inbox). Choose "
+        "another default calendar first (RFC 6638 section 4.3)." % whose))
 
 
 def handle_move(request: Request) -> Response:

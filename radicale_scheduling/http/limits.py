@@ -13,8 +13,9 @@ from typing import Optional
 
 from radicale_scheduling import compat
 from radicale_scheduling.compat import Response
-from radicale_scheduling.http.request import Request, precondition_failed, text_error
+from radicale_scheduling.http.request import Request, refused, text_error
 from radicale_scheduling.itip import calendar as ical
+from radicale_scheduling.itip.errors import SchedulingError
 
 
 def _unfold(text: str) -> str:
@@ -56,11 +57,10 @@ def check_put(request: Request, body: bytes) -> Optional[Response]:
                default=0)
     if most <= limit:
         return None
-    return precondition_failed(
-        client.FORBIDDEN, "C:max-attendees-per-instance",
-        "An instance has %d attendees; this server allows at most %d "
-        "(scheduling_max_attendees, RFC 4791 section 5.3.2.1)."
-        % (most, limit))
+    return refused(SchedulingError(
+        "C:max-attendees-per-instance", "An instance has %d attendees; "
+        "this server allows at most %d (scheduling_max_attendees, RFC 4791 "
+        "section 5.3.2.1)." % (most, limit)))
 
 
 def _two_rules(text: str) -> bool:

@@ -18,7 +18,7 @@ from radicale_scheduling.http import explicit
 from radicale_scheduling.http.request import (
     Request,
     content_length,
-    precondition_failed,
+    refused,
     xml_response,
 )
 from radicale_scheduling.http.xml import element, recipient_response, to_bytes
@@ -124,8 +124,7 @@ def handle_post(request: Request) -> Response:
         begin, end = _window(request, vfb)
         attendees = _check(request, vfb)
     except SchedulingError as e:
-        return precondition_failed(e.status, e.precondition or
-                                   "C:valid-scheduling-message", e.reason)
+        return refused(e, "C:valid-scheduling-message")
     storage = request.storage
     now = datetime.datetime.now(UTC)
     root = element("C:schedule-response")

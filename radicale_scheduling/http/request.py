@@ -14,6 +14,7 @@ from radicale import pathutils
 from radicale_scheduling import compat
 from radicale_scheduling.compat import Response
 from radicale_scheduling.http import xml
+from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.storage import Storage, paths
 
 
@@ -97,10 +98,14 @@ def forbidden(reason: str) -> Response:
     return text_error(client.FORBIDDEN, reason)
 
 
-def precondition_failed(status: int, precondition: str, reason: str,
-                        href: Optional[str] = None) -> Response:
-    """An error naming the RFC's precondition element (RFC 4918 s16)."""
-    return xml_response(status, xml.error_body(precondition, reason, href))
+def refused(e: SchedulingError, precondition: Optional[str] = None
+            ) -> Response:
+    """An error naming the RFC's precondition element (RFC 4918 s16), its
+    own or else ``precondition``; plain text where there is none."""
+    name = e.precondition or precondition
+    if name is None:
+        return text_error(e.status, e.reason)
+    return xml_response(e.status, xml.error_body(name, e.reason, e.href))
 
 
 def xml_response(status: int, body: bytes, kind: str = "application/xml"
