@@ -13,13 +13,7 @@ from radicale import pathutils
 from radicale_scheduling import compat, context
 from radicale_scheduling.compat import Response
 from radicale_scheduling.http import directory, limits, outbox, principal_search, proppatch, props
-from radicale_scheduling.http.request import (
-    Request,
-    forbidden,
-    refused,
-    text_error,
-    with_header,
-)
+from radicale_scheduling.http.request import Request, forbidden, refused, text_error, with_header
 from radicale_scheduling.itip.errors import InvalidCalendar, SchedulingError
 from radicale_scheduling.storage import paths
 

@@ -15,12 +15,7 @@ from vobject.base import Component
 
 from radicale_scheduling.compat import Response
 from radicale_scheduling.http import explicit
-from radicale_scheduling.http.request import (
-    Request,
-    content_length,
-    refused,
-    xml_response,
-)
+from radicale_scheduling.http.request import Request, content_length, refused, xml_response
 from radicale_scheduling.http.xml import element, recipient_response, to_bytes
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import counter, freebusy, recurrence, status

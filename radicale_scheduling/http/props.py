@@ -6,18 +6,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from dataclasses import dataclass, field
-from typing import (
-    Any,
-    Callable,
-    Dict,
-    FrozenSet,
-    Iterator,
-    List,
-    Mapping,
-    NamedTuple,
-    Optional,
-    Sequence,
-)
+from typing import Any, Callable, Dict, FrozenSet, Iterator, List, NamedTuple, Optional, Sequence
 
 from radicale import storage as radicale_storage
 
@@ -73,7 +62,7 @@ PublicGetter = Callable[[Context, Principal, str], Value]
 class Property:
     name: str
     #: Resource kind -> its value there.
-    values: Mapping[str, Getter] = field(default_factory=dict)
+    values: Dict[str, Getter] = field(default_factory=dict)
     #: Scheduling's alone: 404 on any other collection.
     scheduling: bool = False
     #: A directory fact: what anyone may read of any principal.
