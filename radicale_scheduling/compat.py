@@ -206,7 +206,6 @@ SUPPORTED = ((3, 1, 8), (3, 10))
 Response = Tuple[Any, ...]
 #: ``arg(name, default=None)``: an argument of a wrapped call, by name.
 Args = Callable[..., Any]
-Around = Callable[[Args, Callable[[], Any]], Any]
 #: Radicale's refusal (makes it ask an anonymous client to log in).
 NOT_ALLOWED: Response = httputils.NOT_ALLOWED
 NOT_FOUND: Response = httputils.NOT_FOUND
@@ -250,7 +249,8 @@ def wrap_app(name: str, around: Callable[..., Any]) -> None:
     _wrap(radicale_app.Application, name, make)
 
 
-def wrap_function(name: str, around: Around) -> None:
+def wrap_function(name: str, around: Callable[[Args, Callable[[], Any]], Any]
+                  ) -> None:
     """``xml_propfind_response`` (called once per resource of a PROPFIND)
     or ``xml_report`` calls ``around(arg, call_next)``."""
     def make(original: Any) -> Any:
