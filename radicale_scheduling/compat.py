@@ -10,7 +10,7 @@ import inspect
 import os
 import re
 import xml.etree.ElementTree as ET
-from typing import IO, Any, Callable, Dict, Iterable, Iterator, Mapping, Optional, Tuple, Union
+from typing import IO, Any, Callable, Iterable, Iterator, Mapping, Optional, Tuple, Union
 
 import radicale
 from radicale import app as radicale_app
@@ -196,11 +196,9 @@ def install_time_ranges() -> None:
 
 # -- HTTP ----------------------------------------------------------------
 # Radicale has no hook into request handling: the HTTP layer wraps
-# Application.do_<METHOD>, Application._read_xml_request_body and the
-# functions building PROPFIND and REPORT answers.  What follows ``user`` in
-# a do_<METHOD> call differs by version (3.5.9: remote_host,
-# remote_useragent; 3.7: request_info; 3.9: user_groups, request_info) and
-# is passed through; from 3.5.10 a response has a fourth element.
+# Application.do_<METHOD>, _read_xml_request_body and the functions building
+# PROPFIND and REPORT answers.  Arguments after ``user`` differ by version
+# and are passed through; from 3.5.10 a response has a fourth element.
 
 #: Radicale versions the wrappers were checked against (>= low, < high).
 SUPPORTED = ((3, 1, 8), (3, 10))
@@ -208,7 +206,6 @@ SUPPORTED = ((3, 1, 8), (3, 10))
 Response = Tuple[Any, ...]
 #: ``arg(name, default=None)``: an argument of a wrapped call, by name.
 Args = Callable[..., Any]
-Around = Callable[[Args, Callable[[], Any]], Any]
 #: Radicale's refusal (makes it ask an anonymous client to log in).
 NOT_ALLOWED: Response = httputils.NOT_ALLOWED
 NOT_FOUND: Response = httputils.NOT_FOUND
@@ -225,8 +222,7 @@ _FUNCTIONS = {"xml_propfind_response": radicale_propfind,
 
 
 def version_tuple(version: str) -> Tuple[int, ...]:
-    """The release numbers of a version: ``3.5.10.dev1`` is (3, 5, 10)
-    (PEP 440's release segment)."""
+    """PEP 440's release segment: ``3.5.10.dev1`` is (3, 5, 10)."""
     match = re.match(r"\d+(?:\.\d+)*", version.strip())
     if match is None:
         raise ValueError("Not a version: %r" % version)
@@ -239,37 +235,22 @@ def response(status: int, headers: Mapping[str, str],
     return (status, dict(headers), body) + extra
 
 
-def storage_of(app: Any) -> Any:
-    return getattr(app, "_storage", None)
-
-
 def _wrap(owner: Any, name: str, make: Callable[[Any], Any]) -> None:
     original = getattr(owner, name)
     setattr(owner, name, functools.wraps(original)(make(original)))
 
 
-def wrap_method(method: str, around: Callable[..., Response]) -> None:
-    """``do_<method>`` calls ``around(app, environ, base_prefix, path,
-    user, call_next)``."""
-    def make(original: Any) -> Any:
-        def do_method(self: Any, environ: Dict[str, Any], base_prefix: str,
-                      path: str, user: str, *rest: Any) -> Response:
-            return around(self, environ, base_prefix, path, user, lambda:
-                          original(self, environ, base_prefix, path, user,
-                                   *rest))
-        return do_method
-    _wrap(radicale_app.Application, "do_" + method, make)
-
-
-def wrap_read_xml(around: Callable[[Any, Callable[[], Any]], Any]) -> None:
-    """Radicale's reading of XML bodies calls ``around(app, read)``."""
+def wrap_app(name: str, around: Callable[..., Any]) -> None:
+    """``Application.<name>`` (``do_<METHOD>``, ``_read_xml_request_body``)
+    calls ``around(app, call_next, *its arguments)``."""
     def make(original: Any) -> Any:
         return lambda self, *args, **kwargs: around(
-            self, lambda: original(self, *args, **kwargs))
-    _wrap(radicale_app.Application, "_read_xml_request_body", make)
+            self, lambda: original(self, *args, **kwargs), *args, **kwargs)
+    _wrap(radicale_app.Application, name, make)
 
 
-def wrap_function(name: str, around: Around) -> None:
+def wrap_function(name: str, around: Callable[[Args, Callable[[], Any]], Any]
+                  ) -> None:
     """``xml_propfind_response`` (called once per resource of a PROPFIND)
     or ``xml_report`` calls ``around(arg, call_next)``."""
     def make(original: Any) -> Any:
@@ -283,6 +264,10 @@ def wrap_function(name: str, around: Around) -> None:
             return around(arg, lambda: original(*args, **kwargs))
         return wrapper
     _wrap(_FUNCTIONS[name], name, make)
+
+
+def storage_of(app: Any) -> Any:
+    return getattr(app, "_storage", None)
 
 
 def report_multistatus(result: Any) -> Optional[ET.Element]:

@@ -1,10 +1,8 @@
 """The HTTP surface Radicale offers plugins no hook for.
 
 ``install`` routes Radicale's request handling through this package
-(compat.py says where), once per process.  Each wrapper first asks
-whether the application's storage is the scheduling storage; if not,
-Radicale's own code runs untouched, so an application configured with
-another storage type in the same process behaves as plain Radicale.
+(compat.py says where), once per process.  An application with another
+storage type in the same process runs Radicale's code untouched.
 """
 
 from __future__ import annotations
@@ -25,9 +23,9 @@ _install_lock = threading.Lock()
 
 
 def _route(handler: Callable[[Request], Response]) -> Callable[..., Response]:
-    def around(app: Any, environ: Dict[str, Any], base_prefix: str,
-               path: str, user: str, call_next: Callable[[], Response]
-               ) -> Response:
+    def around(app: Any, call_next: Callable[[], Response],
+               environ: Dict[str, Any], base_prefix: str, path: str,
+               user: str, *_rest: Any) -> Response:
         if not is_scheduling_app(app):
             return call_next()
         try:
@@ -43,16 +41,11 @@ def _route(handler: Callable[[Request], Response]) -> Callable[..., Response]:
     return around
 
 
-def _read_xml(app: Any, read: Callable[[], Any]) -> Any:
-    """Refuse hostile XML bodies where Radicale reads them, before any
-    handler acts on them.
-
-    Radicale parses with defusedxml but only catches ParseError: an entity
-    declaration (billion laughs, external entities) escapes as a 500, and
-    so does a body nested a thousand levels deep (RecursionError in
-    Radicale's logging and in ElementTree's serialization, the latter in
-    PROPPATCH after the properties were already written).
-    """
+def _read_xml(app: Any, read: Callable[[], Any], *_args: Any) -> Any:
+    """Refuse hostile XML bodies where Radicale reads them.  Radicale's
+    defusedxml errors (entity declarations) and a body nested a thousand
+    levels deep (RecursionError, in PROPPATCH after the properties were
+    written) would be 500s."""
     if not is_scheduling_app(app):
         return read()
     try:
@@ -73,8 +66,8 @@ def install() -> None:
             return
         compat.check_http(handlers.HANDLERS)
         for method, handler in handlers.HANDLERS.items():
-            compat.wrap_method(method, _route(handler))
-        compat.wrap_read_xml(_read_xml)
+            compat.wrap_app("do_" + method, _route(handler))
+        compat.wrap_app("_read_xml_request_body", _read_xml)
         compat.wrap_function("xml_propfind_response",
                              propfind.around_response)
         compat.wrap_function("xml_report", propfind.around_report)

@@ -1,11 +1,8 @@
-"""The server's principals as other users see them: in principal searches
-(http/principal_search.py) and in a PROPFIND of another user's principal.
-
-Who is there: every user the server knows (``directory.known_users``:
-principal folders, htpasswd users, the addresses file, so rooms and
-resources too).  What anyone sees of them: the directory facts
-(``props.DIRECTORY``); of one's own principal also its scheduling
-properties; everything else is 404, as in PROPFIND.
+"""The server's principals as other users see them, in principal searches
+and in a PROPFIND of another user's principal: every user the server knows
+(principal folders, htpasswd, the addresses file: rooms too), showing the
+directory facts (``props.DIRECTORY``), on one's own principal also its
+scheduling properties, everything else 404.
 """
 
 from __future__ import annotations
@@ -45,25 +42,18 @@ class Candidate:
 
     def values(self, tag: str) -> Optional[List[str]]:
         """The strings a search on ``tag`` compares, None if unsearchable."""
-        emails = [address.email(a) or a for a in self.principal.addresses]
-        if tag == DISPLAYNAME:
-            return [self.display_name]
-        if tag == ADDRESS_SET:
-            return list(self.principal.addresses) + emails
-        if tag == EMAIL_SET:
-            return emails
-        if tag == USER_TYPE:
-            return [self.principal.cutype]
-        return None
+        addresses = list(self.principal.addresses)
+        emails = [address.email(a) or a for a in addresses]
+        return {DISPLAYNAME: [self.display_name],
+                ADDRESS_SET: addresses + emails, EMAIL_SET: emails,
+                USER_TYPE: [self.principal.cutype]}.get(tag)
 
 
 def candidates(storage: Storage) -> List[Candidate]:
-    """Every principal of the server, sorted by display name.
-
-    The addresses file's name, where the admin gave one, wins over the
-    DAV:displayname a user set, and a set name that is another user's
-    name (admin-given or user name) shows the user name instead: nobody
-    appears in attendee completion as somebody else."""
+    """Every principal of the server, sorted by display name.  The admin's
+    name (addresses file) wins over a user's DAV:displayname, and a name
+    that is another user's shows the user name: nobody appears in attendee
+    completion as somebody else."""
     named = []
     for user in storage.directory.known_users():
         name = storage.principal_display_name(user)
@@ -109,12 +99,10 @@ def principal_response(ctx: props.Context, candidate: Candidate,
 
 
 def other_principal(request: Request) -> Optional[Response]:
-    """PROPFIND on another user's principal URL that the rights backend
-    refuses: the directory facts, 404 for every other property asked, and
-    nothing below the principal whatever the Depth.  python-caldav's
-    ``get_vcal_address()`` and ``save_with_invites()`` read an attendee's
-    calendar-user-address-set there (RFC 6638 s2.4.1).  None (Radicale's
-    refusal stands) for a name that is no principal."""
+    """PROPFIND on another user's principal that the rights refuse: the
+    directory facts, 404 for the rest, nothing below whatever the Depth
+    (python-caldav reads an attendee's calendar-user-address-set there,
+    RFC 6638 s2.4.1).  None (Radicale's refusal stands) for no principal."""
     storage = request.storage
     user = request.sane_path
     with storage.acquire_lock("r", request.user):

@@ -1,10 +1,7 @@
-"""POST of COUNTER, DECLINECOUNTER or REFRESH to the schedule outbox.
-
-These change no copy, so no PUT can express them: clients offering
-"propose a new time" POST them as the earlier CalDAV scheduling drafts
-did (draft-desruisseaux-caldav-sched); the body's ORGANIZER and ATTENDEE
-decide, Originator and Recipient headers are optional.  The answer is a
-CALDAV:schedule-response (RFC 6638 s10).
+"""POST of COUNTER, DECLINECOUNTER or REFRESH to the schedule outbox: they
+change no copy, so no PUT expresses them (as in
+draft-desruisseaux-caldav-sched).  The body's ORGANIZER and ATTENDEE
+decide; Originator and Recipient headers are optional.
 """
 
 from __future__ import annotations
@@ -16,7 +13,7 @@ from vobject.base import Component
 
 from radicale_scheduling.compat import Response
 from radicale_scheduling.delivery import explicit
-from radicale_scheduling.http.request import Request, precondition_failed, xml_response
+from radicale_scheduling.http.request import Request, refused, xml_response
 from radicale_scheduling.http.xml import element, recipient_response, to_bytes
 from radicale_scheduling.itip import address, counter
 from radicale_scheduling.itip.errors import SchedulingError
@@ -42,8 +39,7 @@ def handle(request: Request, cal: Component) -> Response:
             results = explicit.post(storage, request.user, message,
                                     originator, recipients)
     except SchedulingError as e:
-        return precondition_failed(e.status, e.precondition or
-                                   "C:valid-scheduling-message", e.reason)
+        return refused(e, "C:valid-scheduling-message")
     root = element("C:schedule-response", None, *(
         recipient_response(recipient, answer)
         for recipient, answer in results))

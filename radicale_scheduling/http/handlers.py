@@ -1,9 +1,6 @@
-"""Per-method rules of the scheduling HTTP surface (RFC 6638), as a table.
-
-Each handler refuses what scheduling forbids, with the RFC's precondition
-where one exists, and otherwise lets Radicale do the work
-(``request.call_next``), so ordinary CalDAV and CardDAV behave exactly as
-in plain Radicale.
+"""Per-method rules of the scheduling HTTP surface (RFC 6638), as a table:
+each refuses what scheduling forbids and otherwise lets Radicale do the
+work (``request.call_next``), so plain CalDAV and CardDAV are unchanged.
 """
 
 from __future__ import annotations
@@ -16,13 +13,7 @@ from radicale import pathutils
 from radicale_scheduling import compat, context
 from radicale_scheduling.compat import Response
 from radicale_scheduling.http import directory, limits, outbox, principal_search, proppatch, props
-from radicale_scheduling.http.request import (
-    Request,
-    forbidden,
-    precondition_failed,
-    text_error,
-    with_header,
-)
+from radicale_scheduling.http.request import Request, forbidden, refused, text_error, with_header
 from radicale_scheduling.itip.errors import InvalidCalendar, SchedulingError
 from radicale_scheduling.storage import paths
 
@@ -30,10 +21,9 @@ Handler = Callable[[Request], Response]
 
 
 def guard(request: Request) -> Optional[Response]:
-    """Keep everybody but the owner out of an inbox or outbox (s2.1, s2.2),
-    whatever the rights backend allows: another user's scheduling
-    messages are private even where calendars are shared.  Radicale's own
-    refusal makes it ask an anonymous client to log in."""
+    """Only the owner enters an inbox or outbox (s2.1, s2.2), whatever the
+    rights allow: scheduling messages are private even where calendars are
+    shared."""
     schedule = request.schedule
     if schedule is None:
         return None
@@ -41,10 +31,6 @@ def guard(request: Request) -> Optional[Response]:
         return compat.NOT_ALLOWED
     request.storage.ensure_scheduling(request.user)
     return None
-
-
-def _kind_name(kind: str) -> str:
-    return "schedule inbox" if kind == paths.INBOX else "schedule outbox"
 
 
 def handle_report(request: Request) -> Response:
@@ -64,7 +50,10 @@ def handle_get(request: Request) -> Response:
     if result[0] != client.OK or request.path.endswith("/") or \
             request.schedule is not None:
         return result
-    tag = request.storage.item_schedule_tag(request.path)
+    return _tagged(result, request.storage.item_schedule_tag(request.path))
+
+
+def _tagged(result: Response, tag: Optional[str]) -> Response:
     return result if tag is None else \
         with_header(result, "Schedule-Tag", '"%s"' % tag)
 
@@ -79,10 +68,7 @@ def _scheduling_write(request: Request) -> Response:
         with context.serving(ctx):
             result = request.call_next()
     except SchedulingError as e:
-        if e.precondition is None:
-            return text_error(e.status, e.reason)
-        return precondition_failed(e.status, e.precondition, e.reason,
-                                   href=e.href)
+        return refused(e)
     except InvalidCalendar as e:
         return text_error(client.BAD_REQUEST, str(e))
     if ctx.schedule_tag is not None and result[0] in (
@@ -90,8 +76,7 @@ def _scheduling_write(request: Request) -> Response:
         if ctx.rewritten:
             # RFC 4791 s5.3.4: no ETag for a body the server changed.
             result = with_header(result, "ETag", None)
-        result = with_header(result, "Schedule-Tag",
-                             '"%s"' % ctx.schedule_tag)
+        result = _tagged(result, ctx.schedule_tag)
     return result
 
 
@@ -110,15 +95,11 @@ _DISCOVERY = (b"schedule-inbox-URL", b"schedule-outbox-URL",
               b"calendar-user-address-set")
 
 
-def _asks_scheduling(body: bytes) -> bool:
-    return any(name in body for name in _DISCOVERY)
-
-
 def handle_propfind(request: Request) -> Response:
     schedule = request.schedule
     if schedule is not None and schedule.kind == paths.INBOX or \
             request.user and request.sane_path == request.user and \
-            _asks_scheduling(request.body()):
+            any(name in request.body() for name in _DISCOVERY):
         # The inbox shows schedule-default-calendar-URL: one of the user's
         # calendars is chosen now, if they have one.  None is created by
         # reading: a client that makes its own calendar next would find
@@ -141,8 +122,8 @@ def handle_put(request: Request) -> Response:
     schedule = request.schedule
     if schedule is not None:
         return forbidden(
-            "The %s is filled by the server; clients cannot PUT into it "
-            "(RFC 6638 section 2)." % _kind_name(schedule.kind))
+            "The schedule %s is filled by the server; clients cannot PUT "
+            "into it (RFC 6638 section 2)." % schedule.kind)
     refused = limits.check_put(request, request.body())
     return refused or _scheduling_write(request)
 
@@ -151,8 +132,8 @@ def handle_delete(request: Request) -> Response:
     schedule = request.schedule
     if schedule is not None and schedule.href is None:
         return forbidden(
-            "The %s belongs to the principal and cannot be deleted."
-            % _kind_name(schedule.kind))
+            "The schedule %s belongs to the principal and cannot be "
+            "deleted." % schedule.kind)
     return _default_calendar_needed(request) or _scheduling_write(request)
 
 
@@ -171,11 +152,10 @@ def _default_calendar_needed(request: Request) -> Optional[Response]:
             request.sane_path + "/"):
         return None
     whose = "your" if owner == request.user else "%s's" % owner
-    return precondition_failed(
-        client.FORBIDDEN, "C:default-calendar-needed",
-        "This calendar is where invitations are delivered "
-        "(schedule-default-calendar-URL of %s inbox). Choose another "
-        "default calendar first (RFC 6638 section 4.3)." % whose)
+    return refused(SchedulingError(
+        "C:default-calendar-needed", "This calendar is where invitations "
+        "are delivered (schedule-default-calendar-URL of %s inbox). Choose "
+        "another default calendar first (RFC 6638 section 4.3)." % whose))
 
 
 def handle_move(request: Request) -> Response:
@@ -183,17 +163,15 @@ def handle_move(request: Request) -> Response:
     for path in (request.sane_path, to_path or ""):
         schedule = paths.parse(path)
         if schedule is not None:
-            return forbidden("Items cannot be moved into or out of a %s."
-                             % _kind_name(schedule.kind))
+            return forbidden("Items cannot be moved into or out of a "
+                             "schedule %s." % schedule.kind)
     result = _scheduling_write(request)
-    if to_path is not None and result[0] in (client.CREATED,
-                                             client.NO_CONTENT):
-        # RFC 6638 s3.2.10: the destination's Schedule-Tag.
-        with request.storage.acquire_lock("r", request.user):
-            tag = request.storage.item_schedule_tag(to_path)
-        if tag is not None:
-            result = with_header(result, "Schedule-Tag", '"%s"' % tag)
-    return result
+    if to_path is None or result[0] not in (client.CREATED,
+                                            client.NO_CONTENT):
+        return result
+    with request.storage.acquire_lock("r", request.user):
+        tag = request.storage.item_schedule_tag(to_path)
+    return _tagged(result, tag)  # RFC 6638 s3.2.10: the destination's
 
 
 def handle_mkcol(request: Request) -> Response:
@@ -201,8 +179,8 @@ def handle_mkcol(request: Request) -> Response:
     schedule = request.schedule
     if schedule is None:
         return request.call_next()
-    return forbidden("The %s is created by the server."
-                     % _kind_name(schedule.kind))
+    return forbidden("The schedule %s is created by the server."
+                     % schedule.kind)
 
 
 def handle_post(request: Request) -> Response:

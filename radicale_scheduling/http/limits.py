@@ -1,12 +1,9 @@
 """Limits on what a client may store (RFC 4791 s5.2.9, s5.3.2.1; RFC 5545
 s3.8.5.3), checked before Radicale reads a PUT body.
 
-A meeting with 10,000 attendees costs 10,000 deliveries inside one request
-and makes every copy huge; ``scheduling_max_attendees`` caps the ATTENDEE
-properties of any one instance (advertised as
-CALDAV:max-attendees-per-instance).  The text is only counted (the one
-text fast path of this layer, tests/test_http_hardening.py); it is parsed,
-once, only where the attendee count may exceed the limit.
+``scheduling_max_attendees`` caps the ATTENDEEs of an instance: 10,000
+would be 10,000 deliveries in one request.  The text is parsed only where
+counting says the cap may be exceeded.
 """
 
 from __future__ import annotations
@@ -16,8 +13,9 @@ from typing import Optional
 
 from radicale_scheduling import compat
 from radicale_scheduling.compat import Response
-from radicale_scheduling.http.request import Request, precondition_failed, text_error
+from radicale_scheduling.http.request import Request, refused, text_error
 from radicale_scheduling.itip import calendar as ical
+from radicale_scheduling.itip.errors import SchedulingError
 
 
 def _unfold(text: str) -> str:
@@ -51,9 +49,7 @@ def check_put(request: Request, body: bytes) -> Optional[Response]:
     limit = request.storage.settings.max_attendees
     if text.count("attendee") <= limit:  # counted anywhere: only too many
         return None
-    try:
-        # Every object of the body, as Radicale reads them (a whole
-        # calendar uploaded at once may hold several).
+    try:  # every object of the body, as Radicale reads them
         cals = compat.read_components(decoded)
     except Exception:  # vobject raises many kinds
         return None  # Radicale refuses it with its own 400
@@ -61,11 +57,10 @@ def check_put(request: Request, body: bytes) -> Optional[Response]:
                default=0)
     if most <= limit:
         return None
-    return precondition_failed(
-        client.FORBIDDEN, "C:max-attendees-per-instance",
-        "An instance has %d attendees; this server allows at most %d "
-        "(scheduling_max_attendees, RFC 4791 section 5.3.2.1)."
-        % (most, limit))
+    return refused(SchedulingError(
+        "C:max-attendees-per-instance", "An instance has %d attendees; "
+        "this server allows at most %d (scheduling_max_attendees, RFC 4791 "
+        "section 5.3.2.1)." % (most, limit)))
 
 
 def _two_rules(text: str) -> bool:

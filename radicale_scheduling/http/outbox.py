@@ -1,9 +1,7 @@
 """POST to the schedule outbox: free-busy lookups (RFC 6638 s5, s10,
 RFC 5546 s3.3.2); COUNTER, DECLINECOUNTER and REFRESH go to explicit.py.
-
-Only the outbox's owner may post (the guard), as one of their own
-addresses (``valid-organizer``); a malformed request is refused with
-``valid-scheduling-message`` and a reason before any calendar is read.
+Only the owner posts (the guard), as one of their own addresses; a
+malformed request is refused before any calendar is read.
 """
 
 from __future__ import annotations
@@ -17,12 +15,7 @@ from vobject.base import Component
 
 from radicale_scheduling.compat import Response
 from radicale_scheduling.http import explicit
-from radicale_scheduling.http.request import (
-    Request,
-    content_length,
-    precondition_failed,
-    xml_response,
-)
+from radicale_scheduling.http.request import Request, content_length, refused, xml_response
 from radicale_scheduling.http.xml import element, recipient_response, to_bytes
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import counter, freebusy, recurrence, status
@@ -126,8 +119,7 @@ def handle_post(request: Request) -> Response:
         begin, end = _window(request, vfb)
         attendees = _check(request, vfb)
     except SchedulingError as e:
-        return precondition_failed(e.status, e.precondition or
-                                   "C:valid-scheduling-message", e.reason)
+        return refused(e, "C:valid-scheduling-message")
     storage = request.storage
     now = datetime.datetime.now(UTC)
     root = element("C:schedule-response")
@@ -151,9 +143,8 @@ def handle_post(request: Request) -> Response:
 
 def _busy(storage: Storage, user: str, begin: datetime.datetime,
           end: datetime.datetime) -> Tuple[Status, List[freebusy.Period]]:
-    """One recipient's status and busy time.  The lock is held only while
-    reading, so writers go between recipients; one recipient's failure is
-    that recipient's status (RFC 6638 s5, RFC 5546 s3.6)."""
+    """One recipient's status and busy time, locked only while reading;
+    a failure is that recipient's status (RFC 6638 s5, RFC 5546 s3.6)."""
     try:
         with storage.acquire_lock("r", user):
             sources = busy.gather(storage, user, begin, end)

@@ -1,20 +1,14 @@
-"""Finding people to invite: principal searches, which Radicale lists but
-answers with an empty multistatus.
+"""Principal searches, which Radicale lists but answers empty: RFC 3744
+s9.4, s9.5 (caseless; match-type as Apple's server) and Apple's
+CS:calendarserver-principal-search (every token in the name, user name or
+an address).  Only logged-in users search; who is found: directory.py.
 
-``DAV:principal-property-search`` and ``DAV:principal-search-property-set``
-(RFC 3744 s9.4, s9.5): caseless substring matching, the RFC's preferred
-default, or ``match-type`` starts-with or equals (as Apple's server);
-anything but ``SEARCHABLE`` matches nobody.  Apple's
-``CS:calendarserver-principal-search``: every token in the name, user name
-or an address, within a context's calendar-user types.  Who is found and
-what is shown: http/directory.py.  Only logged-in users search.
-
-Scope: ``/`` and, with ``DAV:apply-to-principal-collection-set``, any of
-the user's resources; a principal URL (where python-caldav sends it)
-stands for ``/``, as Radicale's principals hold no principals.  At most
-``MAX_RESULTS``, the first by display name; beyond, a 507 response with
-``DAV:number-of-matches-within-limits`` (s9.4, beside the results as
-Apple's server does) so that clients let the user type on.
+Scope: ``/``, a principal URL (python-caldav sends it; Radicale's
+principals hold no principals) and, with
+DAV:apply-to-principal-collection-set, any of the user's resources.
+Beyond ``MAX_RESULTS``, a 507 response with
+DAV:number-of-matches-within-limits beside the results (as Apple's server)
+lets clients have the user type on.
 """
 
 from __future__ import annotations
@@ -43,8 +37,7 @@ PROPERTY_SEARCH = clark("D:principal-property-search")
 SEARCH_PROPERTY_SET = clark("D:principal-search-property-set")
 REPORTS = frozenset({PROPERTY_SEARCH, SEARCH_PROPERTY_SET, CS_SEARCH})
 #: Cheap test on a REPORT body before parsing it.
-_MARKERS = (b"principal-property-search", b"principal-search-property-set",
-            b"calendarserver-principal-search")
+_MARKERS = tuple(tag.partition("}")[2].encode() for tag in REPORTS)
 _PROP = clark("D:prop")
 _APPLY_TO_SET = clark("D:apply-to-principal-collection-set")
 
@@ -74,17 +67,19 @@ class BadSearch(Exception):
 Matcher = Callable[[str], bool]
 
 
+_MATCH_TYPES: Dict[str, Callable[[str, str], bool]] = {
+    "contains": lambda value, wanted: wanted in value,
+    "starts-with": str.startswith, "equals": str.__eq__}
+
+
 def matcher(text: str, match_type: str = "contains") -> Matcher:
     """Caseless comparison of a value with the search string (s9.4)."""
     wanted = text.strip().casefold()
-    if match_type == "starts-with":
-        return lambda value: value.casefold().startswith(wanted)
-    if match_type == "equals":
-        return lambda value: value.casefold() == wanted
-    if match_type in ("contains", ""):
-        return lambda value: wanted in value.casefold()
-    raise BadSearch("match-type %r is not one of contains, starts-with, "
-                    "equals." % match_type)
+    compare = _MATCH_TYPES.get(match_type or "contains")
+    if compare is None:
+        raise BadSearch("match-type %r is not one of contains, starts-with, "
+                        "equals." % match_type)
+    return lambda value: compare(value.casefold(), wanted)
 
 
 def wants(body: bytes) -> Optional[ET.Element]:

@@ -57,14 +57,11 @@ def _supported(name: str, *children: ET.Element,
 
 
 def supported(kind: str) -> ET.Element:
-    if kind == paths.INBOX:
-        schedule = _supported("C:schedule-deliver", *(
-            _supported(name) for name in _INBOX[1:]))
-        extra = [_supported("D:write-properties"), _supported("D:unbind")]
-    else:
-        schedule = _supported("C:schedule-send", *(
-            _supported(name) for name in _OUTBOX[1:]))
-        extra = []
+    inbox = kind == paths.INBOX
+    top, *names = _INBOX if inbox else _OUTBOX
+    schedule = _supported(top, *map(_supported, names))
+    extra = [_supported("D:write-properties"), _supported("D:unbind")] \
+        if inbox else []
     read = _supported("D:read",
                       _supported("D:read-current-user-privilege-set"))
     tree = _supported("D:all", read, *extra, schedule, abstract=True)

@@ -1,12 +1,9 @@
 """Scheduling properties in PROPFIND and REPORT answers.
 
-Radicale builds each DAV:response of a PROPFIND in
-``xml_propfind_response``, which is given the resource: the response is
-completed right there from the property registry (http/props.py), so no
-response is matched to a resource afterwards.  Our values replace
-whatever Radicale put for the same property (a 404, or a stored dead
-property of the same name); nothing else changes.  A request asking none
-of these properties costs one set comparison per response.
+Each DAV:response is completed from http/props.py where Radicale builds it
+(``xml_propfind_response``, which is given the resource).  Our values
+replace whatever Radicale put for the same property (a 404, a dead
+property of the same name); nothing else changes.
 """
 
 from __future__ import annotations
@@ -17,11 +14,10 @@ from typing import Any, Callable, Dict, Sequence, Tuple
 from radicale import storage as radicale_storage
 
 from radicale_scheduling import compat
-from radicale_scheduling.http import polls, props
+from radicale_scheduling.http import polls, props, request
 from radicale_scheduling.http.xml import clark, element
 
-_PROPSTAT, _PROP, _STATUS = clark("D:propstat"), clark("D:prop"), \
-    clark("D:status")
+_PROPSTAT, _PROP, _STATUS = map(clark, ("D:propstat", "D:prop", "D:status"))
 #: Apple's attendee search (http/principal_search.py), which Apple's
 #: clients only use where a principal's supported-report-set lists it.
 CS_SEARCH = clark("CS:calendarserver-principal-search")
@@ -135,10 +131,9 @@ def around_response(arg: compat.Args, call_next: Callable[[], ET.Element]
 
 
 def around_report(arg: compat.Args, call_next: Callable[[], Any]) -> Any:
-    """CALDAV:schedule-tag in REPORT answers (multiget, query).
-
-    Radicale answers the property with 404; for each such response the
-    item is looked up by its href (the REPORT already holds the lock)."""
+    """CALDAV:schedule-tag in REPORT answers (multiget, query), which
+    Radicale answers 404: each item is looked up by its href (the REPORT
+    holds the lock)."""
     result = call_next()
     ctx = props.current()
     xml_request = arg("xml_request")
@@ -148,7 +143,8 @@ def around_report(arg: compat.Args, call_next: Callable[[], Any]) -> Any:
     multistatus = compat.report_multistatus(result)
     for response in [] if multistatus is None else \
             multistatus.findall(clark("D:response")):
-        path = ctx.local_path(response.findtext(clark("D:href")) or "")
+        path = request.local_path(ctx.base_prefix,
+                                  response.findtext(clark("D:href")) or "")
         item = next(iter(ctx.storage.discover(path)), None)
         if item is not None and \
                 not isinstance(item, radicale_storage.BaseCollection):

@@ -1,16 +1,14 @@
 """PROPPATCH of the scheduling properties (RFC 6638 s9.1, s9.2, s4.3).
 
-Radicale stores a property as its text; the settable scheduling ones carry
-XML (``<C:opaque/>``, ``<D:href>``), so once checked they are rewritten in
-the body into the text Radicale stores, and Radicale applies the whole
-PROPPATCH in one write.  Server-computed properties are refused (as dead
-properties they would let a user claim an address).  A refusal changes
-nothing and is answered as RFC 4918 s9.2 has it: 207, the refused
-property with its status and precondition, every other with 424.
+Radicale stores a property as its text: the settable ones, which carry XML
+(``<C:opaque/>``, ``<D:href>``), are checked and rewritten in the body, and
+Radicale applies the whole PROPPATCH in one write.  Server-computed ones
+are refused (as dead properties they would let a user claim an address).
 """
 
 from __future__ import annotations
 
+import io
 import xml.etree.ElementTree as ET
 from http import client
 from typing import Iterator, Optional, Tuple
@@ -21,7 +19,7 @@ from radicale import pathutils
 from radicale_scheduling import compat
 from radicale_scheduling.compat import Response
 from radicale_scheduling.http import props, xml
-from radicale_scheduling.http.request import Request, xml_response
+from radicale_scheduling.http.request import Request, local_path, xml_response
 from radicale_scheduling.http.xml import clark, element, to_bytes
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip.errors import InvalidCalendar, SchedulingError
@@ -41,6 +39,7 @@ _INBOX_ONLY = {
     DEFAULT_CALENDAR: "schedule-default-calendar-URL is a property of the "
     "schedule inbox (RFC 6638 section 9.2).",
 }
+_PREFIXES = {"DAV:": "DAV", "urn:ietf:params:xml:ns:caldav": "CALDAV"}
 _TRANSP_VALUES = {clark("C:opaque"): "opaque",
                   clark("C:transparent"): "transparent"}
 
@@ -50,11 +49,6 @@ def _props(root: ET.Element) -> Iterator[Tuple[bool, ET.Element]]:
         if action.tag in (_SET, _REMOVE):
             for prop in action.findall("./%s/*" % _PROP):
                 yield action.tag == _SET, prop
-
-
-def _refused(status: int, reason: str,
-             precondition: Optional[str] = None) -> SchedulingError:
-    return SchedulingError(precondition, reason, status)
 
 
 def _protected(request: Request, prop: ET.Element, is_set: bool) -> bool:
@@ -67,8 +61,7 @@ def _protected(request: Request, prop: ET.Element, is_set: bool) -> bool:
     else:
         reason = "%s is computed by the server and cannot be changed." \
             % xml_name(prop.tag)
-    raise _refused(client.FORBIDDEN, reason,
-                   "D:cannot-modify-protected-property")
+    raise SchedulingError("D:cannot-modify-protected-property", reason)
 
 
 def _transp(request: Request, prop: ET.Element, is_set: bool) -> bool:
@@ -76,14 +69,16 @@ def _transp(request: Request, prop: ET.Element, is_set: bool) -> bool:
         target = next(iter(request.storage.discover(request.path)), None)
     if request.schedule is not None or \
             getattr(target, "tag", None) != "VCALENDAR":
-        raise _refused(client.FORBIDDEN, "schedule-calendar-transp applies "
-                       "to calendar collections only (RFC 6638 section 9.1).")
+        raise SchedulingError(None, "schedule-calendar-transp applies to "
+                              "calendar collections only (RFC 6638 section "
+                              "9.1).")
     if not is_set:
         return False
     values = [_TRANSP_VALUES.get(child.tag) for child in prop]
     if len(values) != 1 or values[0] is None:
-        raise _refused(client.CONFLICT, "schedule-calendar-transp takes "
-                       "exactly one of <C:opaque/> or <C:transparent/>.")
+        raise SchedulingError(None, "schedule-calendar-transp takes exactly "
+                              "one of <C:opaque/> or <C:transparent/>.",
+                              client.CONFLICT)
     return _set_text(prop, values[0])
 
 
@@ -91,15 +86,15 @@ def _on_inbox(request: Request, prop: ET.Element) -> None:
     schedule = request.schedule
     if schedule is None or schedule.kind != paths.INBOX or \
             schedule.href is not None:
-        raise _refused(client.FORBIDDEN, _INBOX_ONLY[prop.tag])
+        raise SchedulingError(None, _INBOX_ONLY[prop.tag])
 
 
 def _availability(request: Request, prop: ET.Element, is_set: bool) -> bool:
     _on_inbox(request, prop)
     if is_set and not _is_availability(prop.text or ""):
-        raise _refused(client.CONFLICT, "calendar-availability must be "
-                       "iCalendar holding VAVAILABILITY components "
-                       "(RFC 7953).")
+        raise SchedulingError(None, "calendar-availability must be "
+                              "iCalendar holding VAVAILABILITY components "
+                              "(RFC 7953).", client.CONFLICT)
     return False
 
 
@@ -107,18 +102,20 @@ def _default_calendar(request: Request, prop: ET.Element, is_set: bool
                       ) -> bool:
     _on_inbox(request, prop)
     if not is_set:
-        raise _refused(client.FORBIDDEN, "Invitations need a default "
-                       "calendar; point schedule-default-calendar-URL at "
-                       "another calendar instead of removing it.",
-                       "C:default-calendar-needed")
+        raise SchedulingError("C:default-calendar-needed", "Invitations "
+                              "need a default calendar; point schedule-"
+                              "default-calendar-URL at another calendar "
+                              "instead of removing it.")
     hrefs = [child for child in prop if child.tag == clark("D:href")]
-    path = pathutils.unstrip_path(pathutils.strip_path(request.local_path(
-        hrefs[0].text or "")), True) if len(hrefs) == len(prop) == 1 else ""
+    path = pathutils.unstrip_path(pathutils.strip_path(local_path(
+        request.base_prefix, hrefs[0].text or "")), True) \
+        if len(hrefs) == len(prop) == 1 else ""
     if not path or not request.storage.is_valid_default_calendar(
             request.user, path):
-        raise _refused(client.FORBIDDEN, "The default calendar must be one "
-                       "DAV:href to one of your own calendars that accepts "
-                       "events.", "C:valid-schedule-default-calendar-URL")
+        raise SchedulingError("C:valid-schedule-default-calendar-URL",
+                              "The default calendar must be one DAV:href to "
+                              "one of your own calendars that accepts "
+                              "events.")
     return _set_text(prop, path)
 
 
@@ -147,19 +144,18 @@ def check_and_rewrite(request: Request) -> Optional[Response]:
             changed = check is not None and check(request, prop, is_set) \
                 or changed
         except SchedulingError as e:
-            return _failed(request, root, prop, e.status, e.reason,
-                           e.precondition)
+            return _failed(request, root, prop, e)
     if changed:
-        request.replace_body(to_bytes(root))
-        request.environ["CONTENT_TYPE"] = "application/xml; charset=utf-8"
+        body = to_bytes(root)
+        request.environ.update({
+            "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)),
+            "CONTENT_TYPE": "application/xml; charset=utf-8"})
     return None
 
 
 def _failed(request: Request, root: ET.Element, refused: ET.Element,
-            status: int, reason: str, precondition: Optional[str] = None
-            ) -> Response:
-    """The answer to a PROPPATCH that changes nothing (RFC 4918 s9.2.1):
-    the refused property with ``status`` and, where the RFC names one, its
+            e: SchedulingError) -> Response:
+    """RFC 4918 s9.2.1: the refused property with its status and
     precondition (s16), every other property with 424 Failed Dependency."""
     def propstat(props: list, code: int, *extra: ET.Element) -> ET.Element:
         return element("D:propstat", None,
@@ -167,13 +163,13 @@ def _failed(request: Request, root: ET.Element, refused: ET.Element,
                                *(ET.Element(p.tag) for p in props)),
                        element("D:status", compat.status_line(code)),
                        *extra)
-    extra = [element("D:error", None, element(precondition))] \
-        if precondition else []
-    extra.append(element("D:responsedescription", reason))
+    extra = [element("D:error", None, element(e.precondition))] \
+        if e.precondition else []
+    extra.append(element("D:responsedescription", e.reason))
     others = [p for _, p in _props(root) if p is not refused]
     response = element("D:response", None, element(
         "D:href", compat.make_href(request.base_prefix, request.path)),
-        propstat([refused], status, *extra))
+        propstat([refused], e.status, *extra))
     if others:
         response.append(propstat(others, client.FAILED_DEPENDENCY))
     return xml_response(client.MULTI_STATUS,
@@ -197,6 +193,4 @@ def _set_text(prop: ET.Element, text: str) -> bool:
 
 def xml_name(clark_tag: str) -> str:
     namespace, _, name = clark_tag[1:].partition("}")
-    prefix = {"DAV:": "DAV", "urn:ietf:params:xml:ns:caldav": "CALDAV"}.get(
-        namespace, namespace)
-    return "%s:%s" % (prefix, name)
+    return "%s:%s" % (_PREFIXES.get(namespace, namespace), name)

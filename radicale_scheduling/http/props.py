@@ -1,25 +1,12 @@
 """The DAV properties scheduling answers (RFC 6638 s2, s9; RFC 4791
-s5.2.9; Apple's calendarserver extensions), one small object each as in
-Xandikos, instead of branches and hand-kept name sets."""
+s5.2.9; Apple's calendarserver extensions), one small object each."""
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
 from dataclasses import dataclass, field
-from typing import (
-    Any,
-    Callable,
-    Dict,
-    FrozenSet,
-    Iterator,
-    List,
-    Mapping,
-    NamedTuple,
-    Optional,
-    Sequence,
-)
-from urllib.parse import unquote
+from typing import Any, Callable, Dict, FrozenSet, Iterator, List, NamedTuple, Optional, Sequence
 
 from radicale import storage as radicale_storage
 
@@ -48,13 +35,6 @@ class Context(NamedTuple):
     def url(self, path: str) -> str:
         return compat.make_href(self.base_prefix, path)
 
-    def local_path(self, url: str) -> str:
-        """The path of one of our hrefs, without the base prefix."""
-        path = unquote(url)
-        if self.base_prefix and path.startswith(self.base_prefix + "/"):
-            path = path[len(self.base_prefix):]
-        return path
-
 
 _context: contextvars.ContextVar[Optional[Context]] = contextvars.ContextVar(
     "radicale_scheduling_propfind", default=None)
@@ -82,7 +62,7 @@ PublicGetter = Callable[[Context, Principal, str], Value]
 class Property:
     name: str
     #: Resource kind -> its value there.
-    values: Mapping[str, Getter] = field(default_factory=dict)
+    values: Dict[str, Getter] = field(default_factory=dict)
     #: Scheduling's alone: 404 on any other collection.
     scheduling: bool = False
     #: A directory fact: what anyone may read of any principal.
@@ -101,14 +81,15 @@ def _absent(ctx: Context, resource: Any) -> Value:
     return None
 
 
-def _fact(name: str) -> Getter:
-    """A principal collection's value is its directory fact."""
-    tag = clark(name)
-
+def _fact(name: str, public: PublicGetter) -> Property:
+    """A directory fact, also a principal collection's value; none on an
+    inbox or outbox."""
     def get(ctx: Context, collection: Any) -> Value:
-        principal = ctx.storage.directory.principal(collection.path)
-        return REGISTRY[tag].public(ctx, principal, "")  # type: ignore[misc]
-    return get
+        return public(ctx, ctx.storage.directory.principal(collection.path),
+                      "")
+    return Property(name, {INBOX: _absent, OUTBOX: _absent, OWN: get,
+                           OTHER: get}, public=public,
+                    listed=frozenset({OWN}), settable=False)
 
 
 def _schedule_url(kind: str) -> Getter:
@@ -182,16 +163,9 @@ PROPERTIES = (
              scheduling=True, listed=frozenset({OWN}), settable=False),
     Property("C:schedule-outbox-URL", {OWN: _schedule_url(OUTBOX)},
              scheduling=True, listed=frozenset({OWN}), settable=False),
-    Property("C:calendar-user-address-set", {
-        INBOX: _absent, OUTBOX: _absent,
-        OWN: _fact("C:calendar-user-address-set"),
-        OTHER: _fact("C:calendar-user-address-set")},
-        public=_address_set, listed=frozenset({OWN}), settable=False),
-    Property("C:calendar-user-type", {
-        INBOX: _absent, OUTBOX: _absent, OWN: _fact("C:calendar-user-type"),
-        OTHER: _fact("C:calendar-user-type")},
-        public=lambda ctx, p, _: element("C:calendar-user-type", p.cutype),
-        listed=frozenset({OWN}), settable=False),
+    _fact("C:calendar-user-address-set", _address_set),
+    _fact("C:calendar-user-type",
+          lambda ctx, p, _: element("C:calendar-user-type", p.cutype)),
     Property("D:supported-privilege-set", dict.fromkeys(
         _SCHEDULE, lambda ctx, c: privileges.supported(c.schedule_kind)),
         listed=frozenset(_SCHEDULE), settable=False),

@@ -1,7 +1,4 @@
-"""The request every handler receives, and the answers they build.
-
-Its own module, below the handlers, so that the modules handlers use
-need not import them back."""
+"""The request every handler receives, and the answers they build."""
 
 from __future__ import annotations
 
@@ -17,6 +14,7 @@ from radicale import pathutils
 from radicale_scheduling import compat
 from radicale_scheduling.compat import Response
 from radicale_scheduling.http import xml
+from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.storage import Storage, paths
 
 
@@ -52,18 +50,10 @@ class Request:
         return bool(self.user) and \
             self.sane_path.split("/", 1)[0] == self.user
 
-    def local_path(self, url: str) -> str:
-        """The sanitized path of a URL, without the base prefix."""
-        path = pathutils.sanitize_path(urlparse(unquote(url.strip())).path)
-        if self.base_prefix and \
-                (path + "/").startswith(self.base_prefix + "/"):
-            path = path[len(self.base_prefix):] or "/"
-        return path
-
     def destination(self) -> Optional[str]:
         """The path of a MOVE's Destination."""
         raw = self.environ.get("HTTP_DESTINATION", "")
-        return self.local_path(raw) if raw else None
+        return local_path(self.base_prefix, raw) if raw else None
 
     def body(self) -> bytes:
         """The body, put back for Radicale to read again."""
@@ -75,14 +65,18 @@ class Request:
         self.environ["wsgi.input"] = io.BytesIO(body)
         return body
 
-    def replace_body(self, body: bytes) -> None:
-        self.environ["wsgi.input"] = io.BytesIO(body)
-        self.environ["CONTENT_LENGTH"] = str(len(body))
-
     def decode(self, body: bytes) -> str:
         """As Radicale decodes it (the request's charset, fallbacks)."""
         return compat.decode_request(self.app.configuration, self.environ,
                                      body)
+
+
+def local_path(base_prefix: str, url: str) -> str:
+    """The sanitized path of a URL, without the base prefix."""
+    path = pathutils.sanitize_path(urlparse(unquote(url.strip())).path)
+    if base_prefix and (path + "/").startswith(base_prefix + "/"):
+        path = path[len(base_prefix):] or "/"
+    return path
 
 
 def content_length(environ: Dict[str, Any]) -> int:
@@ -104,11 +98,14 @@ def forbidden(reason: str) -> Response:
     return text_error(client.FORBIDDEN, reason)
 
 
-def precondition_failed(status: int, precondition: str, reason: str,
-                        href: Optional[str] = None) -> Response:
-    """An error naming the RFC's precondition element (RFC 4918 s16)."""
-    return xml_response(status, xml.error_body(precondition, reason, href),
-                        "application/xml")
+def refused(e: SchedulingError, precondition: Optional[str] = None
+            ) -> Response:
+    """An error naming the RFC's precondition element (RFC 4918 s16), its
+    own or else ``precondition``; plain text where there is none."""
+    name = e.precondition or precondition
+    if name is None:
+        return text_error(e.status, e.reason)
+    return xml_response(e.status, xml.error_body(name, e.reason, e.href))
 
 
 def xml_response(status: int, body: bytes, kind: str = "application/xml"
@@ -119,8 +116,7 @@ def xml_response(status: int, body: bytes, kind: str = "application/xml"
 
 def with_header(result: Response, name: str, value: Optional[str]) -> Response:
     """``result`` with a header set (``None``: removed)."""
-    headers = dict(result[1].items() if hasattr(result[1], "items")
-                   else result[1])
+    headers = dict(result[1])  # a mapping or (name, value) pairs
     if value is None:
         headers.pop(name, None)
     else:

@@ -1,5 +1,5 @@
-"""XML names and bodies of the scheduling HTTP surface, and the checks on
-request bodies Radicale lacks."""
+"""XML bodies of the scheduling HTTP surface, and the checks on request
+bodies Radicale lacks."""
 
 from __future__ import annotations
 
@@ -22,8 +22,7 @@ class RefusedBody(Exception):
 
 
 def too_deep(root: ET.Element) -> bool:
-    """Does the tree nest deeper than MAX_DEPTH?  Visits at most the first
-    MAX_DEPTH levels, without recursion."""
+    """Without recursion: visits at most MAX_DEPTH levels."""
     return root.find("*/" * (MAX_DEPTH - 1) + "*") is not None
 
 
@@ -33,11 +32,9 @@ def check_body(root: Optional[ET.Element]) -> None:
     if too_deep(root):
         raise RefusedBody("The XML body nests deeper than %d levels."
                           % MAX_DEPTH)
-    # Radicale names a property by its namespace prefix and fails (500) on
-    # a PROPFIND of one that has none (<D:prop><x/></D:prop>).  Only such
-    # property names are refused: an element without a namespace elsewhere
-    # (a dead property's value, <collection/> in DAV:resourcetype, a
-    # REPORT's property, answered 404) is Radicale's to answer.
+    # Radicale fails (500) on a property name without namespace
+    # (<D:prop><x/></D:prop>); such elements elsewhere (a dead property's
+    # value, a REPORT's property) are Radicale's to answer.
     if root.tag not in _PROPERTY_BODIES:
         return
     for prop in root.iter(_PROP):
@@ -72,11 +69,8 @@ def to_bytes(root: ET.Element) -> bytes:
 
 def error_body(precondition: str, reason: str,
                url: Optional[str] = None) -> bytes:
-    """A DAV:error body naming the failed precondition (RFC 4918 s16).
-
-    The human-readable reason goes into a DAV:responsedescription, as
-    SabreDAV and Apple's server add a message next to the precondition.
-    """
+    """A DAV:error body naming the failed precondition (RFC 4918 s16), with
+    the reason as DAV:responsedescription (as SabreDAV, Apple's server)."""
     condition = element(precondition)
     if url:
         condition.append(href(url))
