@@ -1,4 +1,4 @@
-"""Delivering scheduling messages: locally, by rooms' own answers, by mail.
+"""Delivering scheduling messages: locally (rooms answer), by mail.
 
 ``connect(storage)`` builds the dispatcher with its transports and the
 mail queue; the composition root hands it to the storage as ``scheduler``.
@@ -30,9 +30,8 @@ def connect(storage: Storage) -> Scheduler:
     from radicale_scheduling.delivery import dispatch, outbound
     from radicale_scheduling.delivery.implicit import Scheduler
     from radicale_scheduling.delivery.local import LocalTransport
-    from radicale_scheduling.delivery.rooms import RoomTransport
     settings = storage.settings
-    transports: list = [RoomTransport(storage), LocalTransport(storage)]
+    transports: list = [LocalTransport(storage)]
     if not settings.smtp_enabled:
         _once(logger.warning, "Scheduling: scheduling_smtp_host is not set, "
               "so nobody outside this server hears of invitations (clients "

@@ -1,5 +1,5 @@
 """The dispatcher: each message goes to the first transport that handles its
-recipient (rooms, local users, iMIP out), as sabre/dav's transports listen
+recipient (local users, iMIP out), as sabre/dav's transports listen
 on one ``schedule`` event.  What a delivery sets off (a room's answer, a
 re-invited delegator) comes back as ``Outcome.follow_ups`` and is routed in
 the same journal operation."""
@@ -13,7 +13,7 @@ from radicale.log import logger
 from vobject.base import Component
 
 from radicale_scheduling.delivery import local
-from radicale_scheduling.delivery.transport import Outcome, Transport
+from radicale_scheduling.delivery.local import Outcome, Transport
 from radicale_scheduling.itip import address, broker
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import status as st
