@@ -144,14 +144,34 @@ def _reply(storage: Storage, cal, uid: str, sender: str, organizer: str) -> Tupl
 
 def _from_attendee(storage: Storage, cal, sender: str) -> Tuple[int, str]:
     """A COUNTER ("propose new time" in Outlook) or a REFRESH from an
-    attendee outside the server (RFC 5546 s3.2.6, s3.2.7)."""
+    attendee outside the server, for an organizer here (RFC 5546 s3.2.6,
+    s3.2.7)."""
     try:
         message = counter.read(cal)
     except SchedulingError as e:
         return DATAERR, e.reason
-    outcome, what = explicit.received(storage, message, sender)
+    organizer, uid = message.organizer, message.uid
+    user = storage.directory.user_for_address(organizer)
+    if user is None:
+        return NOUSER, "the organizer %s is no user here" % organizer
+    if message.method == counter.REFRESH and message.attendees != [sender]:
+        return NOPERM, "a REFRESH from %s may only ask for %s" % (sender, sender)
+    with storage.acquire_lock("w", user), storage.journal.transaction():
+        meeting = explicit.meeting(storage, user, uid)
+        if not counter.organizes(meeting, organizer):
+            return NOUSER, "%s organizes no meeting %r" % (user, uid)
+        if not counter.is_attendee(meeting, sender):
+            return NOPERM, "%s is not invited to %r" % (sender, uid)
+        if message.method == counter.REFRESH:
+            status = explicit.refresh(storage, user, meeting, sender, organizer)
+            if status is None:
+                return NOPERM, "%s is not scheduled by the server" % sender
+            what = "REFRESH from %s answered (%s)" % (sender, status.code)
+        else:
+            dispatch.of(storage).deliver("", message.message(organizer, sender))
+            what = "%s from %s for %r delivered to %s" % (message.method, sender, uid, user)
     logger.info("Scheduling: %s", what)
-    return {explicit.DONE: OK, explicit.UNKNOWN: NOUSER}.get(outcome, NOPERM), what
+    return OK, what
 
 
 def _invitation(storage: Storage, cal, method: str, uid: str, sender: str,
