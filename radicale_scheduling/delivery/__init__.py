@@ -6,7 +6,6 @@ mail queue; the composition root hands it to the storage as ``scheduler``.
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING, Set
 
 from radicale.log import logger
@@ -37,10 +36,7 @@ def connect(storage: Storage) -> Scheduler:
               "so nobody outside this server hears of invitations (clients "
               "stop mailing them once the server schedules)")
         return Scheduler(storage, transports)
-    queue = outbound.shared(outbound.Host(
-        settings, storage.acquire_lock, storage.journal.write_file,
-        functools.partial(dispatch.record_status, storage),
-        lambda user: storage.directory.principal(user).display_name))
+    queue = outbound.shared(storage)
     _once(logger.info, "Scheduling: e-mail (iMIP) through %s port %d (%s) as "
           "%r, queue in %r", settings.smtp_host, settings.smtp_port_used,
           settings.smtp_security, settings.smtp_from, settings.queue_folder)

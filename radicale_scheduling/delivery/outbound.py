@@ -16,16 +16,18 @@ import os
 import smtplib
 import threading
 import time
-from typing import Dict, Optional
+from typing import TYPE_CHECKING, Dict, Optional
 
 from radicale.log import logger
 
-from radicale_scheduling.delivery import imip
-from radicale_scheduling.delivery.queue import FAILED, PENDING, SENDING, TRACKED, Clock, Host, Queue
+from radicale_scheduling.delivery import dispatch, imip
+from radicale_scheduling.delivery.queue import FAILED, PENDING, SENDING, TRACKED, Clock, Queue
 from radicale_scheduling.itip import status as st
 from radicale_scheduling.itip.status import Status
 
-__all__ = ["Host", "Outbound", "run_by_hand", "shared"]
+if TYPE_CHECKING:
+    from radicale_scheduling.storage import Storage
+
 GIVE_UP_AFTER = 3 * 24 * 3600
 MAX_WAIT = 6 * 3600
 #: A claimed message older than this was left by a process that died.
@@ -41,23 +43,23 @@ def run_by_hand(folder: str, clock: Clock = time.time) -> None:
     _by_hand[os.path.realpath(folder)] = clock
 
 
-def shared(host: Host) -> Outbound:
+def shared(storage: Storage) -> Outbound:
     """One queue per folder and process, its thread started unless it is run
     by hand: Radicale may load its storage more than once."""
-    key = os.path.realpath(host.settings.queue_folder)
+    key = os.path.realpath(storage.settings.queue_folder)
     with _queues_lock:
         queue = _queues.get(key)
         if queue is None:
-            queue = _queues[key] = Outbound(host, _by_hand.get(key, time.time))
+            queue = _queues[key] = Outbound(storage, _by_hand.get(key, time.time))
             if key not in _by_hand:
                 queue.start()
-        queue.host = host
+        queue.storage = storage
         return queue
 
 
 class Outbound(Queue):
-    def __init__(self, host: Host, clock: Clock = time.time) -> None:
-        super().__init__(host, clock)
+    def __init__(self, storage: Storage, clock: Clock = time.time) -> None:
+        super().__init__(storage, clock)
         self._thread: Optional[threading.Thread] = None
         self._sent: Dict[str, collections.deque[float]] = collections.defaultdict(
             collections.deque)
@@ -120,7 +122,7 @@ class Outbound(Queue):
         """Back to wait, unless a newer message replaced it meanwhile (sent
         later, the older mail would arrive last).  Under the storage lock, as
         enqueue is, so that neither misses the other."""
-        with self.host.lock("w", entry["owner"]):
+        with self.storage.acquire_lock("w", entry["owner"]):
             if not os.path.exists(self.path(state, entry)):
                 return  # replaced (and removed) by a newer message
             if self.superseded(entry):
@@ -136,7 +138,7 @@ class Outbound(Queue):
         sent = self._sent[owner]
         while sent and sent[0] < now - 3600:
             sent.popleft()
-        return len(sent) < self.host.settings.smtp_max_per_hour
+        return len(sent) < self.storage.settings.smtp_max_per_hour
 
     def _fail(self, entry: dict, error: str, status: Status, why: str = "given up") -> None:
         entry["error"] = error
@@ -162,10 +164,11 @@ class Outbound(Queue):
                         "already", entry["uid"], entry["recipient"])
             self.remove(SENDING, entry)
             return
-        settings = self.host.settings
+        settings = self.storage.settings
         try:
+            name = self.storage.directory.principal(entry["owner"]).display_name
             mail = imip.build(entry["method"], entry["ics"], entry["sender"], entry["recipient"],
-                              settings.smtp_from, self.host.name_of(entry["owner"]),
+                              settings.smtp_from, name,
                               "<%s@%s>" % (entry["id"], settings.smtp_from.rpartition("@")[2]))
             mail.as_bytes()  # what the email package refuses, it refuses here
         except Exception as e:  # retried, it would hold up every message behind
@@ -199,7 +202,8 @@ class Outbound(Queue):
         if entry["method"] not in TRACKED:
             return  # COUNTER and the like: no copy records them
         try:
-            self.host.record(entry["owner"], entry["uid"], entry["method"], entry["recipient"],
-                             status, lambda: self.superseded(entry, itself=False))
+            dispatch.record_status(self.storage, entry["owner"], entry["uid"], entry["method"],
+                                   entry["recipient"], status,
+                                   lambda: self.superseded(entry, itself=False))
         except Exception:  # the mail's fate must not depend on this
             logger.exception("Scheduling: cannot record status %s for %r", status, entry["uid"])

@@ -12,7 +12,7 @@ import os
 import re
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, ContextManager, Dict, List, NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, Dict, List, Optional
 
 from radicale import pathutils
 from radicale.log import logger
@@ -24,7 +24,7 @@ from radicale_scheduling.itip.status import Status
 from radicale_scheduling.storage import journal
 
 if TYPE_CHECKING:
-    from radicale_scheduling.options import Settings
+    from radicale_scheduling.storage import Storage
 
 PENDING, SENDING, FAILED, SENT_RECORDS = "pending", "sending", "failed", "sent"
 #: Longer than any message waits (three days), then an admin's retry.
@@ -37,15 +37,6 @@ _FIELDS: Dict[str, Any] = {
 TRACKED = ("REQUEST", "CANCEL", "REPLY", "ADD")
 _STAMP_LINE = re.compile(r"^DTSTAMP[:;][^\r\n]*\r?\n", re.MULTILINE)
 Clock = Callable[[], float]
-
-
-class Host(NamedTuple):
-    """What the queue needs of the server (delivery.connect injects it)."""
-    settings: Settings
-    lock: Callable[..., ContextManager[None]]  # storage.acquire_lock
-    write_file: Callable[[str, Optional[str]], None]  # atomic, synced as configured
-    record: Callable[..., None]  # (owner, uid, method, recipient, status, superseded)
-    name_of: Callable[[str], str]  # a user's display name
 
 
 def queued(entry: dict) -> float:
@@ -70,9 +61,9 @@ def replaces(newer: dict, older: dict) -> bool:
 
 
 class Queue:
-    def __init__(self, host: Host, clock: Clock = time.time) -> None:
-        self.host, self.clock = host, clock
-        self.folder = host.settings.queue_folder
+    def __init__(self, storage: Storage, clock: Clock = time.time) -> None:
+        self.storage, self.clock = storage, clock
+        self.folder = storage.settings.queue_folder
         for name in (PENDING, SENDING, FAILED, SENT_RECORDS):
             os.makedirs(os.path.join(self.folder, name), exist_ok=True)
         self._pruned = 0.0
@@ -82,7 +73,7 @@ class Queue:
         return os.path.join(self.folder, state, entry["id"] + ".json")
 
     def write(self, state: str, entry: dict) -> None:
-        self.host.write_file(self.path(state, entry), json.dumps(entry))
+        self.storage.journal.write_file(self.path(state, entry), json.dumps(entry))
 
     def remove(self, state: str, entry: dict) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -134,7 +125,7 @@ class Queue:
             if txn is not None:
                 txn.stage(journal.Write(path, text_or_none))
             else:
-                self.host.write_file(path, text_or_none)
+                self.storage.journal.write_file(path, text_or_none)
         if txn is not None:
             txn.after_commit.append(self.wake.set)
         else:
@@ -147,7 +138,7 @@ class Queue:
         back that was just sent or replaced; a failed one that a newer message
         replaces is dropped."""
         count = 0
-        with self.host.lock("w"), self.claim_lock():
+        with self.storage.acquire_lock("w"), self.claim_lock():
             waiting = self.entries(PENDING)
             for state in (PENDING, FAILED):
                 for entry in self.entries(state):
@@ -201,7 +192,7 @@ class Queue:
             record = self._sent_record(entry)
             if record is None or record.get("queued", 0) <= queued(entry):
                 path = self._sent_path(entry)
-                self.host.write_file(path, json.dumps({
+                self.storage.journal.write_file(path, json.dumps({
                     "id": os.path.basename(path)[:-5], "queued": queued(entry),
                     "message": entry["id"]}))
 
