@@ -7,7 +7,7 @@ the same journal operation."""
 from __future__ import annotations
 
 import datetime
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple, cast
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple, cast
 
 from radicale.log import logger
 from vobject.base import Component
@@ -15,7 +15,6 @@ from vobject.base import Component
 from radicale_scheduling.delivery import local
 from radicale_scheduling.delivery.local import Outcome, Transport
 from radicale_scheduling.itip import address, broker
-from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import status as st
 from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.itip.message import Message
@@ -114,29 +113,3 @@ def of(storage: Storage) -> Dispatcher:
     """The dispatcher the composition root gave ``storage``."""
     return cast(Dispatcher, storage.scheduler)
 
-
-def record_status(storage: Storage, owner: str, uid: str, method: str, recipient: str,
-                  status: Status, superseded: Callable[[], bool] = lambda: False) -> None:
-    """How a mailed message fared (RFC 6638 s3.2.9): on the attendee in the
-    organizer's copy, or on the ORGANIZER in an attendee's copy for a REPLY.
-    No change by the user: the schedule tag stays.  The sender runs beside
-    requests: a ``superseded`` message says nothing, and an answer received
-    meanwhile (2.x) says more than how an earlier mail fared."""
-    with storage.acquire_lock("w", owner):
-        found = None if superseded() else storage.find_uid_file(owner, uid)
-        if found is None:
-            return
-        collection, href, text = found
-        cal = ical.parse(text)
-        changed = False
-        for comp in ical.components(cal):
-            for line in ical.lines(comp, "organizer") if method == "REPLY" \
-                    else ical.attendees(comp):
-                current = ical.param(line, "SCHEDULE-STATUS") or ""
-                if ical.address(line) != recipient or current == status.code or (
-                        method != "REPLY" and current.startswith("2.")):
-                    continue  # 2.x: answered since this mail was queued
-                ical.set_param(line, "SCHEDULE-STATUS", status.code)
-                changed = True
-        if changed:
-            collection.write_delivered(href, cal.serialize(), collection.facts(href))

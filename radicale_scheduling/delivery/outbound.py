@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Callable, ContextManager, Dict, List, Opt
 from radicale import pathutils
 from radicale.log import logger
 
-from radicale_scheduling.delivery import dispatch, imip
+from radicale_scheduling.delivery import imip
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import status as st
 from radicale_scheduling.itip.message import Message
@@ -394,11 +394,33 @@ class Outbound:
         self._status(entry, st.SENT)
 
     def _status(self, entry: dict, status: Status) -> None:
-        if entry["method"] not in TRACKED:
+        """How a mailed message fared (RFC 6638 s3.2.9): on the attendee in the
+        organizer's copy, or on the ORGANIZER in an attendee's copy for a
+        REPLY; the schedule tag stays (no change by the user).  This runs
+        beside requests: a superseded message says nothing, and an answer
+        received meanwhile (2.x) says more than how an earlier mail fared."""
+        method, owner, recipient = entry["method"], entry["owner"], entry["recipient"]
+        if method not in TRACKED:
             return  # COUNTER and the like: no copy records them
         try:
-            dispatch.record_status(self.storage, entry["owner"], entry["uid"], entry["method"],
-                                   entry["recipient"], status,
-                                   lambda: self.superseded(entry, itself=False))
+            with self.storage.acquire_lock("w", owner):
+                found = None if self.superseded(entry, itself=False) else \
+                    self.storage.find_uid_file(owner, entry["uid"])
+                if found is None:
+                    return
+                collection, href, text = found
+                cal = ical.parse(text)
+                changed = False
+                for comp in ical.components(cal):
+                    for line in ical.lines(comp, "organizer") if method == "REPLY" \
+                            else ical.attendees(comp):
+                        current = ical.param(line, "SCHEDULE-STATUS") or ""
+                        if ical.address(line) != recipient or current == status.code or (
+                                method != "REPLY" and current.startswith("2.")):
+                            continue  # 2.x: answered since this mail was queued
+                        ical.set_param(line, "SCHEDULE-STATUS", status.code)
+                        changed = True
+                if changed:
+                    collection.write_delivered(href, cal.serialize(), collection.facts(href))
         except Exception:  # the mail's fate must not depend on this
             logger.exception("Scheduling: cannot record status %s for %r", status, entry["uid"])
