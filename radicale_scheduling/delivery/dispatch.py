@@ -19,7 +19,6 @@ from radicale_scheduling.itip import status as st
 from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.itip.message import Message
 from radicale_scheduling.itip.status import Status
-from radicale_scheduling.storage import paths
 
 if TYPE_CHECKING:
     from radicale_scheduling.delivery.outbound import Outbound
@@ -94,8 +93,7 @@ class Dispatcher:
             if follow_up.quiet and follow_up.method == "REPLY":
                 self.deliver(organizer_user, follow_up)
         self.storage.provision_locked(organizer_user)
-        inbox = self.storage.collection(paths.collection_path(organizer_user, paths.INBOX))
-        inbox.write_delivered(local.inbox_href(reply), reply.serialize())
+        local.to_inbox(self.storage, organizer_user, reply)
 
     def check_mail_limit(self, messages: Sequence[Message]) -> None:
         """One change mails at most scheduling_smtp_max_recipients people: a

@@ -1,15 +1,9 @@
-"""Transports, and delivery to users of this server (RFC 6638 s4.1, s4.3).
+"""Transports (listeners on "send this message", as in sabre/dav), and
+delivery to users of this server (RFC 6638 s4.1, s4.3).
 
-A transport is a listener on one event, "send this message", as in
-sabre/dav's scheduling plugin; the dispatcher asks each in turn whether it
-handles a recipient.
-
-The broker (``itip.broker.process_message``) decides what a message does
-to the recipient's object; this module reads that object and writes the
-result, under the storage's write lock.  The copy is written first and
-the inbox message last, so a client that sees the message also sees its
-effect.  A new invitation becomes a copy by text (the shared body minus
-METHOD): only an update is merged object by object.
+The broker decides what a message does to the recipient's object; this
+module reads and writes it under the write lock: the copy first, the inbox
+message last, so a client that sees the message also sees its effect.
 """
 
 from __future__ import annotations
@@ -35,9 +29,8 @@ if TYPE_CHECKING:
 
 
 class Outcome(NamedTuple):
-    """What delivering one message did.  ``follow_ups`` are what the
-    recipient's side sends in consequence (a room's answer, a re-invited
-    delegator), each with the local user who sends it."""
+    """``follow_ups``: (local user, message) the recipient's side sends in
+    consequence (a room's answer, a re-invited delegator)."""
 
     status: st.Status
     follow_ups: Tuple[Tuple[str, Message], ...] = ()
@@ -61,12 +54,13 @@ def new_href(collection: Collection, uid: str) -> str:
     return candidate
 
 
-def inbox_href(message: Message) -> str:
+def to_inbox(storage: Storage, user: str, message: Message) -> None:
     """The same message always lands under the same name: a retried
     request overwrites instead of delivering twice."""
-    body = text.without_stamps(message.serialize())
-    return "%s.ics" % ical.digest(message.method, message.recipient,
-                                  message.uid, body)[:40]
+    href = "%s.ics" % ical.digest(message.method, message.recipient, message.uid,
+                                  text.without_stamps(message.serialize()))[:40]
+    inbox = storage.collection(paths.collection_path(user, paths.INBOX))
+    inbox.write_delivered(href, message.serialize())
 
 
 def index_facts(cal: Component) -> Tuple[str, str, Tuple[int, int]]:
@@ -87,7 +81,6 @@ class LocalTransport:
         return self.storage.directory.user_for_address(recipient) is not None
 
     def deliver(self, sender_user: str, message: Message) -> Outcome:
-        """Follow-ups are sent by the recipient's side."""
         user = self.storage.directory.user_for_address(message.recipient)
         if user is None or user == sender_user:
             return Outcome(st.DELIVERED)  # the sender's own copy
@@ -106,8 +99,7 @@ class LocalTransport:
         if result.copy is not None or result.text is not None:
             self._write(user, message, found, result)
         if result.inbox:
-            inbox = self.storage.collection(paths.collection_path(user, paths.INBOX))
-            inbox.write_delivered(inbox_href(message), message.serialize())
+            to_inbox(self.storage, user, message)
         logger.info("Scheduling: %s %s for %r to %r%s", "delivered" if result.status.ok
                     else "refused", message.method, message.uid, user,
                     "" if result.inbox else " (no inbox message)")

@@ -1,17 +1,13 @@
-"""The mail sender: iTIP messages for addresses outside the server.
+"""The mail queue and its sender, for addresses outside the server.
 
-A request never waits for the mail server: it queues and the
-attendee's SCHEDULE-STATUS says 1.0.  The sender delivers what is due: 1.1
-once the mail server took it, 5.1 while it retries a temporary failure (the
-wait doubling, at most 6 hours), 5.2 or 5.3 after a permanent one or three
-days.  It claims a file by renaming it into ``sending``; only a process
-dying between the mail server's answer and its record sends a mail twice.
-A message that cannot even be made into a mail fails alone (5.3).
-
-The queue's files: one JSON file per message in ``pending``, ``sending``
-(claimed by a sender) or ``failed``, and in ``sent`` a record, per meeting,
-recipient, sender and kind of message, of when the newest mail sent was
-queued: nothing queued before it is ever sent after it (a REQUEST must not
+A request never waits for the mail server: it queues (SCHEDULE-STATUS 1.0);
+the sender sets 1.1 once the mail server took it, 5.1 while it retries (the
+wait doubling, at most 6 hours), 5.2 or 5.3 after a permanent failure or
+three days.  One JSON file per message in ``pending``, ``sending`` (claimed
+by renaming: only a process dying between the mail server's answer and its
+record sends a mail twice) or ``failed``; in ``sent``, per meeting,
+recipient, sender and kind of message, when the newest mail sent was
+queued: nothing queued before it is sent after it (a REQUEST must not
 follow its CANCEL).
 """
 
@@ -21,7 +17,6 @@ import collections
 import contextlib
 import json
 import os
-import re
 import smtplib
 import threading
 import time
@@ -33,6 +28,7 @@ from radicale.log import logger
 from radicale_scheduling.delivery import imip
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import status as st
+from radicale_scheduling.itip import text
 from radicale_scheduling.itip.message import Message
 from radicale_scheduling.itip.status import Status
 from radicale_scheduling.storage import journal
@@ -49,7 +45,6 @@ _FIELDS: Dict[str, Any] = {
 #: Methods whose delivery status the sender's copy records (RFC 6638 s3.2.9):
 #: COUNTER, DECLINECOUNTER and REFRESH change no copy.
 TRACKED = ("REQUEST", "CANCEL", "REPLY", "ADD")
-_STAMP_LINE = re.compile(r"^DTSTAMP[:;][^\r\n]*\r?\n", re.MULTILINE)
 Clock = Callable[[], float]
 
 
@@ -84,8 +79,8 @@ _queues_lock = threading.Lock()
 
 
 def run_by_hand(folder: str, clock: Clock = time.time) -> None:
-    """The queue in ``folder`` is run by its caller (``run_once``) on
-    ``clock``, with no sender thread: the admin commands, and tests."""
+    """No sender thread for ``folder``: the admin commands and tests call
+    ``run_once``."""
     _by_hand[os.path.realpath(folder)] = clock
 
 
@@ -153,17 +148,15 @@ class Outbound:
         return result
 
     def enqueue(self, message: Message, owner: str) -> Status:
-        """Queue ``message`` (caller holds the storage write lock).  In a
-        scheduling operation the files are staged writes of its journal
-        transaction: the mail goes out only if the change commits.  The same
-        change makes the same file name: a retried request queues no second
-        mail."""
-        text = message.serialize()
+        """Under the storage write lock; staged in the journal transaction,
+        so the mail goes out only if the change commits.  The same change
+        makes the same file name: a retried request queues no second mail."""
+        ics = message.serialize()
         key = ical.digest(message.method, message.recipient, message.uid,
-                          _STAMP_LINE.sub("", text))[:32]
+                          text.without_stamps(ics))[:32]
         now = self.clock()
         entry = {"id": key, "recipient": message.recipient, "sender": message.sender,
-                 "owner": owner, "method": message.method, "uid": message.uid, "ics": text,
+                 "owner": owner, "method": message.method, "uid": message.uid, "ics": ics,
                  "attempts": 0, "created": now, "next": now, "error": "", "queued": now}
         txn = journal.current()
         writes = [(self.path(PENDING, old), None) for old in self.entries(PENDING)
@@ -180,10 +173,8 @@ class Outbound:
         return st.PENDING
 
     def retry_all(self) -> int:
-        """Send everything now, failed messages included (``queue retry``).
-        Under the storage lock and the claim lock, so that no message comes
-        back that was just sent or replaced; a failed one that a newer message
-        replaces is dropped."""
+        """``queue retry``: under both locks, so that no message comes back
+        that was just sent or replaced."""
         count = 0
         with self.storage.acquire_lock("w"), self.claim_lock():
             waiting = self.entries(PENDING)
@@ -205,8 +196,7 @@ class Outbound:
         self.wake.set()
         return count
 
-    def claim_lock(self) -> ContextManager[None]:
-        """Taking a message to send, across processes (Radicale's lock)."""
+    def claim_lock(self) -> ContextManager[None]:  # across processes
         return pathutils.RwLock(os.path.join(self.folder, ".lock")).acquire("w")
 
     # -- what was sent -----------------------------------------------------
@@ -255,8 +245,7 @@ class Outbound:
                         os.remove(item.path)
 
     def superseded(self, entry: dict, itself: bool = True) -> bool:
-        """A newer message replacing this one waits or was sent (or,
-        ``itself``, this one was)."""
+        """A newer message replacing this one waits or was sent."""
         return any(replaces(other, entry) and queued(other) >= queued(entry)
                    for other in self.entries(PENDING)) or self.sent_after(entry, itself)
 
@@ -297,8 +286,7 @@ class Outbound:
         return max(soonest, 0.5)
 
     def _recover_stale_claims(self, now: float) -> None:
-        """Claims of a process that died go back to wait (``_requeue``); one
-        whose mail went out before it died is recorded as sent."""
+        """Claims of a process that died: sent, or back to wait."""
         for entry in self.entries(SENDING):
             try:
                 if now - os.stat(self.path(SENDING, entry)).st_mtime <= STALE_CLAIM:
@@ -314,9 +302,8 @@ class Outbound:
             self._requeue(entry, SENDING)
 
     def _requeue(self, entry: dict, state: str) -> None:
-        """Back to wait, unless a newer message replaced it meanwhile (sent
-        later, the older mail would arrive last).  Under the storage lock, as
-        enqueue is, so that neither misses the other."""
+        """Back to wait, unless a newer message replaced it meanwhile.  Under
+        the storage lock, as enqueue is, so that neither misses the other."""
         with self.storage.acquire_lock("w", entry["owner"]):
             if not os.path.exists(self.path(state, entry)):
                 return  # replaced (and removed) by a newer message
@@ -352,9 +339,7 @@ class Outbound:
                 os.replace(self.path(PENDING, entry), self.path(SENDING, entry))
         except FileNotFoundError:
             return  # another process took it
-        if self.sent_after(entry):
-            # A newer message went out since this one was queued (or this one
-            # did, its process dying before it was removed).
+        if self.sent_after(entry):  # or this one, its sender dying after
             logger.info("Scheduling: mail for %r to %r not sent: a newer one was sent "
                         "already", entry["uid"], entry["recipient"])
             self.remove(SENDING, entry)
@@ -394,11 +379,9 @@ class Outbound:
         self._status(entry, st.SENT)
 
     def _status(self, entry: dict, status: Status) -> None:
-        """How a mailed message fared (RFC 6638 s3.2.9): on the attendee in the
-        organizer's copy, or on the ORGANIZER in an attendee's copy for a
-        REPLY; the schedule tag stays (no change by the user).  This runs
-        beside requests: a superseded message says nothing, and an answer
-        received meanwhile (2.x) says more than how an earlier mail fared."""
+        """How a mail fared (RFC 6638 s3.2.9), on the attendee in the
+        organizer's copy or on a REPLY's ORGANIZER; the schedule tag stays.
+        An answer received meanwhile (2.x) says more."""
         method, owner, recipient = entry["method"], entry["owner"], entry["recipient"]
         if method not in TRACKED:
             return  # COUNTER and the like: no copy records them
@@ -417,7 +400,7 @@ class Outbound:
                         current = ical.param(line, "SCHEDULE-STATUS") or ""
                         if ical.address(line) != recipient or current == status.code or (
                                 method != "REPLY" and current.startswith("2.")):
-                            continue  # 2.x: answered since this mail was queued
+                            continue
                         ical.set_param(line, "SCHEDULE-STATUS", status.code)
                         changed = True
                 if changed:
