@@ -1,8 +1,5 @@
 """Delivering scheduling messages: locally (rooms answer), by mail.
-
-``connect(storage)`` builds the dispatcher with its transports and the
-mail queue; the composition root hands it to the storage as ``scheduler``.
-"""
+``connect`` builds the storage's ``scheduler``."""
 
 from __future__ import annotations
 

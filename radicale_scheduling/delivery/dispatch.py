@@ -1,7 +1,5 @@
 """The dispatcher: each message goes to the first transport that handles its
-recipient (local users, iMIP out), as sabre/dav's transports listen
-on one ``schedule`` event.  What a delivery sets off (a room's answer, a
-re-invited delegator) comes back as ``Outcome.follow_ups`` and is routed in
+recipient; what a delivery sets off (``Outcome.follow_ups``) is routed in
 the same journal operation."""
 
 from __future__ import annotations
@@ -64,9 +62,8 @@ class Dispatcher:
 
     def send(self, sender_user: str, messages: Sequence[Message],
              replies: Optional[List[Message]] = None) -> Dict[str, Status]:
-        """Deliver ``messages``; the status per recipient.  Rooms' answers go
-        to ``replies`` when given (the organizer's copy being written takes
-        them); other follow-ups are delivered in turn."""
+        """The status per recipient.  Rooms' answers go to ``replies`` when
+        given (into the organizer's copy being written)."""
         statuses: Dict[str, Status] = {}
         follow_ups: List[Tuple[str, Message]] = []
         for message in messages:
@@ -84,8 +81,8 @@ class Dispatcher:
         return self.send(sender_user, [message])[message.recipient]
 
     def notice_reply(self, reply: Message, organizer_user: str, meeting: Component) -> None:
-        """A reply applied to the organizer's copy in this operation: the other
-        attendees' copies, and the inbox notice."""
+        """A reply applied to the organizer's copy: the other attendees' copies
+        and the inbox notice."""
         for follow_up in broker.reply_follow_ups(
                 reply, meeting, meeting, organizer_user,
                 self.storage.directory.user_for_address,
@@ -108,6 +105,5 @@ class Dispatcher:
 
 
 def of(storage: Storage) -> Dispatcher:
-    """The dispatcher the composition root gave ``storage``."""
     return cast(Dispatcher, storage.scheduler)
 

@@ -1,12 +1,9 @@
 """Sending COUNTER, DECLINECOUNTER and REFRESH (RFC 5546 s3.2.6-s3.2.8).
 
-A COUNTER or DECLINECOUNTER lands in the recipient's inbox (or goes out by
-mail) and changes nobody's copy: the organizer accepts a proposal by saving
-the meeting anew.  A REFRESH to an organizer of this server is answered at
-once with the current object, as a REQUEST to the attendee who asked.  Only
-an attendee may counter or ask for a refresh, only the organizer decline a
-proposal, and only to attendees (RFC 5546 s6.1.6): a refusal raises
-SchedulingError before anything is delivered.
+A COUNTER or DECLINECOUNTER changes nobody's copy (the organizer accepts by
+saving the meeting anew); a REFRESH to an organizer here is answered at once.
+Only an attendee counters or asks, only the organizer declines, and only to
+attendees (RFC 5546 s6.1.6): a refusal raises SchedulingError first.
 """
 
 from __future__ import annotations
@@ -61,8 +58,8 @@ def refresh(storage: Storage, user: str, meeting, sender: str,
 
 def post(storage: Storage, user: str, message: Explicit, originator: Optional[str] = None,
          recipients: Iterable[str] = ()) -> List[Tuple[str, str]]:
-    """``user`` sends ``message`` (POST to their outbox); returns (recipient,
-    REQUEST-STATUS) pairs.  Caller holds the write lock."""
+    """POST to ``user``'s outbox, under the write lock: (recipient,
+    REQUEST-STATUS) pairs."""
     if message.method in counter.FROM_ATTENDEE:
         return _from_attendee(storage, user, message, originator, list(recipients))
     return _decline(storage, user, message, originator, list(recipients))
