@@ -49,10 +49,8 @@ def _well_formed(entry: object) -> bool:
 
 
 def replaces(newer: dict, older: dict) -> bool:
-    """Same meeting, recipient and sender, and a method that supersedes (an
-    update or cancellation replaces an invitation, a declined proposal
-    none).  Another attendee's answer to the same outside organizer is a
-    message of its own (RFC 6638 s3.2.9: one delivery status per message)."""
+    """Same meeting, recipient and sender (RFC 6638 s3.2.9: one delivery
+    status per message), and a method that supersedes."""
     new, old = newer["method"], older["method"]
     return newer["uid"] == older["uid"] and newer["recipient"] == older["recipient"] and \
         newer["id"] != older["id"] and newer.get("sender") == older.get("sender") and \
@@ -93,8 +91,7 @@ class Queue:
                 continue  # sent or replaced meanwhile
             except (OSError, ValueError) as e:
                 entry = e
-            if not _well_formed(entry):
-                # Set aside for the admin: one bad file never stops the queue.
+            if not _well_formed(entry):  # set aside: it never stops the queue
                 logger.warning("Scheduling: unreadable queue file %r (%s); moved aside as "
                                ".broken", name, entry if isinstance(entry, Exception)
                                else "fields missing")
