@@ -59,16 +59,12 @@ def _storage(path: Optional[str]):
                 configuration.get("storage", "type"), where))
         settings = options.Settings.from_configuration(
             configuration.copy(options.PLUGIN_CONFIG_SCHEMA))
-        # A command runs the queue itself: no sender thread.
         outbound.run_by_hand(settings.queue_folder)
         storage = radicale_storage.load(configuration)
     except ConfigError:
         raise
     except Exception as e:
         raise ConfigError(str(e) or type(e).__name__) from e
-    from radicale_scheduling.storage import Storage
-    if not isinstance(storage, Storage):
-        raise ConfigError("[storage] type is not radicale_scheduling in %s" % where)
     return storage
 
 

@@ -1,12 +1,8 @@
-"""Delivering scheduling messages: locally, by rooms' own answers, by mail.
-
-``connect(storage)`` builds the dispatcher with its transports and the
-mail queue; the composition root hands it to the storage as ``scheduler``.
-"""
+"""Delivering scheduling messages: locally (rooms answer), by mail.
+``connect`` builds the storage's ``scheduler``."""
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING, Set
 
 from radicale.log import logger
@@ -30,18 +26,14 @@ def connect(storage: Storage) -> Scheduler:
     from radicale_scheduling.delivery import dispatch, outbound
     from radicale_scheduling.delivery.implicit import Scheduler
     from radicale_scheduling.delivery.local import LocalTransport
-    from radicale_scheduling.delivery.rooms import RoomTransport
     settings = storage.settings
-    transports: list = [RoomTransport(storage), LocalTransport(storage)]
+    transports: list = [LocalTransport(storage)]
     if not settings.smtp_enabled:
         _once(logger.warning, "Scheduling: scheduling_smtp_host is not set, "
               "so nobody outside this server hears of invitations (clients "
               "stop mailing them once the server schedules)")
         return Scheduler(storage, transports)
-    queue = outbound.shared(outbound.Host(
-        settings, storage.acquire_lock, storage.journal.write_file,
-        functools.partial(dispatch.record_status, storage),
-        lambda user: storage.directory.principal(user).display_name))
+    queue = outbound.shared(storage)
     _once(logger.info, "Scheduling: e-mail (iMIP) through %s port %d (%s) as "
           "%r, queue in %r", settings.smtp_host, settings.smtp_port_used,
           settings.smtp_security, settings.smtp_from, settings.queue_folder)

@@ -1,13 +1,11 @@
 """The dispatcher: each message goes to the first transport that handles its
-recipient (rooms, local users, iMIP out), as sabre/dav's transports listen
-on one ``schedule`` event.  What a delivery sets off (a room's answer, a
-re-invited delegator) comes back as ``Outcome.follow_ups`` and is routed in
+recipient; what a delivery sets off (``Outcome.follow_ups``) is routed in
 the same journal operation."""
 
 from __future__ import annotations
 
 import datetime
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple, cast
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple, cast
 
 from radicale.log import logger
 from vobject.base import Component
@@ -15,12 +13,10 @@ from vobject.base import Component
 from radicale_scheduling.delivery import local
 from radicale_scheduling.delivery.transport import Outcome, Transport
 from radicale_scheduling.itip import address, broker
-from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import status as st
 from radicale_scheduling.itip.errors import SchedulingError
 from radicale_scheduling.itip.message import Message
 from radicale_scheduling.itip.status import Status
-from radicale_scheduling.storage import paths
 
 if TYPE_CHECKING:
     from radicale_scheduling.delivery.outbound import Outbound
@@ -66,9 +62,8 @@ class Dispatcher:
 
     def send(self, sender_user: str, messages: Sequence[Message],
              replies: Optional[List[Message]] = None) -> Dict[str, Status]:
-        """Deliver ``messages``; the status per recipient.  Rooms' answers go
-        to ``replies`` when given (the organizer's copy being written takes
-        them); other follow-ups are delivered in turn."""
+        """The status per recipient.  Rooms' answers go to ``replies`` when
+        given (into the organizer's copy being written)."""
         statuses: Dict[str, Status] = {}
         follow_ups: List[Tuple[str, Message]] = []
         for message in messages:
@@ -86,8 +81,8 @@ class Dispatcher:
         return self.send(sender_user, [message])[message.recipient]
 
     def notice_reply(self, reply: Message, organizer_user: str, meeting: Component) -> None:
-        """A reply applied to the organizer's copy in this operation: the other
-        attendees' copies, and the inbox notice."""
+        """A reply applied to the organizer's copy: the other attendees' copies
+        and the inbox notice."""
         for follow_up in broker.reply_follow_ups(
                 reply, meeting, meeting, organizer_user,
                 self.storage.directory.user_for_address,
@@ -95,8 +90,7 @@ class Dispatcher:
             if follow_up.quiet and follow_up.method == "REPLY":
                 self.deliver(organizer_user, follow_up)
         self.storage.provision_locked(organizer_user)
-        inbox = self.storage.collection(paths.collection_path(organizer_user, paths.INBOX))
-        inbox.write_delivered(local.inbox_href(reply), reply.serialize())
+        local.to_inbox(self.storage, organizer_user, reply)
 
     def check_mail_limit(self, messages: Sequence[Message]) -> None:
         """One change mails at most scheduling_smtp_max_recipients people: a
@@ -111,32 +105,5 @@ class Dispatcher:
 
 
 def of(storage: Storage) -> Dispatcher:
-    """The dispatcher the composition root gave ``storage``."""
     return cast(Dispatcher, storage.scheduler)
 
-
-def record_status(storage: Storage, owner: str, uid: str, method: str, recipient: str,
-                  status: Status, superseded: Callable[[], bool] = lambda: False) -> None:
-    """How a mailed message fared (RFC 6638 s3.2.9): on the attendee in the
-    organizer's copy, or on the ORGANIZER in an attendee's copy for a REPLY.
-    No change by the user: the schedule tag stays.  The sender runs beside
-    requests: a ``superseded`` message says nothing, and an answer received
-    meanwhile (2.x) says more than how an earlier mail fared."""
-    with storage.acquire_lock("w", owner):
-        found = None if superseded() else storage.find_uid_file(owner, uid)
-        if found is None:
-            return
-        collection, href, text = found
-        cal = ical.parse(text)
-        changed = False
-        for comp in ical.components(cal):
-            for line in ical.lines(comp, "organizer") if method == "REPLY" \
-                    else ical.attendees(comp):
-                current = ical.param(line, "SCHEDULE-STATUS") or ""
-                if ical.address(line) != recipient or current == status.code or (
-                        method != "REPLY" and current.startswith("2.")):
-                    continue  # 2.x: answered since this mail was queued
-                ical.set_param(line, "SCHEDULE-STATUS", status.code)
-                changed = True
-        if changed:
-            collection.write_delivered(href, cal.serialize(), collection.facts(href))

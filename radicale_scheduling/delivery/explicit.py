@@ -1,12 +1,9 @@
 """Sending COUNTER, DECLINECOUNTER and REFRESH (RFC 5546 s3.2.6-s3.2.8).
 
-A COUNTER or DECLINECOUNTER lands in the recipient's inbox (or goes out by
-mail) and changes nobody's copy: the organizer accepts a proposal by saving
-the meeting anew.  A REFRESH to an organizer of this server is answered at
-once with the current object, as a REQUEST to the attendee who asked.  Only
-an attendee may counter or ask for a refresh, only the organizer decline a
-proposal, and only to attendees (RFC 5546 s6.1.6): a refusal raises
-SchedulingError before anything is delivered.
+A COUNTER or DECLINECOUNTER changes nobody's copy (the organizer accepts by
+saving the meeting anew); a REFRESH to an organizer here is answered at once.
+Only an attendee counters or asks, only the organizer declines, and only to
+attendees (RFC 5546 s6.1.6): a refusal raises SchedulingError first.
 """
 
 from __future__ import annotations
@@ -28,8 +25,6 @@ if TYPE_CHECKING:
     from radicale_scheduling.storage import Storage
 
 _VALID = "C:valid-scheduling-message"
-#: Outcomes of ``received``.
-DONE, UNKNOWN, REFUSED = "done", "unknown", "refused"
 
 
 def response(status: Status, default: Optional[Status] = None) -> str:
@@ -47,19 +42,24 @@ def _forbidden(reason: str, precondition: str = "D:need-privileges") -> Scheduli
     return SchedulingError(precondition, reason, 403)
 
 
-def _meeting(storage: Storage, user: str, uid: str):
+def meeting(storage: Storage, user: str, uid: str):
     found = storage.find_uid(user, uid)
     return found[2].vobject_item if found is not None else None
 
 
-def _now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
+def refresh(storage: Storage, user: str, meeting, sender: str,
+            organizer: str) -> Optional[Status]:
+    """Answers ``sender``'s REFRESH at once (RFC 5546 s3.2.7); None when the
+    server does not schedule them (SCHEDULE-AGENT)."""
+    answer = counter.refresh_answer(meeting, sender, organizer,
+                                    datetime.datetime.now(datetime.timezone.utc))
+    return None if answer is None else dispatch.of(storage).deliver(user, answer)
 
 
 def post(storage: Storage, user: str, message: Explicit, originator: Optional[str] = None,
          recipients: Iterable[str] = ()) -> List[Tuple[str, str]]:
-    """``user`` sends ``message`` (POST to their outbox); returns (recipient,
-    REQUEST-STATUS) pairs.  Caller holds the write lock."""
+    """POST to ``user``'s outbox, under the write lock: (recipient,
+    REQUEST-STATUS) pairs."""
     if message.method in counter.FROM_ATTENDEE:
         return _from_attendee(storage, user, message, originator, list(recipients))
     return _decline(storage, user, message, originator, list(recipients))
@@ -88,16 +88,15 @@ def _from_attendee(storage: Storage, user: str, message: Explicit, originator: O
     if organizer_user == user:
         raise counter.invalid("You organize this meeting.", 403)
     # The organizer's copy when the organizer is here, else the attendee's.
-    meeting = _meeting(storage, organizer_user or user, message.uid)
-    if not counter.organizes(meeting, organizer) or not counter.is_attendee(meeting, sender):
+    found = meeting(storage, organizer_user or user, message.uid)
+    if not counter.organizes(found, organizer) or not counter.is_attendee(found, sender):
         raise _forbidden("%s is not an attendee of a meeting %r organized by %s (RFC 5546 "
                          "section 6.1.6)." % (sender, message.uid, organizer), _VALID)
     if method == counter.REFRESH and organizer_user is not None:
-        answer = counter.refresh_answer(meeting, sender, organizer, _now())
-        if answer is None:
+        status = refresh(storage, organizer_user, found, sender, organizer)
+        if status is None:
             raise _forbidden("The server does not schedule %s in this meeting "
                              "(SCHEDULE-AGENT)." % sender, _VALID)
-        status = dispatch.of(storage).deliver(organizer_user, answer)
         logger.info("Scheduling: REFRESH from %r for %r answered (%s)", sender, message.uid,
                     status)
         return [(organizer, response(status, st.SUCCESS))]
@@ -116,11 +115,11 @@ def _decline(storage: Storage, user: str, message: Explicit, originator: Optiona
             originator is not None and originator != organizer):
         raise SchedulingError("C:valid-organizer", "A DECLINECOUNTER is sent by the meeting's "
                               "ORGANIZER, one of your addresses.", 403)
-    meeting = _meeting(storage, user, message.uid)
-    if not counter.organizes(meeting, organizer):
+    found = meeting(storage, user, message.uid)
+    if not counter.organizes(found, organizer):
         raise _forbidden("You organize no meeting %r." % message.uid, _VALID)
     targets = recipients or message.attendees
-    strangers = [t for t in targets if not counter.is_attendee(meeting, t)]
+    strangers = [t for t in targets if not counter.is_attendee(found, t)]
     if strangers:
         raise _forbidden("Not attendees of %r: %s." % (message.uid, ", ".join(strangers)),
                          _VALID)
@@ -133,29 +132,3 @@ def _decline(storage: Storage, user: str, message: Explicit, originator: Optiona
     logger.info("Scheduling: DECLINECOUNTER for %r to %s", message.uid,
                 ", ".join(t for t, _ in result))
     return result
-
-
-def received(storage: Storage, message: Explicit, sender: str) -> Tuple[str, str]:
-    """A COUNTER or REFRESH by mail from ``sender``, an attendee outside the
-    server, for an organizer here: (DONE, UNKNOWN meeting or organizer, or
-    REFUSED; what happened).  The lock is taken here."""
-    organizer, uid = message.organizer, message.uid
-    user = storage.directory.user_for_address(organizer)
-    if user is None:
-        return UNKNOWN, "the organizer %s is no user here" % organizer
-    if message.method == counter.REFRESH and message.attendees != [sender]:
-        return REFUSED, "a REFRESH from %s may only ask for %s" % (sender, sender)
-    with storage.acquire_lock("w", user), storage.journal.transaction():
-        meeting = _meeting(storage, user, uid)
-        if not counter.organizes(meeting, organizer):
-            return UNKNOWN, "%s organizes no meeting %r" % (user, uid)
-        if not counter.is_attendee(meeting, sender):
-            return REFUSED, "%s is not invited to %r" % (sender, uid)
-        if message.method == counter.REFRESH:
-            answer = counter.refresh_answer(meeting, sender, organizer, _now())
-            if answer is None:
-                return REFUSED, "%s is not scheduled by the server" % sender
-            status = dispatch.of(storage).deliver(user, answer)
-            return DONE, "REFRESH from %s answered (%s)" % (sender, status.code)
-        dispatch.of(storage).deliver("", message.message(organizer, sender))
-    return DONE, "%s from %s for %r delivered to %s" % (message.method, sender, uid, user)

@@ -1,11 +1,9 @@
 """iTIP by e-mail (iMIP, RFC 6047): building the mail, sending it, reading one.
 
-A mail is ``multipart/alternative``: a readable text part and the
-``text/calendar; method=...`` part mail programs show Accept/Decline buttons
-for.  The server sends from its own address (``scheduling_smtp_from``) on
-behalf of the calendar user, who is the Reply-To: it forges no one's domain.
-Every header is built by the ``email`` package with newlines removed first:
-none can be injected through a SUMMARY, a name or an address.
+A readable text part and the ``text/calendar`` part mail programs show
+buttons for.  Sent from ``scheduling_smtp_from`` with the calendar user as
+Reply-To: it forges no one's domain.  Headers are built by ``email`` with
+newlines removed first: none can be injected through a SUMMARY or a name.
 """
 
 from __future__ import annotations
@@ -74,7 +72,6 @@ def _when(comp: Component) -> str:
 
 
 def _bare(who: str) -> str:
-    """The e-mail address of a ``mailto:``, other addresses as they are."""
     return address.email(who) or who
 
 
@@ -103,11 +100,9 @@ def describe(method: str, cal: Component, sender: str) -> Tuple[str, str]:
         lines += [text % {"asking": asking, "summary": summary} for text in
                   _OPENINGS.get(method, ["You are invited to: %(summary)s"])]
     if comp is not None:
-        when, location = _when(comp), _clean(ical.text(comp, "location"), 200)
-        organizer = _person(ical.first(comp, "organizer"))
-        lines += ["When: %s" % when] if when else []
-        lines += ["Where: %s" % location] if location else []
-        lines += ["Organizer: %s" % organizer] if organizer else []
+        lines += ["%s: %s" % (label, value) for label, value in (
+            ("When", _when(comp)), ("Where", _clean(ical.text(comp, "location"), 200)),
+            ("Organizer", _person(ical.first(comp, "organizer")))) if value]
         if len(comps) > 1 or (comps and ical.rid(comps[0]) is not None):
             lines.append("(This message concerns %d instance(s) of a repeating meeting.)"
                          % len([c for c in comps if ical.rid(c) is not None]))

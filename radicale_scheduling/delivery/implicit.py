@@ -1,10 +1,7 @@
-"""Implicit scheduling on writes (RFC 6638 s3.2.3): PUT, DELETE, MOVE.
-
-Runs inside Radicale's ``Collection.upload`` and ``delete``, under the write
-lock it holds: the iTIP engine says what the change means, the dispatcher
-delivers the messages, and the organizer's object is stored last.  No other
-request sees a half-done operation; a refusal raises SchedulingError before
-anything is written.
+"""Implicit scheduling on PUT, DELETE and MOVE (RFC 6638 s3.2.3), inside
+Radicale's ``upload`` and ``delete`` under its write lock: the engine says
+what the change means, the dispatcher delivers, the organizer's object is
+stored last; a refusal raises SchedulingError before anything is written.
 """
 
 from __future__ import annotations
@@ -16,7 +13,6 @@ import uuid
 from typing import TYPE_CHECKING, Callable, List, Optional
 
 from radicale import item as radicale_item
-from vobject.base import Component
 
 from radicale_scheduling.context import RequestContext
 from radicale_scheduling.delivery import rules
@@ -74,15 +70,7 @@ class Scheduler(Dispatcher):
         stored = sending.record(statuses, replies or ())
         if stored is None:
             return collection.store_last(href, item)
-        result = self._store(collection, href, stored, ctx)
-        for reply in replies or ():
-            self.notice_reply(reply, owner, stored)
-        return result
-
-    def _store(self, collection: Collection, href: str, stored: Component,
-               ctx: RequestContext):
-        """A client-written scheduling object gets a new schedule tag (RFC 6638
-        s3.2.10: a direct change always changes it)."""
+        # A direct change always changes the schedule tag (RFC 6638 s3.2.10).
         tag = uuid.uuid4().hex
         ical.remove_private(stored)
         stored_item = radicale_item.Item(collection_path=collection.path, vobject_item=stored)
@@ -90,11 +78,13 @@ class Scheduler(Dispatcher):
         self.storage.check_size(stored_item.serialize(), "This meeting")
         result = collection.store_last(href, stored_item, tag)
         ctx.schedule_tag, ctx.rewritten = tag, True
+        for reply in replies or ():
+            self.notice_reply(reply, owner, stored)
         return result
 
     def delete(self, collection: Collection, href: str, ctx: RequestContext) -> None:
-        """Removal of one item (RFC 6638 s3.2.1.3): CANCEL to the attendees, or
-        the attendee's declining REPLY."""
+        """CANCEL to the attendees, or the attendee's declining REPLY (RFC 6638
+        s3.2.1.3)."""
         old_item = collection._get(href) if collection.exists_href(href) else None
         if old_item is None:
             return
@@ -110,13 +100,9 @@ class Scheduler(Dispatcher):
 
     def move(self, source: Collection, href: str, target: Collection, to_href: str,
              ctx: RequestContext, plain_move: Callable[[], None]) -> None:
-        """MOVE of one item (RFC 6638 s3.2.3.4), under the write lock.
-
-        Between one owner's calendars nothing is sent (s3.2.3.4, "None").  A
-        meeting leaving its owner's calendars is removed there by DELETE's
-        rules (s3.2.3.2), and the destination gets what a PUT of it would
-        (s3.2.3.1); both and the messages are one journal operation.
-        ``plain_move`` is Radicale's own."""
+        """RFC 6638 s3.2.3.4: nothing is sent between one owner's calendars;
+        otherwise DELETE's rules at the source, PUT's at the destination,
+        in one journal operation.  ``plain_move`` is Radicale's own."""
         old_item = source._get(href) if source.exists_href(href) else None
         if old_item is None:
             return plain_move()

@@ -1,12 +1,8 @@
-"""Mail that carries iTIP, received for users of this server (RFC 6047).
-
-An outside attendee's REPLY, COUNTER or REFRESH, or an outside organizer's
-REQUEST, CANCEL or DECLINECOUNTER, feeds the same dispatcher as a local
-user's message.  The mail's sender must be the calendar user the message
-speaks for; anything else is refused and changes nothing.  The result is a
-sysexits code, so that a mail transport can bounce or keep the mail.  The
-mail is parsed before the write lock is taken: a large one does not hold up
-other users' writes.
+"""iTIP mail received for users of this server (RFC 6047), fed to the same
+dispatcher as a local user's message.  The sender must be the calendar user
+the message speaks for, else nothing changes.  The result is a sysexits
+code, so that a mail transport can bounce or keep the mail.  The mail is
+parsed before the write lock: a large one holds up nobody's writes.
 """
 
 from __future__ import annotations
@@ -15,7 +11,7 @@ import contextlib
 import email
 import email.policy
 import email.utils
-from typing import TYPE_CHECKING, Iterable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Iterable, List, Optional, Set, Tuple
 
 from radicale.log import logger
 
@@ -38,10 +34,13 @@ def _addresses(values: Iterable[str]) -> List[str]:
             if address]
 
 
+def _single(values: Set[Optional[str]]) -> Optional[str]:
+    return next(iter(values)) if len(values) == 1 else None
+
+
 def process(storage: Storage, raw: bytes, recipients: Iterable[str] = ()) -> Tuple[int, str]:
-    """Process one mail; return (exit code, what happened): 0 processed, 65
-    not an iTIP mail, malformed or too large, 67 no such meeting or
-    recipient here, 77 the sender may not speak for that calendar user."""
+    """(exit code, what happened): 0 processed, 65 not iTIP, malformed or too
+    large, 67 no such meeting or recipient, 77 sender not allowed."""
     limit = storage.settings.max_resource_size
     if len(raw) > limit:
         return DATAERR, "the mail is larger than %d bytes (scheduling_max_resource_size)" % limit
@@ -61,9 +60,7 @@ def _process(storage: Storage, raw: bytes, recipients: Iterable[str]) -> Tuple[i
     if len(senders) != 1:
         return DATAERR, "the mail has no single sender"
     sender = senders[0]
-    if storage.directory.user_for_address(sender) is not None:
-        # Mail senders are easily forged; this user answers through the
-        # server, where they are authenticated.
+    if storage.directory.user_for_address(sender) is not None:  # forged: they log in here
         return NOPERM, ("%s is a user of this server: their scheduling goes through the "
                         "server, not by mail" % sender)
     text = imip.calendar_part(mail)
@@ -77,17 +74,13 @@ def _process(storage: Storage, raw: bytes, recipients: Iterable[str]) -> Tuple[i
     ical.drop_placeholder_names(cal)
     method = (ical.text(cal, "method") or "").upper()
     comps = ical.components(cal)
-    uids = {ical.text(c, "uid") for c in comps}
-    uid = next(iter(uids)) if len(uids) == 1 else None
+    uid = _single({ical.text(c, "uid") for c in comps})
     if uid is None:
         return DATAERR, "the calendar data holds no single meeting"
     limit = storage.settings.max_attendees
-    if ical.most_attendees_per_instance(cal) > limit:
-        # As a PUT over scheduling_max_attendees is refused, so is a copy
-        # its recipient could not even answer.
+    if ical.most_attendees_per_instance(cal) > limit:  # as a PUT would be
         return DATAERR, "the meeting has more than %d attendees (scheduling_max_attendees)" % limit
-    organizers = {ical.organizer(c) for c in comps}
-    organizer = next(iter(organizers)) if len(organizers) == 1 else None
+    organizer = _single({ical.organizer(c) for c in comps})
     if organizer is None:
         return DATAERR, "the meeting has no single ORGANIZER"
     if method == "REPLY":
@@ -128,11 +121,10 @@ def _reply(storage: Storage, cal, uid: str, sender: str, organizer: str) -> Tupl
         meeting = found[2].vobject_item
         if not any(ical.organizer(c) == organizer for c in ical.components(meeting)):
             return NOUSER, "%r of %s is not organized by them" % (uid, user)
-        if not any(ical.attendee(c, sender) is not None for c in ical.components(meeting)):
+        if not counter.is_attendee(meeting, sender):
             return NOPERM, "%s is not invited to %r" % (sender, uid)
         missing = instances.missing_instances(meeting, cal)
-        if missing:
-            # An answer cannot add occurrences to the organizer's meeting.
+        if missing:  # an answer adds no occurrences
             return NOPERM, "%r has no instance %s" % (uid, ", ".join(missing))
         with storage.journal.transaction():
             status = dispatch.of(storage).deliver("", Message("REPLY", organizer, sender, body,
@@ -143,15 +135,34 @@ def _reply(storage: Storage, cal, uid: str, sender: str, organizer: str) -> Tupl
 
 
 def _from_attendee(storage: Storage, cal, sender: str) -> Tuple[int, str]:
-    """A COUNTER ("propose new time" in Outlook) or a REFRESH from an
-    attendee outside the server (RFC 5546 s3.2.6, s3.2.7)."""
+    """An outside attendee's COUNTER ("propose new time" in Outlook) or
+    REFRESH (RFC 5546 s3.2.6, s3.2.7)."""
     try:
         message = counter.read(cal)
     except SchedulingError as e:
         return DATAERR, e.reason
-    outcome, what = explicit.received(storage, message, sender)
+    organizer, uid = message.organizer, message.uid
+    user = storage.directory.user_for_address(organizer)
+    if user is None:
+        return NOUSER, "the organizer %s is no user here" % organizer
+    if message.method == counter.REFRESH and message.attendees != [sender]:
+        return NOPERM, "a REFRESH from %s may only ask for %s" % (sender, sender)
+    with storage.acquire_lock("w", user), storage.journal.transaction():
+        meeting = explicit.meeting(storage, user, uid)
+        if not counter.organizes(meeting, organizer):
+            return NOUSER, "%s organizes no meeting %r" % (user, uid)
+        if not counter.is_attendee(meeting, sender):
+            return NOPERM, "%s is not invited to %r" % (sender, uid)
+        if message.method == counter.REFRESH:
+            status = explicit.refresh(storage, user, meeting, sender, organizer)
+            if status is None:
+                return NOPERM, "%s is not scheduled by the server" % sender
+            what = "REFRESH from %s answered (%s)" % (sender, status.code)
+        else:
+            dispatch.of(storage).deliver("", message.message(organizer, sender))
+            what = "%s from %s for %r delivered to %s" % (message.method, sender, uid, user)
     logger.info("Scheduling: %s", what)
-    return {explicit.DONE: OK, explicit.UNKNOWN: NOUSER}.get(outcome, NOPERM), what
+    return OK, what
 
 
 def _invitation(storage: Storage, cal, method: str, uid: str, sender: str,
@@ -171,8 +182,7 @@ def _invitation(storage: Storage, cal, method: str, uid: str, sender: str,
         targets = [(a, u) for a, u in targets if storage.find_uid(u, uid) is not None]
     if not targets:
         return NOUSER, "none of the mail's recipients is invited here"
-    # One journal operation for every recipient: all or none have it.  A
-    # room or resource answers the outside organizer too (by mail).
+    # One journal operation: all recipients or none have it.
     body = _ready(cal, method)
     with storage.acquire_lock("w", targets[0][1]), storage.journal.transaction():
         statuses = dispatch.of(storage).send("", [

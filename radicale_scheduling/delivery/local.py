@@ -1,11 +1,9 @@
-"""Delivery to users of this server (RFC 6638 s4.1, s4.3): a Transport.
+"""Transports (listeners on "send this message", as in sabre/dav), and
+delivery to users of this server (RFC 6638 s4.1, s4.3).
 
-The broker (``itip.broker.process_message``) decides what a message does
-to the recipient's object; this module reads that object and writes the
-result, under the storage's write lock.  The copy is written first and
-the inbox message last, so a client that sees the message also sees its
-effect.  A new invitation becomes a copy by text (the shared body minus
-METHOD): only an update is merged object by object.
+The broker decides what a message does to the recipient's object; this
+module reads and writes it under the write lock: the copy first, the inbox
+message last, so a client that sees the message also sees its effect.
 """
 
 from __future__ import annotations
@@ -20,19 +18,15 @@ from radicale.log import logger
 from vobject.base import Component
 
 from radicale_scheduling.delivery.transport import Outcome
-from radicale_scheduling.itip import broker, inbound, rooms, text
+from radicale_scheduling.itip import broker, inbound, text
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import status as st
 from radicale_scheduling.itip.message import Message
-from radicale_scheduling.storage import paths
+from radicale_scheduling.storage import busy, paths
 
 if TYPE_CHECKING:
     from radicale_scheduling.storage import Storage
     from radicale_scheduling.storage.collection import Collection
-
-#: Codes of the statuses, for callers that compare the result of
-#: ``deliver`` (RFC 6638 s3.2.9; 3.8: RFC 5546 s3.6.21 "No authority").
-DELIVERED, NO_AUTHORITY = st.DELIVERED.code, st.NO_AUTHORITY.code
 
 
 def new_href(collection: Collection, uid: str) -> str:
@@ -47,12 +41,13 @@ def new_href(collection: Collection, uid: str) -> str:
     return candidate
 
 
-def inbox_href(message: Message) -> str:
+def to_inbox(storage: Storage, user: str, message: Message) -> None:
     """The same message always lands under the same name: a retried
     request overwrites instead of delivering twice."""
-    body = text.without_stamps(message.serialize())
-    return "%s.ics" % ical.digest(message.method, message.recipient,
-                                  message.uid, body)[:40]
+    href = "%s.ics" % ical.digest(message.method, message.recipient, message.uid,
+                                  text.without_stamps(message.serialize()))[:40]
+    inbox = storage.collection(paths.collection_path(user, paths.INBOX))
+    inbox.write_delivered(href, message.serialize())
 
 
 def index_facts(cal: Component) -> Tuple[str, str, Tuple[int, int]]:
@@ -62,36 +57,20 @@ def index_facts(cal: Component) -> Tuple[str, str, Tuple[int, int]]:
             radicale_item.find_time_range(cal, tag))
 
 
-def _message_facts(message: Message) -> Tuple[str, str, Tuple[int, int]]:
-    # A shared body is indexed once for all its recipients.
-    if message.body.facts is None:
-        message.body.facts = index_facts(message.calendar)
-    return message.body.facts
-
-
 class LocalTransport:
-    """Users of this server; rooms answer in ``rooms.RoomTransport``."""
+    """Users of this server; rooms and resources (calendar-user-type ROOM or
+    RESOURCE) answer on their own from their busy time (``itip.rooms``)."""
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
 
     def handles(self, recipient: str) -> bool:
-        user = self.storage.directory.user_for_address(recipient)
-        return user is not None and self.storage.directory.principal(
-            user).cutype not in rooms.AUTO_TYPES
-
-    def room(self, user: str) -> Optional[rooms.Room]:
-        return None
+        return self.storage.directory.user_for_address(recipient) is not None
 
     def deliver(self, sender_user: str, message: Message) -> Outcome:
         user = self.storage.directory.user_for_address(message.recipient)
         if user is None or user == sender_user:
             return Outcome(st.DELIVERED)  # the sender's own copy
-        return self.deliver_to(user, message, self.room(user))
-
-    def deliver_to(self, user: str, message: Message,
-                   room: Optional[rooms.Room] = None) -> Outcome:
-        """Follow-ups are sent by ``user`` (the recipient's side)."""
         if message.method == "REPLY" and message.quiet:
             return self._others_answer(user, message)
         self.storage.provision_locked(user)
@@ -99,24 +78,19 @@ class LocalTransport:
         result = broker.process_message(
             message, found[2].vobject_item if found else None, user,
             self.storage.directory.user_for_address,
-            datetime.datetime.now(datetime.timezone.utc), room)
+            datetime.datetime.now(datetime.timezone.utc), busy.room(self.storage, user))
         if result.status == st.NO_AUTHORITY:
-            logger.warning("Scheduling: %s from %r for %r refused: %r's "
-                           "object with that UID belongs to another "
-                           "organizer", message.method, message.sender,
+            logger.warning("Scheduling: %s from %r for %r refused: %r's object with that UID "
+                           "belongs to another organizer", message.method, message.sender,
                            message.uid, user)
         if result.copy is not None or result.text is not None:
             self._write(user, message, found, result)
         if result.inbox:
-            inbox = self.storage.collection(paths.collection_path(
-                user, paths.INBOX))
-            inbox.write_delivered(inbox_href(message), message.serialize())
-        logger.info("Scheduling: %s %s for %r to %r%s", "delivered" if
-                    result.status.ok else "refused", message.method,
-                    message.uid, user, "" if result.inbox else
-                    " (no inbox message)")
-        return Outcome(result.status, tuple((user, m) for m in
-                                            result.follow_ups))
+            to_inbox(self.storage, user, message)
+        logger.info("Scheduling: %s %s for %r to %r%s", "delivered" if result.status.ok
+                    else "refused", message.method, message.uid, user,
+                    "" if result.inbox else " (no inbox message)")
+        return Outcome(result.status, tuple((user, m) for m in result.follow_ups))
 
     def _write(self, user: str, message: Message, found: Optional[tuple],
                result: broker.Received) -> None:
@@ -124,12 +98,14 @@ class LocalTransport:
             data, facts = result.copy.serialize(), index_facts(result.copy)
         else:
             assert result.text is not None
-            data, facts = result.text, _message_facts(message)
+            if message.body.facts is None:  # a shared body is indexed once
+                message.body.facts = index_facts(message.calendar)
+            data, facts = result.text, message.body.facts
         if found is not None:
             collection, href = found[0], found[1]
         else:
-            collection = self.storage.collection(
-                self.storage.delivery_calendar_locked(user, facts[1]))
+            collection = self.storage.collection(self.storage.delivery_calendar_locked(
+                user, facts[1]))
             href = new_href(collection, message.uid)
         if result.retag:  # a REPLY is not the organizer's change
             collection.set_schedule_tag(href, uuid.uuid4().hex)
@@ -144,6 +120,5 @@ class LocalTransport:
             updated = inbound.others_answer(message, stored)
             if updated is not None and updated != stored:
                 # Only a PARTSTAT changed: UID and times stay as indexed.
-                collection.write_delivered(href, updated,
-                                           collection.facts(href))
+                collection.write_delivered(href, updated, collection.facts(href))
         return Outcome(st.DELIVERED)

@@ -1,12 +1,10 @@
 """The mail sender: iTIP messages for addresses outside the server.
 
-A request never waits for the mail server: it queues (queue.py) and the
-attendee's SCHEDULE-STATUS says 1.0.  The sender delivers what is due: 1.1
-once the mail server took it, 5.1 while it retries a temporary failure (the
-wait doubling, at most 6 hours), 5.2 or 5.3 after a permanent one or three
-days.  It claims a file by renaming it into ``sending``; only a process
-dying between the mail server's answer and its record sends a mail twice.
-A message that cannot even be made into a mail fails alone (5.3).
+A request never waits for the mail server: it queues (SCHEDULE-STATUS 1.0);
+the sender sets 1.1 once the mail server took it, 5.1 while it retries (the
+wait doubling, at most 6 hours), 5.2 or 5.3 after a permanent failure or
+three days.  A claim is a rename into ``sending``: only a process dying
+between the mail server's answer and its record sends a mail twice.
 """
 
 from __future__ import annotations
@@ -16,16 +14,19 @@ import os
 import smtplib
 import threading
 import time
-from typing import Dict, Optional
+from typing import TYPE_CHECKING, Dict, Optional
 
 from radicale.log import logger
 
 from radicale_scheduling.delivery import imip
-from radicale_scheduling.delivery.queue import FAILED, PENDING, SENDING, TRACKED, Clock, Host, Queue
+from radicale_scheduling.delivery.queue import FAILED, PENDING, SENDING, TRACKED, Clock, Queue
+from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import status as st
 from radicale_scheduling.itip.status import Status
 
-__all__ = ["Host", "Outbound", "run_by_hand", "shared"]
+if TYPE_CHECKING:
+    from radicale_scheduling.storage import Storage
+
 GIVE_UP_AFTER = 3 * 24 * 3600
 MAX_WAIT = 6 * 3600
 #: A claimed message older than this was left by a process that died.
@@ -36,28 +37,28 @@ _queues_lock = threading.Lock()
 
 
 def run_by_hand(folder: str, clock: Clock = time.time) -> None:
-    """The queue in ``folder`` is run by its caller (``run_once``) on
-    ``clock``, with no sender thread: the admin commands, and tests."""
+    """No sender thread for ``folder``: the admin commands and tests call
+    ``run_once``."""
     _by_hand[os.path.realpath(folder)] = clock
 
 
-def shared(host: Host) -> Outbound:
+def shared(storage: Storage) -> Outbound:
     """One queue per folder and process, its thread started unless it is run
     by hand: Radicale may load its storage more than once."""
-    key = os.path.realpath(host.settings.queue_folder)
+    key = os.path.realpath(storage.settings.queue_folder)
     with _queues_lock:
         queue = _queues.get(key)
         if queue is None:
-            queue = _queues[key] = Outbound(host, _by_hand.get(key, time.time))
+            queue = _queues[key] = Outbound(storage, _by_hand.get(key, time.time))
             if key not in _by_hand:
                 queue.start()
-        queue.host = host
+        queue.storage = storage
         return queue
 
 
 class Outbound(Queue):
-    def __init__(self, host: Host, clock: Clock = time.time) -> None:
-        super().__init__(host, clock)
+    def __init__(self, storage: Storage, clock: Clock = time.time) -> None:
+        super().__init__(storage, clock)
         self._thread: Optional[threading.Thread] = None
         self._sent: Dict[str, collections.deque[float]] = collections.defaultdict(
             collections.deque)
@@ -100,8 +101,7 @@ class Outbound(Queue):
         return max(soonest, 0.5)
 
     def _recover_stale_claims(self, now: float) -> None:
-        """Claims of a process that died go back to wait (``_requeue``); one
-        whose mail went out before it died is recorded as sent."""
+        """Claims of a process that died: sent, or back to wait."""
         for entry in self.entries(SENDING):
             try:
                 if now - os.stat(self.path(SENDING, entry)).st_mtime <= STALE_CLAIM:
@@ -117,10 +117,9 @@ class Outbound(Queue):
             self._requeue(entry, SENDING)
 
     def _requeue(self, entry: dict, state: str) -> None:
-        """Back to wait, unless a newer message replaced it meanwhile (sent
-        later, the older mail would arrive last).  Under the storage lock, as
-        enqueue is, so that neither misses the other."""
-        with self.host.lock("w", entry["owner"]):
+        """Back to wait, unless a newer message replaced it meanwhile.  Under
+        the storage lock, as enqueue is, so that neither misses the other."""
+        with self.storage.acquire_lock("w", entry["owner"]):
             if not os.path.exists(self.path(state, entry)):
                 return  # replaced (and removed) by a newer message
             if self.superseded(entry):
@@ -136,7 +135,7 @@ class Outbound(Queue):
         sent = self._sent[owner]
         while sent and sent[0] < now - 3600:
             sent.popleft()
-        return len(sent) < self.host.settings.smtp_max_per_hour
+        return len(sent) < self.storage.settings.smtp_max_per_hour
 
     def _fail(self, entry: dict, error: str, status: Status, why: str = "given up") -> None:
         entry["error"] = error
@@ -155,17 +154,16 @@ class Outbound(Queue):
                 os.replace(self.path(PENDING, entry), self.path(SENDING, entry))
         except FileNotFoundError:
             return  # another process took it
-        if self.sent_after(entry):
-            # A newer message went out since this one was queued (or this one
-            # did, its process dying before it was removed).
+        if self.sent_after(entry):  # or this one, its sender dying after
             logger.info("Scheduling: mail for %r to %r not sent: a newer one was sent "
                         "already", entry["uid"], entry["recipient"])
             self.remove(SENDING, entry)
             return
-        settings = self.host.settings
+        settings = self.storage.settings
         try:
+            name = self.storage.directory.principal(entry["owner"]).display_name
             mail = imip.build(entry["method"], entry["ics"], entry["sender"], entry["recipient"],
-                              settings.smtp_from, self.host.name_of(entry["owner"]),
+                              settings.smtp_from, name,
                               "<%s@%s>" % (entry["id"], settings.smtp_from.rpartition("@")[2]))
             mail.as_bytes()  # what the email package refuses, it refuses here
         except Exception as e:  # retried, it would hold up every message behind
@@ -196,10 +194,31 @@ class Outbound(Queue):
         self._status(entry, st.SENT)
 
     def _status(self, entry: dict, status: Status) -> None:
-        if entry["method"] not in TRACKED:
+        """How a mail fared (RFC 6638 s3.2.9), on the attendee in the
+        organizer's copy or on a REPLY's ORGANIZER; the schedule tag stays.
+        An answer received meanwhile (2.x) says more."""
+        method, owner, recipient = entry["method"], entry["owner"], entry["recipient"]
+        if method not in TRACKED:
             return  # COUNTER and the like: no copy records them
         try:
-            self.host.record(entry["owner"], entry["uid"], entry["method"], entry["recipient"],
-                             status, lambda: self.superseded(entry, itself=False))
+            with self.storage.acquire_lock("w", owner):
+                found = None if self.superseded(entry, itself=False) else \
+                    self.storage.find_uid_file(owner, entry["uid"])
+                if found is None:
+                    return
+                collection, href, text = found
+                cal = ical.parse(text)
+                changed = False
+                for comp in ical.components(cal):
+                    for line in ical.lines(comp, "organizer") if method == "REPLY" \
+                            else ical.attendees(comp):
+                        current = ical.param(line, "SCHEDULE-STATUS") or ""
+                        if ical.address(line) != recipient or current == status.code or (
+                                method != "REPLY" and current.startswith("2.")):
+                            continue
+                        ical.set_param(line, "SCHEDULE-STATUS", status.code)
+                        changed = True
+                if changed:
+                    collection.write_delivered(href, cal.serialize(), collection.facts(href))
         except Exception:  # the mail's fate must not depend on this
             logger.exception("Scheduling: cannot record status %s for %r", status, entry["uid"])

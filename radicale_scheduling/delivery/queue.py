@@ -1,30 +1,30 @@
 """The mail queue's files: one JSON file per message in ``pending``,
 ``sending`` (claimed by a sender) or ``failed``, and in ``sent`` a record,
 per meeting, recipient, sender and kind of message, of when the newest mail
-sent was queued: nothing queued before it is ever sent after it (a REQUEST
-must not follow its CANCEL)."""
+sent was queued: nothing queued before it is sent after it (a REQUEST must
+not follow its CANCEL)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
-import re
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, ContextManager, Dict, List, NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, Dict, List, Optional
 
 from radicale import pathutils
 from radicale.log import logger
 
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip import status as st
+from radicale_scheduling.itip import text
 from radicale_scheduling.itip.message import Message
 from radicale_scheduling.itip.status import Status
 from radicale_scheduling.storage import journal
 
 if TYPE_CHECKING:
-    from radicale_scheduling.options import Settings
+    from radicale_scheduling.storage import Storage
 
 PENDING, SENDING, FAILED, SENT_RECORDS = "pending", "sending", "failed", "sent"
 #: Longer than any message waits (three days), then an admin's retry.
@@ -35,17 +35,7 @@ _FIELDS: Dict[str, Any] = {
 #: Methods whose delivery status the sender's copy records (RFC 6638 s3.2.9):
 #: COUNTER, DECLINECOUNTER and REFRESH change no copy.
 TRACKED = ("REQUEST", "CANCEL", "REPLY", "ADD")
-_STAMP_LINE = re.compile(r"^DTSTAMP[:;][^\r\n]*\r?\n", re.MULTILINE)
 Clock = Callable[[], float]
-
-
-class Host(NamedTuple):
-    """What the queue needs of the server (delivery.connect injects it)."""
-    settings: Settings
-    lock: Callable[..., ContextManager[None]]  # storage.acquire_lock
-    write_file: Callable[[str, Optional[str]], None]  # atomic, synced as configured
-    record: Callable[..., None]  # (owner, uid, method, recipient, status, superseded)
-    name_of: Callable[[str], str]  # a user's display name
 
 
 def queued(entry: dict) -> float:
@@ -59,10 +49,8 @@ def _well_formed(entry: object) -> bool:
 
 
 def replaces(newer: dict, older: dict) -> bool:
-    """Same meeting, recipient and sender, and a method that supersedes (an
-    update or cancellation replaces an invitation, a declined proposal
-    none).  Another attendee's answer to the same outside organizer is a
-    message of its own (RFC 6638 s3.2.9: one delivery status per message)."""
+    """Same meeting, recipient and sender (RFC 6638 s3.2.9: one delivery
+    status per message), and a method that supersedes."""
     new, old = newer["method"], older["method"]
     return newer["uid"] == older["uid"] and newer["recipient"] == older["recipient"] and \
         newer["id"] != older["id"] and newer.get("sender") == older.get("sender") and \
@@ -70,9 +58,9 @@ def replaces(newer: dict, older: dict) -> bool:
 
 
 class Queue:
-    def __init__(self, host: Host, clock: Clock = time.time) -> None:
-        self.host, self.clock = host, clock
-        self.folder = host.settings.queue_folder
+    def __init__(self, storage: Storage, clock: Clock = time.time) -> None:
+        self.storage, self.clock = storage, clock
+        self.folder = storage.settings.queue_folder
         for name in (PENDING, SENDING, FAILED, SENT_RECORDS):
             os.makedirs(os.path.join(self.folder, name), exist_ok=True)
         self._pruned = 0.0
@@ -82,7 +70,7 @@ class Queue:
         return os.path.join(self.folder, state, entry["id"] + ".json")
 
     def write(self, state: str, entry: dict) -> None:
-        self.host.write_file(self.path(state, entry), json.dumps(entry))
+        self.storage.journal.write_file(self.path(state, entry), json.dumps(entry))
 
     def remove(self, state: str, entry: dict) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -103,8 +91,7 @@ class Queue:
                 continue  # sent or replaced meanwhile
             except (OSError, ValueError) as e:
                 entry = e
-            if not _well_formed(entry):
-                # Set aside for the admin: one bad file never stops the queue.
+            if not _well_formed(entry):  # set aside: it never stops the queue
                 logger.warning("Scheduling: unreadable queue file %r (%s); moved aside as "
                                ".broken", name, entry if isinstance(entry, Exception)
                                else "fields missing")
@@ -115,17 +102,15 @@ class Queue:
         return result
 
     def enqueue(self, message: Message, owner: str) -> Status:
-        """Queue ``message`` (caller holds the storage write lock).  In a
-        scheduling operation the files are staged writes of its journal
-        transaction: the mail goes out only if the change commits.  The same
-        change makes the same file name: a retried request queues no second
-        mail."""
-        text = message.serialize()
+        """Under the storage write lock; staged in the journal transaction,
+        so the mail goes out only if the change commits.  The same change
+        makes the same file name: a retried request queues no second mail."""
+        ics = message.serialize()
         key = ical.digest(message.method, message.recipient, message.uid,
-                          _STAMP_LINE.sub("", text))[:32]
+                          text.without_stamps(ics))[:32]
         now = self.clock()
         entry = {"id": key, "recipient": message.recipient, "sender": message.sender,
-                 "owner": owner, "method": message.method, "uid": message.uid, "ics": text,
+                 "owner": owner, "method": message.method, "uid": message.uid, "ics": ics,
                  "attempts": 0, "created": now, "next": now, "error": "", "queued": now}
         txn = journal.current()
         writes = [(self.path(PENDING, old), None) for old in self.entries(PENDING)
@@ -134,7 +119,7 @@ class Queue:
             if txn is not None:
                 txn.stage(journal.Write(path, text_or_none))
             else:
-                self.host.write_file(path, text_or_none)
+                self.storage.journal.write_file(path, text_or_none)
         if txn is not None:
             txn.after_commit.append(self.wake.set)
         else:
@@ -142,12 +127,10 @@ class Queue:
         return st.PENDING
 
     def retry_all(self) -> int:
-        """Send everything now, failed messages included (``queue retry``).
-        Under the storage lock and the claim lock, so that no message comes
-        back that was just sent or replaced; a failed one that a newer message
-        replaces is dropped."""
+        """``queue retry``: under both locks, so that no message comes back
+        that was just sent or replaced."""
         count = 0
-        with self.host.lock("w"), self.claim_lock():
+        with self.storage.acquire_lock("w"), self.claim_lock():
             waiting = self.entries(PENDING)
             for state in (PENDING, FAILED):
                 for entry in self.entries(state):
@@ -167,8 +150,7 @@ class Queue:
         self.wake.set()
         return count
 
-    def claim_lock(self) -> ContextManager[None]:
-        """Taking a message to send, across processes (Radicale's lock)."""
+    def claim_lock(self) -> ContextManager[None]:  # across processes
         return pathutils.RwLock(os.path.join(self.folder, ".lock")).acquire("w")
 
     # -- what was sent -----------------------------------------------------
@@ -201,7 +183,7 @@ class Queue:
             record = self._sent_record(entry)
             if record is None or record.get("queued", 0) <= queued(entry):
                 path = self._sent_path(entry)
-                self.host.write_file(path, json.dumps({
+                self.storage.journal.write_file(path, json.dumps({
                     "id": os.path.basename(path)[:-5], "queued": queued(entry),
                     "message": entry["id"]}))
 
@@ -217,7 +199,6 @@ class Queue:
                         os.remove(item.path)
 
     def superseded(self, entry: dict, itself: bool = True) -> bool:
-        """A newer message replacing this one waits or was sent (or,
-        ``itself``, this one was)."""
+        """A newer message replacing this one waits or was sent."""
         return any(replaces(other, entry) and queued(other) >= queued(entry)
                    for other in self.entries(PENDING)) or self.sent_after(entry, itself)

@@ -44,8 +44,8 @@ def check_sender(ctx: RequestContext, owner: str, messages: list) -> None:
 
 def owner_addresses(storage: Storage, owner: str, *cals: Optional[Component]
                     ) -> FrozenSet[str]:
-    """The owner's addresses, and any address in ``cals`` naming them (their
-    principal URL, for clients that use it)."""
+    """The owner's addresses, and any in ``cals`` naming them (a principal
+    URL)."""
     directory = storage.directory
     addresses = set(directory.principal(owner).addresses)
     for cal in cals:
@@ -68,7 +68,6 @@ def check_unique(storage: Storage, collection: Collection, uid: str) -> None:
 
 
 def _local_meeting(storage: Storage, user: str, uid: str) -> Optional[Component]:
-    """``user``'s own meeting with this UID (they organize it)."""
     found = storage.find_uid(user, uid)
     meeting = found[2].vobject_item if found is not None else None
     if meeting is None or not is_organizer_object(
@@ -97,11 +96,10 @@ def check_not_attending(storage: Storage, owner: str, uid: str, new: Component,
 
 def organizers_view(storage: Storage, owner: str, new: Component, me: str,
                     addresses: FrozenSet[str]) -> Optional[Component]:
-    """For a new attendee copy of a local organizer's meeting: the meeting as
-    the organizer sent it to ``me``, to check the copy against (Apple's server
-    does the same); None when no user named in it organizes this UID here.
-    Refused when ``me`` is not invited ("party crash"), and when the copy
-    names another ORGANIZER for a meeting ``me`` attends."""
+    """A new attendee copy is checked against the local organizer's meeting
+    as sent to ``me`` (as Apple's server does); None when no user here
+    organizes it.  Refused: ``me`` not invited ("party crash"), or another
+    ORGANIZER named for a meeting ``me`` attends."""
     directory = storage.directory
     comps = ical.components(new)
     uid = ical.text(comps[0], "uid") or "" if comps else ""

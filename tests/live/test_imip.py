@@ -425,7 +425,7 @@ def test_a_second_process_does_not_take_a_mail_being_sent(mailing,
     try:
         server = mailing()
         first = server.storage.scheduler.outbound
-        other = outbound.Outbound(first.host)  # the other process
+        other = outbound.Outbound(first.storage)  # the other process
         assert put(server, "alice", CAL + "m1.ics",
                    ics("m1", GRANDMA)).status == 201
         [waiting] = first.entries()
