@@ -40,7 +40,7 @@ class Scheduler(Dispatcher):
             item = radicale_item.Item(collection_path=collection.path,
                                       vobject_item=item.vobject_item)
             item.prepare()
-        old_item = collection._get(href) if collection.exists_href(href) else None
+        old_item = collection.get_item(href) if collection.exists_href(href) else None
         rules.check_tag(ctx, collection, href)
         if not rules.mentions_organizer(item.serialize()) and not rules.mentions_organizer(
                 old_item.serialize() if old_item is not None else None):
@@ -85,7 +85,7 @@ class Scheduler(Dispatcher):
     def delete(self, collection: Collection, href: str, ctx: RequestContext) -> None:
         """CANCEL to the attendees, or the attendee's declining REPLY (RFC 6638
         s3.2.1.3)."""
-        old_item = collection._get(href) if collection.exists_href(href) else None
+        old_item = collection.get_item(href) if collection.exists_href(href) else None
         if old_item is None:
             return
         rules.check_tag(ctx, collection, href, "")
@@ -103,7 +103,7 @@ class Scheduler(Dispatcher):
         """RFC 6638 s3.2.3.4: nothing is sent between one owner's calendars;
         otherwise DELETE's rules at the source, PUT's at the destination,
         in one journal operation.  ``plain_move`` is Radicale's own."""
-        old_item = source._get(href) if source.exists_href(href) else None
+        old_item = source.get_item(href) if source.exists_href(href) else None
         if old_item is None:
             return plain_move()
         rules.check_tag(ctx, source, href)  # s3.2.10.2: the moved resource's
@@ -121,7 +121,7 @@ class Scheduler(Dispatcher):
                 self.delete(source, href, inner)
             # Staged before the destination is worked out, so that its checks
             # (the UID among the owner's calendars) see it gone.
-            txn.stage(journal.Write(os.path.join(source._filesystem_path, href), None))
+            txn.stage(journal.Write(os.path.join(source.folder, href), None))
             source.set_schedule_tag(href, None)
             moved = radicale_item.Item(collection_path=target.path, text=text)
             moved.prepare()
