@@ -34,13 +34,8 @@ class Writes(ScheduleTags):
         self.keep_legacy_tag(href)
         self.storage.check_size(
             text, "The scheduling object /%s/%s" % (self.path, href))
-        write = journal.Write(os.path.join(self.folder, href), text, self,
-                              href, indexed)
-        txn = journal.current()
-        if txn is not None:
-            txn.stage(write)
-        else:
-            self.apply_staged(write)
+        self.storage.journal.stage(journal.Write(
+            os.path.join(self.folder, href), text, self, href, indexed))
 
     def apply_staged(self, write: journal.Write) -> None:
         assert write.href is not None and write.text is not None
