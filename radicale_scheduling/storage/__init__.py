@@ -42,7 +42,7 @@ class Storage(Provisioning):
         self.settings = options.Settings.from_configuration(configuration)
         super().__init__(configuration)
         self.journal = Journal(self)
-        self._principal_names: Dict[str, Tuple[Optional[Tuple[int, int]],
+        self._principal_names: Dict[str, Tuple[principals.Stamp,
                                                Optional[str]]] = {}
         htpasswd = None
         if configuration.get("auth", "type") == "htpasswd":
@@ -62,12 +62,8 @@ class Storage(Provisioning):
         """The DAV:displayname of the user's principal folder ("" for none),
         None when that folder is a calendar or address book.  Cached per
         props file, so a principal search reads only what changed."""
-        try:
-            st = os.stat(os.path.join(self.root_folder, user,
-                                      compat.PROPS_FILE))
-            stamp: Optional[Tuple[int, int]] = (st.st_mtime_ns, st.st_size)
-        except OSError:
-            stamp = None
+        stamp = principals.file_stamp(
+            os.path.join(self.root_folder, user, compat.PROPS_FILE))
         cached = self._principal_names.get(user)
         if cached is not None and cached[0] == stamp:
             return cached[1]
