@@ -201,15 +201,11 @@ class ItemIndex:
     def known(self, href: str) -> Optional[Entry]:
         """What the index last knew of ``href``, unvalidated: the caller
         compares it with the file's stat (``same_file``)."""
+        if self._path not in _memory:
+            self._load()
         with _memory_lock:
             cached = _memory.get(self._path)
-        if cached is None:
-            self._load()
-            with _memory_lock:
-                cached = _memory.get(self._path)
-            if cached is None:
-                return None
-        return cached[1].get(href)
+        return None if cached is None else cached[1].get(href)
 
     def _amend(self, href: str, st: os.stat_result,
                when: Callable[[Entry], Any], **change: Any) -> None:
