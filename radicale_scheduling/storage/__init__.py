@@ -1,11 +1,7 @@
-"""The storage adapter: Radicale's multifilesystem storage plus scheduling.
-
-A subclass of Radicale's filesystem storage (existing collection folders
-are used as they are), composed as Radicale composes its own, one part per
-concern: the lock (lock.py), where collections are (schedule.py),
-provisioning (provision.py), and the collection's reads, schedule tags and
-writes (collection.py).  The scheduler and the HTTP layer are wired in by
-``radicale_scheduling.plugin``; the storage imports neither.
+"""The storage adapter: Radicale's filesystem storage (existing folders
+used as they are) plus scheduling, one part per concern: lock.py,
+schedule.py, provision.py, collection.py.  ``radicale_scheduling.plugin``
+wires in the scheduler and the HTTP layer; the storage imports neither.
 """
 
 from __future__ import annotations
