@@ -7,9 +7,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
 import time
 import xml.etree.ElementTree as ET
+from stat import S_ISREG
 from typing import Iterable, Iterator, List, Optional, Tuple, cast
 
 from radicale import item as radicale_item
@@ -21,7 +21,7 @@ from radicale_scheduling import compat
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip.text import SCHEDULE_TAG, without_private
 from radicale_scheduling.storage import journal
-from radicale_scheduling.storage.index import Entry, ItemIndex, same_file
+from radicale_scheduling.storage.index import Entry, ItemIndex, file_key, same_file, stat
 
 
 class Reads(compat.Collection):
@@ -118,11 +118,8 @@ class Reads(compat.Collection):
         entry = self.index.known(href)
         if entry is None or not entry.etag:
             return None
-        try:
-            st = os.stat(os.path.join(self.folder, href))
-        except OSError:
-            return None
-        if not stat.S_ISREG(st.st_mode) or not same_file(entry, st):
+        st = stat(os.path.join(self.folder, href))
+        if st is None or not S_ISREG(st.st_mode) or not same_file(entry, st):
             return None
         return IndexedItem(self, href, entry, st)
 
@@ -130,18 +127,11 @@ class Reads(compat.Collection):
                   ) -> Optional[radicale_item.Item]:
         """Radicale's read of ``href``; its ETag is noted in the index."""
         path = os.path.join(self.folder, href)
-        try:
-            before = os.stat(path)
-        except OSError:
-            before = None
+        before = file_key(stat(path))
         item = _without_private(self.radicale_get(href, verify_href))
         if item is not None and before is not None and self.tag:
-            try:
-                after = os.stat(path)
-            except OSError:
-                return item
-            if (after.st_ino, after.st_size, after.st_mtime_ns) == (
-                    before.st_ino, before.st_size, before.st_mtime_ns):
+            after = stat(path)
+            if after is not None and file_key(after) == before:
                 self.index.learn(href, after, item.etag, item.name)
         return item
 
