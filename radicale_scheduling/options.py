@@ -120,7 +120,7 @@ class Settings:
     """The plugin's options, read once when the storage is loaded."""
 
     domain: str = ""
-    addresses_file: str = ""
+    addresses: str = ""  # the file's path
     max_attendees: int = 100
     max_resource_size: int = 1000000
     freebusy_max_recipients: int = 50
@@ -141,9 +141,7 @@ class Settings:
     def from_configuration(cls, configuration: Any) -> Settings:
         def get(name: str) -> Any:
             return configuration.get("storage", "scheduling_" + name)
-        values = {f.name: get(f.name) for f in fields(cls)
-                  if f.name != "addresses_file"}
-        values["addresses_file"] = get("addresses")
+        values = {f.name: get(f.name) for f in fields(cls)}
         values["smtp_host"] = values["smtp_host"].strip()
         if get("smtp_password_file"):
             with open(get("smtp_password_file"), encoding="utf-8") as f:

@@ -45,7 +45,7 @@ class Storage(Provisioning):
             htpasswd = os.path.expanduser(
                 configuration.get("auth", "htpasswd_filename"))
         self.directory = principals.Directory(
-            self.settings.domain, self.settings.addresses_file,
+            self.settings.domain, self.settings.addresses,
             self.root_folder, htpasswd,
             lambda message: logger.error("%s (keeping the previous version)",
                                          message))
