@@ -20,15 +20,10 @@ from radicale_scheduling.storage.collection import (
 from radicale_scheduling.storage.lock import Locking
 from radicale_scheduling.storage.schedule import ScheduleCollections
 
-#: Name and properties of the calendar created for a user who has none.
-DEFAULT_CALENDAR_NAME = "calendar"
-DEFAULT_CALENDAR_PROPS = {
-    "tag": "VCALENDAR",
-    "D:displayname": "Calendar",
-    "C:supported-calendar-component-set": "VEVENT,VTODO,VJOURNAL",
-}
-#: Folder and display name of a calendar made for a component the user's
-#: calendars do not take (as Apple's and Cyrus' servers do).
+#: Folder and display name of the calendar made for a user who has none,
+#: and of one made for a component the user's calendars do not take (as
+#: Apple's and Cyrus' servers do).
+DEFAULT_CALENDAR = ("calendar", "Calendar", "VEVENT,VTODO,VJOURNAL")
 COMPONENT_CALENDARS = {"VTODO": ("tasks", "Tasks"),
                        "VJOURNAL": ("journal", "Journal")}
 
@@ -105,8 +100,7 @@ class Provisioning(ScheduleCollections, Locking):
                        for c in self.user_calendars(user)
                        if c.accepts_events), None)
         if chosen is None and create:
-            chosen = self._create_calendar(user, DEFAULT_CALENDAR_NAME,
-                                           DEFAULT_CALENDAR_PROPS, "default")
+            chosen = self._create_calendar(user, *DEFAULT_CALENDAR)
         if chosen is None and not current:
             return None
         inbox = self.collection(paths.collection_path(user, paths.INBOX))
@@ -130,19 +124,20 @@ class Provisioning(ScheduleCollections, Locking):
                        if pathutils.is_safe_filesystem_path_component(name)]
         return [c for c in collections if c.tag == "VCALENDAR"]
 
-    def _create_calendar(self, user: str, base: str, props: dict,
-                         what: str) -> str:
-        """A new calendar of ``user`` under the first free name."""
+    def _create_calendar(self, user: str, base: str, name: str,
+                         components: str) -> str:
+        """A new calendar of ``user`` under the first free folder name."""
         folder = os.path.join(self.root_folder, user)
         taken = set(os.listdir(folder)) if os.path.isdir(folder) else set()
-        name, counter = base, 1
-        while name in taken:
+        folder_name, counter = base, 1
+        while folder_name in taken:
             counter += 1
-            name = "%s-%d" % (base, counter)
-        path = "/%s/%s/" % (user, name)
-        super().create_collection(path, props=dict(props))
-        logger.info("Scheduling: created %s calendar %r of %r", what, path,
-                    user)
+            folder_name = "%s-%d" % (base, counter)
+        path = "/%s/%s/" % (user, folder_name)
+        super().create_collection(path, props={
+            "tag": "VCALENDAR", "D:displayname": name,
+            "C:supported-calendar-component-set": components})
+        logger.info("Scheduling: created calendar %r of %r", path, user)
         return path
 
     def delivery_calendar_locked(self, user: str, component: str) -> str:
@@ -159,9 +154,7 @@ class Provisioning(ScheduleCollections, Locking):
                 return pathutils.unstrip_path(collection.path, True)
         base, name = COMPONENT_CALENDARS.get(component, (component.lower(),
                                                          component))
-        return self._create_calendar(user, base, {
-            "tag": "VCALENDAR", "D:displayname": name,
-            "C:supported-calendar-component-set": component}, name.lower())
+        return self._create_calendar(user, base, name, component)
 
     def default_calendar(self, user: str) -> Optional[str]:
         """The path of the user's schedule-default-calendar-URL, if set."""
