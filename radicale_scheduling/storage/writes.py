@@ -18,10 +18,6 @@ from radicale_scheduling.storage.tags import ScheduleTags
 
 class Writes(ScheduleTags):
 
-    def store(self, href: str, item: radicale_item.Item) -> Any:
-        """Radicale's own upload, without scheduling (server writes)."""
-        return super().upload(href, item)
-
     def write_delivered(self, href: str, text: str,
                         indexed: Optional[journal.Facts] = None) -> None:
         """A server-made write: the file alone, atomically and synced.
@@ -51,10 +47,10 @@ class Writes(ScheduleTags):
         self.set_schedule_tag(href, schedule_tag)
         txn = journal.current()
         if txn is None:
-            return self.store(href, item)
+            return super().upload(href, item)
         txn.finish_with({"path": os.path.join(self.folder, href),
                          "text": item.serialize()},
-                        lambda: self.store(href, item))
+                        lambda: super(Writes, self).upload(href, item))
         return None
 
     def upload(self, href: str, item: radicale_item.Item) -> Any:
