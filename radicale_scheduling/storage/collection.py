@@ -43,11 +43,6 @@ class Collection(Writes):
         self.schedule_kind = (schedule.kind if schedule is not None and
                               schedule.href is None else None)
 
-    @property
-    def accepts_events(self) -> bool:
-        """A calendar that can hold VEVENTs (RFC 6638 section 4.3)."""
-        return self.accepts("VEVENT")
-
     def accepts(self, component: str) -> bool:
         """A calendar whose supported-calendar-component-set (RFC 4791
         s5.2.3; all components when unset) has ``component``."""

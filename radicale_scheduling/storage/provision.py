@@ -82,7 +82,7 @@ class Provisioning(ScheduleCollections, Locking):
         if current and self.is_valid_default_calendar(user, current):
             return current
         if not create and not current and self.scheduling_ready(user) and \
-                not any(c.accepts_events for c in self.user_calendars(user)):
+                not any(c.accepts("VEVENT") for c in self.user_calendars(user)):
             return None  # nothing to choose: no need for the write lock
         with self.acquire_lock("w", user):
             return self.ensure_default_calendar_locked(user, create)
@@ -98,7 +98,7 @@ class Provisioning(ScheduleCollections, Locking):
                            "choosing another", current, user)
         chosen = next((pathutils.unstrip_path(c.path, True)
                        for c in self.user_calendars(user)
-                       if c.accepts_events), None)
+                       if c.accepts("VEVENT")), None)
         if chosen is None and create:
             chosen = self._create_calendar(user, *DEFAULT_CALENDAR)
         if chosen is None and not current:
@@ -171,4 +171,4 @@ class Provisioning(ScheduleCollections, Locking):
                 not pathutils.is_safe_filesystem_path_component(parts[1]):
             return False
         collection = self.collection("/%s/" % sane)
-        return collection.exists and collection.accepts_events
+        return collection.exists and collection.accepts("VEVENT")
