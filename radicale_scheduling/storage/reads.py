@@ -56,8 +56,7 @@ class Reads(compat.Collection):
             return None
 
     def read_text(self, href: str) -> Optional[str]:
-        """The text of the item file ``href`` (None: no such file), without
-        server-private properties (``_without_private``)."""
+        """The file's text without server-private properties; None: none."""
         staged = journal.staged(os.path.join(self.folder, href))
         if staged is not None:
             return staged.text
@@ -110,8 +109,8 @@ class Reads(compat.Collection):
                                   text=staged.text)
 
     def _get_indexed(self, href: str) -> Optional[radicale_item.Item]:
-        """The item from its index entry, if that describes the file as it
-        is now (inode, size, mtime) and holds Radicale's ETag."""
+        """The item from its index entry, if that matches the file and
+        holds Radicale's ETag."""
         if not self.tag or not pathutils.is_safe_filesystem_path_component(
                 href):
             return None
