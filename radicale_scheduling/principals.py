@@ -22,10 +22,11 @@ import os
 import re
 import threading
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
+from typing import Dict, Iterable, List, Optional, Set, Tuple
 from urllib.parse import unquote, urlparse
 
 from radicale import pathutils
+from radicale.log import logger
 
 from radicale_scheduling.itip import address as addr
 
@@ -114,15 +115,12 @@ class Directory:
     """
 
     def __init__(self, domain: str, addresses_file: str, root: str,
-                 htpasswd_file: Optional[str] = None,
-                 on_reload_error: Callable[[str], None] = lambda _: None
-                 ) -> None:
+                 htpasswd_file: Optional[str] = None) -> None:
         self._domain = domain
         self._file = addresses_file
         self._root = root
         self._htpasswd_file = htpasswd_file
         self._htpasswd: Tuple[Stamp, Set[str]] = (None, set())
-        self._on_reload_error = on_reload_error
         self._lock = threading.Lock()
         self._mtime: Stamp = None
         self._entries: Dict[str, Principal] = {}
@@ -140,7 +138,7 @@ class Directory:
         except AddressConfigError as e:
             if raise_errors:
                 raise
-            self._on_reload_error(str(e))
+            logger.error("%s (keeping the previous version)", e)
             self._mtime = stamp  # do not retry until the file changes again
             return
         self._entries, self._owners, self._mtime = entries, owners, stamp

@@ -11,7 +11,6 @@ from typing import Dict, Optional, Tuple
 
 from radicale import config
 from radicale import item as radicale_item
-from radicale.log import logger
 
 from radicale_scheduling import compat, options, principals
 from radicale_scheduling.itip.errors import SchedulingError
@@ -45,10 +44,8 @@ class Storage(Provisioning):
             htpasswd = os.path.expanduser(
                 configuration.get("auth", "htpasswd_filename"))
         self.directory = principals.Directory(
-            self.settings.domain, self.settings.addresses,
-            self.root_folder, htpasswd,
-            lambda message: logger.error("%s (keeping the previous version)",
-                                         message))
+            self.settings.domain, self.settings.addresses, self.root_folder,
+            htpasswd)
         compat.install_time_ranges()
         if self.journal.pending():
             with self.acquire_lock("w"):
