@@ -238,10 +238,6 @@ class ItemIndex:
 
     # -- questions -------------------------------------------------------------
 
-    def hrefs_with_uid(self, uid: str) -> List[str]:
-        return sorted(href for href, entry in self.entries().items()
-                      if entry.uid == uid)
-
     def overlapping(self, start: float, end: float,
                     components: Optional[Iterable[str]] = None
                     ) -> List[str]:
