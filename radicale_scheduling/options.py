@@ -117,33 +117,31 @@ PLUGIN_CONFIG_SCHEMA: Dict[str, Dict[str, Dict[str, Any]]] = {"storage": {
 
 @dataclass(frozen=True)
 class Settings:
-    """The plugin's options, read once when the storage is loaded."""
+    """The plugin's options (defaults: the schema), read once at load."""
 
-    domain: str = ""
-    addresses_file: str = ""
-    max_attendees: int = 100
-    max_resource_size: int = 1000000
-    freebusy_max_recipients: int = 50
-    freebusy_max_days: int = 366
-    freebusy_max_occurrences: int = 200000
-    smtp_host: str = ""
-    smtp_port: int = 0
-    smtp_security: str = "starttls"
-    smtp_username: str = ""
-    smtp_password: str = ""
-    smtp_from: str = ""
-    smtp_max_recipients: int = 100
-    smtp_max_per_hour: int = 500
-    smtp_retry_seconds: int = 60
-    queue_folder: str = ""
+    domain: str
+    addresses: str  # the file's path
+    max_attendees: int
+    max_resource_size: int
+    freebusy_max_recipients: int
+    freebusy_max_days: int
+    freebusy_max_occurrences: int
+    smtp_host: str
+    smtp_port: int
+    smtp_security: str
+    smtp_username: str
+    smtp_password: str
+    smtp_from: str
+    smtp_max_recipients: int
+    smtp_max_per_hour: int
+    smtp_retry_seconds: int
+    queue_folder: str
 
     @classmethod
     def from_configuration(cls, configuration: Any) -> Settings:
         def get(name: str) -> Any:
             return configuration.get("storage", "scheduling_" + name)
-        values = {f.name: get(f.name) for f in fields(cls)
-                  if f.name != "addresses_file"}
-        values["addresses_file"] = get("addresses")
+        values = {f.name: get(f.name) for f in fields(cls)}
         values["smtp_host"] = values["smtp_host"].strip()
         if get("smtp_password_file"):
             with open(get("smtp_password_file"), encoding="utf-8") as f:

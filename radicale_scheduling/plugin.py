@@ -39,4 +39,4 @@ class Storage(storage.Storage):
                       "addresses file give users mailto: addresses")
         _log_once(logger.info, "Scheduling (RFC 6638) enabled: domain %r, "
                   "addresses file %r", settings.domain,
-                  settings.addresses_file)
+                  settings.addresses)

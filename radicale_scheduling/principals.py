@@ -22,10 +22,11 @@ import os
 import re
 import threading
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
+from typing import Dict, Iterable, List, Optional, Set, Tuple
 from urllib.parse import unquote, urlparse
 
 from radicale import pathutils
+from radicale.log import logger
 
 from radicale_scheduling.itip import address as addr
 
@@ -53,7 +54,7 @@ class Principal:
         return addr.email(self.addresses[0]) or "" if self.addresses else ""
 
 
-def _stamp(path: str) -> Stamp:
+def file_stamp(path: str) -> Stamp:
     """When a file changed: its mtime and size (None: no such file)."""
     try:
         st = os.stat(path)
@@ -114,15 +115,12 @@ class Directory:
     """
 
     def __init__(self, domain: str, addresses_file: str, root: str,
-                 htpasswd_file: Optional[str] = None,
-                 on_reload_error: Callable[[str], None] = lambda _: None
-                 ) -> None:
+                 htpasswd_file: Optional[str] = None) -> None:
         self._domain = domain
         self._file = addresses_file
         self._root = root
         self._htpasswd_file = htpasswd_file
         self._htpasswd: Tuple[Stamp, Set[str]] = (None, set())
-        self._on_reload_error = on_reload_error
         self._lock = threading.Lock()
         self._mtime: Stamp = None
         self._entries: Dict[str, Principal] = {}
@@ -133,14 +131,14 @@ class Directory:
     # -- the addresses file ------------------------------------------------
 
     def _load(self, raise_errors: bool) -> None:
-        stamp = _stamp(self._file)
+        stamp = file_stamp(self._file)
         try:
             entries = _parse_file(self._file)
             owners = self._check_claims(entries)
         except AddressConfigError as e:
             if raise_errors:
                 raise
-            self._on_reload_error(str(e))
+            logger.error("%s (keeping the previous version)", e)
             self._mtime = stamp  # do not retry until the file changes again
             return
         self._entries, self._owners, self._mtime = entries, owners, stamp
@@ -168,9 +166,9 @@ class Directory:
         return owners
 
     def _refresh(self) -> None:
-        if self._file and _stamp(self._file) != self._mtime:
+        if self._file and file_stamp(self._file) != self._mtime:
             with self._lock:
-                if _stamp(self._file) != self._mtime:
+                if file_stamp(self._file) != self._mtime:
                     self._load(raise_errors=False)
 
     # -- lookups -----------------------------------------------------------
@@ -233,7 +231,7 @@ class Directory:
 
     def _htpasswd_users(self) -> Set[str]:
         """User names of the htpasswd file, when that is the auth backend."""
-        stamp = _stamp(self._htpasswd_file) if self._htpasswd_file else None
+        stamp = file_stamp(self._htpasswd_file) if self._htpasswd_file else None
         if stamp is None:
             return set()
         if self._htpasswd[0] != stamp:
@@ -259,7 +257,8 @@ class Directory:
         """Every user the server knows: principal folders, the htpasswd
         and addresses files (users of other auth backends appear once they
         have logged in)."""
-        users = self._htpasswd_users() | set(self.configured_users())
+        self._refresh()
+        users = self._htpasswd_users() | set(self._entries)
         try:
             with os.scandir(self._root) as entries:
                 users.update(entry.name for entry in entries
@@ -268,7 +267,3 @@ class Directory:
             pass
         return {user for user in users
                 if pathutils.is_safe_filesystem_path_component(user)}
-
-    def configured_users(self) -> Iterable[str]:
-        self._refresh()
-        return list(self._entries)

@@ -1,11 +1,7 @@
-"""The storage adapter: Radicale's multifilesystem storage plus scheduling.
-
-A subclass of Radicale's filesystem storage (existing collection folders
-are used as they are), composed as Radicale composes its own, one part per
-concern: the lock (lock.py), where collections are (schedule.py),
-provisioning (provision.py), and the collection's reads, schedule tags and
-writes (collection.py).  The scheduler and the HTTP layer are wired in by
-``radicale_scheduling.plugin``; the storage imports neither.
+"""The storage adapter: Radicale's filesystem storage (existing folders
+used as they are) plus scheduling, one part per concern: lock.py,
+schedule.py, provision.py, collection.py.  ``radicale_scheduling.plugin``
+wires in the scheduler and the HTTP layer; the storage imports neither.
 """
 
 from __future__ import annotations
@@ -15,7 +11,6 @@ from typing import Dict, Optional, Tuple
 
 from radicale import config
 from radicale import item as radicale_item
-from radicale.log import logger
 
 from radicale_scheduling import compat, options, principals
 from radicale_scheduling.itip.errors import SchedulingError
@@ -42,17 +37,15 @@ class Storage(Provisioning):
         self.settings = options.Settings.from_configuration(configuration)
         super().__init__(configuration)
         self.journal = Journal(self)
-        self._principal_names: Dict[str, Tuple[Optional[Tuple[int, int]],
+        self._principal_names: Dict[str, Tuple[principals.Stamp,
                                                Optional[str]]] = {}
         htpasswd = None
         if configuration.get("auth", "type") == "htpasswd":
             htpasswd = os.path.expanduser(
                 configuration.get("auth", "htpasswd_filename"))
         self.directory = principals.Directory(
-            self.settings.domain, self.settings.addresses_file,
-            self.root_folder, htpasswd,
-            lambda message: logger.error("%s (keeping the previous version)",
-                                         message))
+            self.settings.domain, self.settings.addresses, self.root_folder,
+            htpasswd)
         compat.install_time_ranges()
         if self.journal.pending():
             with self.acquire_lock("w"):
@@ -62,12 +55,8 @@ class Storage(Provisioning):
         """The DAV:displayname of the user's principal folder ("" for none),
         None when that folder is a calendar or address book.  Cached per
         props file, so a principal search reads only what changed."""
-        try:
-            st = os.stat(os.path.join(self.root_folder, user,
-                                      compat.PROPS_FILE))
-            stamp: Optional[Tuple[int, int]] = (st.st_mtime_ns, st.st_size)
-        except OSError:
-            stamp = None
+        stamp = principals.file_stamp(
+            os.path.join(self.root_folder, user, compat.PROPS_FILE))
         cached = self._principal_names.get(user)
         if cached is not None and cached[0] == stamp:
             return cached[1]

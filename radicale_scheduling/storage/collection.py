@@ -10,12 +10,11 @@ from radicale import item as radicale_item
 
 from radicale_scheduling import compat, context
 from radicale_scheduling.storage import paths
-from radicale_scheduling.storage.reads import IndexedItem, Reads
-from radicale_scheduling.storage.tags import TAGS_FOLDER, ScheduleTags
+from radicale_scheduling.storage.tags import TAGS_FOLDER
 from radicale_scheduling.storage.writes import Writes
 
-__all__ = ["Collection", "IndexedItem", "Reads", "ScheduleTags", "Scheduler",
-           "Writes", "TAGS_FOLDER", "TRANSP_KEY", "DEFAULT_CALENDAR_KEY"]
+__all__ = ["Collection", "Scheduler", "TAGS_FOLDER", "TRANSP_KEY",
+           "DEFAULT_CALENDAR_KEY"]
 
 #: Meta key (as Radicale stores PROPPATCHed properties) of a calendar's
 #: CALDAV:schedule-calendar-transp value: "opaque" or "transparent".
@@ -24,7 +23,7 @@ TRANSP_KEY = "C:schedule-calendar-transp"
 DEFAULT_CALENDAR_KEY = "C:schedule-default-calendar-URL"
 
 
-class Collection(Writes, ScheduleTags, Reads):
+class Collection(Writes):
     """A calendar, address book, or a scheduling inbox or outbox.
 
     The scheduling folders are given their folder here (Radicale refuses
@@ -43,11 +42,6 @@ class Collection(Writes, ScheduleTags, Reads):
         super().__init__(storage_, path, filesystem_path)
         self.schedule_kind = (schedule.kind if schedule is not None and
                               schedule.href is None else None)
-
-    @property
-    def accepts_events(self) -> bool:
-        """A calendar that can hold VEVENTs (RFC 6638 section 4.3)."""
-        return self.accepts("VEVENT")
 
     def accepts(self, component: str) -> bool:
         """A calendar whose supported-calendar-component-set (RFC 4791

@@ -57,11 +57,23 @@ _memory: Dict[str, list] = {}
 _memory_lock = threading.Lock()
 
 
+def stat(path: str) -> Optional[os.stat_result]:
+    """``os.stat``, None when the file cannot be seen."""
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
+
+
+def file_key(st: Optional[os.stat_result]) -> Optional[Tuple[int, int, int]]:
+    """What tells a file version apart: inode, size, mtime (Radicale
+    replaces items by rename, so a rewrite changes the inode)."""
+    return None if st is None else (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 def same_file(entry: Entry, st: os.stat_result) -> bool:
-    """The entry describes the file with this stat (Radicale replaces
-    items by rename, so a rewrite changes the inode)."""
-    return entry.ino == st.st_ino and entry.size == st.st_size and \
-        entry.mtime_ns == st.st_mtime_ns
+    """The entry describes the file with this stat."""
+    return tuple(entry[:3]) == file_key(st)
 
 
 class ItemIndex:
@@ -73,12 +85,8 @@ class ItemIndex:
 
     # -- the file ------------------------------------------------------------
 
-    def _file_stamp(self) -> Optional[tuple]:
-        try:
-            st = os.stat(self._path)
-        except OSError:
-            return None
-        return (st.st_ino, st.st_size, st.st_mtime_ns)
+    def _file_stamp(self) -> Optional[Tuple[int, int, int]]:
+        return file_key(stat(self._path))
 
     def _load(self) -> Dict[str, Entry]:
         stamp = self._file_stamp()
@@ -187,10 +195,8 @@ class ItemIndex:
                time_range: Tuple[int, int]) -> None:
         """Note an item the server just wrote, so that nobody has to read
         it back to index it (the folder is still checked on every use)."""
-        path = os.path.join(self._folder, href)
-        try:
-            st = os.stat(path)
-        except OSError:
+        st = stat(os.path.join(self._folder, href))
+        if st is None:
             return
         entries = self._load()
         entries[href] = Entry(st.st_ino, st.st_size, st.st_mtime_ns, uid,
@@ -201,15 +207,11 @@ class ItemIndex:
     def known(self, href: str) -> Optional[Entry]:
         """What the index last knew of ``href``, unvalidated: the caller
         compares it with the file's stat (``same_file``)."""
+        if self._path not in _memory:
+            self._load()
         with _memory_lock:
             cached = _memory.get(self._path)
-        if cached is None:
-            self._load()
-            with _memory_lock:
-                cached = _memory.get(self._path)
-            if cached is None:
-                return None
-        return cached[1].get(href)
+        return None if cached is None else cached[1].get(href)
 
     def _amend(self, href: str, st: os.stat_result,
                when: Callable[[Entry], Any], **change: Any) -> None:
@@ -235,10 +237,6 @@ class ItemIndex:
                     name=name)
 
     # -- questions -------------------------------------------------------------
-
-    def hrefs_with_uid(self, uid: str) -> List[str]:
-        return sorted(href for href, entry in self.entries().items()
-                      if entry.uid == uid)
 
     def overlapping(self, start: float, end: float,
                     components: Optional[Iterable[str]] = None

@@ -76,9 +76,6 @@ class Transaction:
         folder, name = os.path.split(write.path)
         self._folders.setdefault(folder, {})[name] = write
 
-    def staged(self, path: str) -> Optional[Write]:
-        return self.writes.get(path)
-
     def in_folder(self, folder: str) -> Dict[str, Write]:
         """The staged writes of the files directly in ``folder``."""
         return self._folders.get(folder, {})
@@ -103,7 +100,7 @@ def staged(path: str) -> Optional[Write]:
     """The running operation's staged write of ``path``, if any: its own
     reads see it."""
     txn = _current.get()
-    return None if txn is None or not txn.writes else txn.staged(path)
+    return None if txn is None else txn.writes.get(path)
 
 
 class Journal:
@@ -152,10 +149,6 @@ class Journal:
             txn.result = txn.final.perform()
         if name is not None:
             self._remove_journal(name)
-        self._after(txn)
-
-    @staticmethod
-    def _after(txn: Transaction) -> None:
         for callback in txn.after_commit:
             try:
                 callback()
@@ -172,6 +165,14 @@ class Journal:
         # Durably gone before anyone else writes: a journal replayed
         # after later changes would undo them.
         self.write_file(os.path.join(self.folder, name), None)
+
+    def stage(self, write: Write) -> None:
+        """Stage ``write`` in the running operation, else make it now."""
+        txn = _current.get()
+        if txn is not None:
+            txn.stage(write)
+        else:
+            self._apply(write)
 
     def _apply(self, write: Write) -> None:
         if write.collection is not None and write.href is not None:

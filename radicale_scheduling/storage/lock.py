@@ -43,13 +43,9 @@ class Locking(compat.Storage):
         waiting for a writer that waits for it would never end."""
         depth = getattr(self._lock_depth, "value", 0)
         with contextlib.ExitStack() as stack:
-            if depth:
-                stack.enter_context(super().acquire_lock(mode, *args,
-                                                         **kwargs))
-            else:
-                with self._turnstile.acquire("w"):
-                    stack.enter_context(super().acquire_lock(mode, *args,
-                                                             **kwargs))
+            with contextlib.nullcontext() if depth else \
+                    self._turnstile.acquire("w"):
+                stack.enter_context(super().acquire_lock(mode, *args, **kwargs))
             self._lock_depth.value = depth + 1
             try:
                 if mode == "w":

@@ -20,15 +20,10 @@ from radicale_scheduling.storage.collection import (
 from radicale_scheduling.storage.lock import Locking
 from radicale_scheduling.storage.schedule import ScheduleCollections
 
-#: Name and properties of the calendar created for a user who has none.
-DEFAULT_CALENDAR_NAME = "calendar"
-DEFAULT_CALENDAR_PROPS = {
-    "tag": "VCALENDAR",
-    "D:displayname": "Calendar",
-    "C:supported-calendar-component-set": "VEVENT,VTODO,VJOURNAL",
-}
-#: Folder and display name of a calendar made for a component the user's
-#: calendars do not take (as Apple's and Cyrus' servers do).
+#: Folder and display name of the calendar made for a user who has none,
+#: and of one made for a component the user's calendars do not take (as
+#: Apple's and Cyrus' servers do).
+DEFAULT_CALENDAR = ("calendar", "Calendar", "VEVENT,VTODO,VJOURNAL")
 COMPONENT_CALENDARS = {"VTODO": ("tasks", "Tasks"),
                        "VJOURNAL": ("journal", "Journal")}
 
@@ -87,7 +82,7 @@ class Provisioning(ScheduleCollections, Locking):
         if current and self.is_valid_default_calendar(user, current):
             return current
         if not create and not current and self.scheduling_ready(user) and \
-                not any(c.accepts_events for c in self.user_calendars(user)):
+                not any(c.accepts("VEVENT") for c in self.user_calendars(user)):
             return None  # nothing to choose: no need for the write lock
         with self.acquire_lock("w", user):
             return self.ensure_default_calendar_locked(user, create)
@@ -103,10 +98,9 @@ class Provisioning(ScheduleCollections, Locking):
                            "choosing another", current, user)
         chosen = next((pathutils.unstrip_path(c.path, True)
                        for c in self.user_calendars(user)
-                       if c.accepts_events), None)
+                       if c.accepts("VEVENT")), None)
         if chosen is None and create:
-            chosen = self._create_calendar(user, DEFAULT_CALENDAR_NAME,
-                                           DEFAULT_CALENDAR_PROPS, "default")
+            chosen = self._create_calendar(user, *DEFAULT_CALENDAR)
         if chosen is None and not current:
             return None
         inbox = self.collection(paths.collection_path(user, paths.INBOX))
@@ -130,19 +124,20 @@ class Provisioning(ScheduleCollections, Locking):
                        if pathutils.is_safe_filesystem_path_component(name)]
         return [c for c in collections if c.tag == "VCALENDAR"]
 
-    def _create_calendar(self, user: str, base: str, props: dict,
-                         what: str) -> str:
-        """A new calendar of ``user`` under the first free name."""
+    def _create_calendar(self, user: str, base: str, name: str,
+                         components: str) -> str:
+        """A new calendar of ``user`` under the first free folder name."""
         folder = os.path.join(self.root_folder, user)
         taken = set(os.listdir(folder)) if os.path.isdir(folder) else set()
-        name, counter = base, 1
-        while name in taken:
+        folder_name, counter = base, 1
+        while folder_name in taken:
             counter += 1
-            name = "%s-%d" % (base, counter)
-        path = "/%s/%s/" % (user, name)
-        super().create_collection(path, props=dict(props))
-        logger.info("Scheduling: created %s calendar %r of %r", what, path,
-                    user)
+            folder_name = "%s-%d" % (base, counter)
+        path = "/%s/%s/" % (user, folder_name)
+        super().create_collection(path, props={
+            "tag": "VCALENDAR", "D:displayname": name,
+            "C:supported-calendar-component-set": components})
+        logger.info("Scheduling: created calendar %r of %r", path, user)
         return path
 
     def delivery_calendar_locked(self, user: str, component: str) -> str:
@@ -159,9 +154,7 @@ class Provisioning(ScheduleCollections, Locking):
                 return pathutils.unstrip_path(collection.path, True)
         base, name = COMPONENT_CALENDARS.get(component, (component.lower(),
                                                          component))
-        return self._create_calendar(user, base, {
-            "tag": "VCALENDAR", "D:displayname": name,
-            "C:supported-calendar-component-set": component}, name.lower())
+        return self._create_calendar(user, base, name, component)
 
     def default_calendar(self, user: str) -> Optional[str]:
         """The path of the user's schedule-default-calendar-URL, if set."""
@@ -178,4 +171,4 @@ class Provisioning(ScheduleCollections, Locking):
                 not pathutils.is_safe_filesystem_path_component(parts[1]):
             return False
         collection = self.collection("/%s/" % sane)
-        return collection.exists and collection.accepts_events
+        return collection.exists and collection.accepts("VEVENT")

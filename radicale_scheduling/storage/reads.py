@@ -7,9 +7,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
 import time
 import xml.etree.ElementTree as ET
+from stat import S_ISREG
 from typing import Iterable, Iterator, List, Optional, Tuple, cast
 
 from radicale import item as radicale_item
@@ -21,7 +21,7 @@ from radicale_scheduling import compat
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip.text import SCHEDULE_TAG, without_private
 from radicale_scheduling.storage import journal
-from radicale_scheduling.storage.index import Entry, ItemIndex, same_file
+from radicale_scheduling.storage.index import Entry, ItemIndex, file_key, same_file, stat
 
 
 class Reads(compat.Collection):
@@ -56,8 +56,7 @@ class Reads(compat.Collection):
             return None
 
     def read_text(self, href: str) -> Optional[str]:
-        """The text of the item file ``href`` (None: no such file), without
-        server-private properties (``_without_private``)."""
+        """The file's text without server-private properties; None: none."""
         staged = journal.staged(os.path.join(self.folder, href))
         if staged is not None:
             return staged.text
@@ -110,19 +109,16 @@ class Reads(compat.Collection):
                                   text=staged.text)
 
     def _get_indexed(self, href: str) -> Optional[radicale_item.Item]:
-        """The item from its index entry, if that describes the file as it
-        is now (inode, size, mtime) and holds Radicale's ETag."""
+        """The item from its index entry, if that matches the file and
+        holds Radicale's ETag."""
         if not self.tag or not pathutils.is_safe_filesystem_path_component(
                 href):
             return None
         entry = self.index.known(href)
         if entry is None or not entry.etag:
             return None
-        try:
-            st = os.stat(os.path.join(self.folder, href))
-        except OSError:
-            return None
-        if not stat.S_ISREG(st.st_mode) or not same_file(entry, st):
+        st = stat(os.path.join(self.folder, href))
+        if st is None or not S_ISREG(st.st_mode) or not same_file(entry, st):
             return None
         return IndexedItem(self, href, entry, st)
 
@@ -130,18 +126,11 @@ class Reads(compat.Collection):
                   ) -> Optional[radicale_item.Item]:
         """Radicale's read of ``href``; its ETag is noted in the index."""
         path = os.path.join(self.folder, href)
-        try:
-            before = os.stat(path)
-        except OSError:
-            before = None
+        before = file_key(stat(path))
         item = _without_private(self.radicale_get(href, verify_href))
         if item is not None and before is not None and self.tag:
-            try:
-                after = os.stat(path)
-            except OSError:
-                return item
-            if (after.st_ino, after.st_size, after.st_mtime_ns) == (
-                    before.st_ino, before.st_size, before.st_mtime_ns):
+            after = stat(path)
+            if after is not None and file_key(after) == before:
                 self.index.learn(href, after, item.etag, item.name)
         return item
 
@@ -191,7 +180,8 @@ class Reads(compat.Collection):
 
     def find_uid(self, uid: str) -> List[str]:
         """The hrefs holding ``uid`` (normally one), from the index."""
-        hrefs = self.index.hrefs_with_uid(uid)
+        hrefs = sorted(href for href, entry in self.index.entries().items()
+                       if entry.uid == uid)
         txn = journal.current()
         staged = txn.in_folder(self.folder) if txn is not None else None
         if not staged:

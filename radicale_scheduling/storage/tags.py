@@ -58,12 +58,7 @@ class ScheduleTags(Reads):
             raise pathutils.UnsafePathError(href)
         if (self._stored_tag(href) or None) == tag:
             return
-        path = self._tag_path(href)
-        txn = journal.current()
-        if txn is not None:
-            txn.stage(journal.Write(path, tag))
-        else:
-            self.storage.journal.write_file(path, tag)
+        self.storage.journal.stage(journal.Write(self._tag_path(href), tag))
 
     def keep_legacy_tag(self, href: str) -> None:
         """Before an object's text is replaced: a tag held in the object

@@ -18,10 +18,6 @@ from radicale_scheduling.storage.tags import ScheduleTags
 
 class Writes(ScheduleTags):
 
-    def store(self, href: str, item: radicale_item.Item) -> Any:
-        """Radicale's own upload, without scheduling (server writes)."""
-        return super().upload(href, item)
-
     def write_delivered(self, href: str, text: str,
                         indexed: Optional[journal.Facts] = None) -> None:
         """A server-made write: the file alone, atomically and synced.
@@ -34,13 +30,8 @@ class Writes(ScheduleTags):
         self.keep_legacy_tag(href)
         self.storage.check_size(
             text, "The scheduling object /%s/%s" % (self.path, href))
-        write = journal.Write(os.path.join(self.folder, href), text, self,
-                              href, indexed)
-        txn = journal.current()
-        if txn is not None:
-            txn.stage(write)
-        else:
-            self.apply_staged(write)
+        self.storage.journal.stage(journal.Write(
+            os.path.join(self.folder, href), text, self, href, indexed))
 
     def apply_staged(self, write: journal.Write) -> None:
         assert write.href is not None and write.text is not None
@@ -56,10 +47,10 @@ class Writes(ScheduleTags):
         self.set_schedule_tag(href, schedule_tag)
         txn = journal.current()
         if txn is None:
-            return self.store(href, item)
+            return super().upload(href, item)
         txn.finish_with({"path": os.path.join(self.folder, href),
                          "text": item.serialize()},
-                        lambda: self.store(href, item))
+                        lambda: super(Writes, self).upload(href, item))
         return None
 
     def upload(self, href: str, item: radicale_item.Item) -> Any:
