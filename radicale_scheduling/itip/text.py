@@ -1,6 +1,6 @@
 """Edits of serialized iCalendar, where parsing would cost more than the
 edit: the one place the engine touches text instead of the parsed object
-(tested in tests/test_itip_text.py).  Each returns None where it cannot be sure."""
+(tested in tests/engine/test_itip_text.py).  Each returns None where it cannot be sure."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fault injection for tests/test_crash.py, loaded by a test's subprocess.
+"""Fault injection for tests/live/test_crash.py, loaded by a test's subprocess.
 
 Python imports ``sitecustomize`` at start when it is on the path; the crash
 test puts this folder on PYTHONPATH of the ``python -m radicale`` it starts.
