@@ -42,11 +42,16 @@ class Candidate:
 
     def values(self, tag: str) -> Optional[List[str]]:
         """The strings a search on ``tag`` compares, None if unsearchable."""
-        addresses = list(self.principal.addresses)
-        emails = [address.email(a) or a for a in addresses]
-        return {DISPLAYNAME: [self.display_name],
-                ADDRESS_SET: addresses + emails, EMAIL_SET: emails,
-                USER_TYPE: [self.principal.cutype]}.get(tag)
+        if tag == DISPLAYNAME:
+            return [self.display_name]
+        if tag == USER_TYPE:
+            return [self.principal.cutype]
+        if tag not in (ADDRESS_SET, EMAIL_SET):
+            return None
+        # Worked out per search term only: a search reads every principal.
+        emails = [address.email(a) or a for a in self.principal.addresses]
+        return emails if tag == EMAIL_SET else \
+            list(self.principal.addresses) + emails
 
 
 def candidates(storage: Storage) -> List[Candidate]:
