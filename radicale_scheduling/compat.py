@@ -188,6 +188,19 @@ def visit_time_ranges(vobject_item: Any, child_name: str,
             return
 
 
+_logged: set = set()
+
+
+def log_once(log: Callable[..., None], message: str, *args: object) -> None:
+    """A start line, once per process: Radicale 3.9 loads the storage twice
+    (its sharing backend has its own), and the same lines need not be
+    logged twice."""
+    text = message % args
+    if text not in _logged:
+        _logged.add(text)
+        log("%s", text)
+
+
 def install_time_ranges() -> None:
     """Replace the walk in Radicale's module, where every caller reads it
     (items' time range, storage cache, reports, free-busy)."""

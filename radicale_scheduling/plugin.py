@@ -7,23 +7,10 @@ and the HTTP layer installed.
 
 from __future__ import annotations
 
-from typing import Callable, Set
-
 from radicale import config
 from radicale.log import logger
 
-from radicale_scheduling import delivery, http, storage
-
-_logged: Set[str] = set()
-
-
-def _log_once(log: Callable[..., None], message: str, *args: object) -> None:
-    """Radicale 3.9 loads the storage twice (its sharing backend has its
-    own): the configuration is announced once."""
-    text = message % args
-    if text not in _logged:
-        _logged.add(text)
-        log("%s", text)
+from radicale_scheduling import compat, delivery, http, storage
 
 
 class Storage(storage.Storage):
@@ -34,9 +21,10 @@ class Storage(storage.Storage):
         http.install()
         settings = self.settings
         if not settings.domain:
-            _log_once(logger.info, "Scheduling: no scheduling_domain; only "
-                      "user names that are e-mail addresses and the "
-                      "addresses file give users mailto: addresses")
-        _log_once(logger.info, "Scheduling (RFC 6638) enabled: domain %r, "
-                  "addresses file %r", settings.domain,
-                  settings.addresses)
+            compat.log_once(logger.info, "Scheduling: no scheduling_domain; "
+                            "only user names that are e-mail addresses and "
+                            "the addresses file give users mailto: "
+                            "addresses")
+        compat.log_once(logger.info, "Scheduling (RFC 6638) enabled: domain "
+                        "%r, addresses file %r", settings.domain,
+                        settings.addresses)

@@ -3,23 +3,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Set
+from typing import TYPE_CHECKING
 
 from radicale.log import logger
+
+from radicale_scheduling import compat
 
 if TYPE_CHECKING:
     from radicale_scheduling.delivery.implicit import Scheduler
     from radicale_scheduling.storage import Storage
-
-_said: Set[str] = set()
-
-
-def _once(log, message: str, *args: object) -> None:
-    """Radicale 3.9 loads the storage twice: one start line is enough."""
-    text = message % args
-    if text not in _said:
-        _said.add(text)
-        log("%s", text)
 
 
 def connect(storage: Storage) -> Scheduler:
@@ -29,13 +21,13 @@ def connect(storage: Storage) -> Scheduler:
     settings = storage.settings
     transports: list = [LocalTransport(storage)]
     if not settings.smtp_enabled:
-        _once(logger.warning, "Scheduling: scheduling_smtp_host is not set, "
-              "so nobody outside this server hears of invitations (clients "
-              "stop mailing them once the server schedules)")
+        compat.log_once(logger.warning, "Scheduling: scheduling_smtp_host is not set, "
+                        "so nobody outside this server hears of invitations (clients "
+                        "stop mailing them once the server schedules)")
         return Scheduler(storage, transports)
     queue = outbound.shared(storage)
-    _once(logger.info, "Scheduling: e-mail (iMIP) through %s port %d (%s) as "
-          "%r, queue in %r", settings.smtp_host, settings.smtp_port_used,
-          settings.smtp_security, settings.smtp_from, settings.queue_folder)
+    compat.log_once(logger.info, "Scheduling: e-mail (iMIP) through %s port %d (%s) as "
+                    "%r, queue in %r", settings.smtp_host, settings.smtp_port_used,
+                    settings.smtp_security, settings.smtp_from, settings.queue_folder)
     return Scheduler(storage, transports + [dispatch.Mail(storage, queue)],
                      queue)
