@@ -106,6 +106,37 @@ class Collection(multifilesystem.Collection):
             return None
         return getattr(self._storage, "_max_resource_size", None)
 
+    # -- sync-collection (storage/reads.py): Radicale's sync() reads its
+    # members through get_all, _update_history_etag and
+    # _get_deleted_history_hrefs, handed over here to public names.
+
+    def radicale_update_history_etag(self, href: str, item: Any) -> str:
+        """Radicale's history ETag of ``href`` (reads, maybe rewrites, its
+        history file); ``item`` needs only ``etag`` (None: deleted)."""
+        return super()._update_history_etag(href, item)
+
+    def update_history_etag(self, href: str, item: Any) -> str:
+        return self.radicale_update_history_etag(href, item)
+
+    def _update_history_etag(self, href: str, item: Any) -> str:
+        return self.update_history_etag(href, item)
+
+    def radicale_deleted_history_hrefs(self) -> Iterator[str]:
+        return super()._get_deleted_history_hrefs()
+
+    def deleted_history_hrefs(self) -> Iterator[str]:
+        return self.radicale_deleted_history_hrefs()
+
+    def _get_deleted_history_hrefs(self) -> Iterator[str]:
+        return self.deleted_history_hrefs()
+
+    def within_listing_limit(self, href: str) -> bool:
+        """3.9's get_all check of an item's size (it logs what it skips)."""
+        limit = self.listing_limit
+        check = getattr(pathutils, "file_check_size", None)
+        return limit is None or check is None or bool(
+            check(os.path.join(self._filesystem_path, href), limit))
+
 
 def set_time_range(item: radicale_item.Item, value: Any) -> None:
     item._time_range = value

@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, Sequence, Tuple
 from radicale import storage as radicale_storage
 
 from radicale_scheduling import compat
-from radicale_scheduling.http import polls, props, request
+from radicale_scheduling.http import polls, props, request, sync
 from radicale_scheduling.http.xml import clark, element
 
 _PROPSTAT, _PROP, _STATUS = map(clark, ("D:propstat", "D:prop", "D:status"))
@@ -133,9 +133,13 @@ def around_response(arg: compat.Args, call_next: Callable[[], ET.Element]
 def around_report(arg: compat.Args, call_next: Callable[[], Any]) -> Any:
     """CALDAV:schedule-tag in REPORT answers (multiget, query), which
     Radicale answers 404: each item is looked up by its href (the REPORT
-    holds the lock)."""
-    result = call_next()
+    holds the lock).  A sync-collection for ETags is answered from the
+    index (http/sync.py)."""
     ctx = props.current()
+    fast = None if ctx is None else sync.fast_report(arg)
+    if fast is not None:
+        return fast
+    result = call_next()
     xml_request = arg("xml_request")
     if ctx is None or xml_request is None or \
             xml_request.find(".//" + clark("C:schedule-tag")) is None:

@@ -248,3 +248,101 @@ class ItemIndex:
             href for href, entry in self.entries().items()
             if (wanted is None or entry.component in wanted)
             and not (entry.start >= end or entry.end <= start))
+
+
+# -- history ETags (sync-collection) ------------------------------------------
+
+#: Beside the index: each href's Radicale history ETag as last read.
+HISTORY_FILE = "history.json"
+HISTORY_VERSION = 1
+#: A history file's state: inode, size, mtime (Radicale rewrites one by
+#: atomic rename, so any rewrite changes it).
+HistoryKey = Tuple[int, int, int]
+
+# history.json path -> [stamp of the file, {href: [etag, history etag,
+# inode, size, mtime_ns]}, unsaved changes]
+_histories: Dict[str, list] = {}
+
+
+class HistoryEtags:
+    """What Radicale's history file of each href held (its ETag and history
+    ETag), keyed by that file's inode, size and mtime: a sync answers from
+    one listing of the history folder instead of reading a pickle per item
+    (Radicale's ``_update_history_etag``).  Derived data: a file that
+    changed or an entry lost is read the Radicale way, and the cache is
+    rewritten now and then (SAVE_EVERY), never trusted on its own."""
+
+    def __init__(self, collection: compat.Collection) -> None:
+        self._collection = collection
+        self._path = os.path.join(collection.cache_folder("scheduling"),
+                                  HISTORY_FILE)
+
+    def known(self) -> Dict[str, list]:
+        """href -> [etag, history etag, inode, size, mtime_ns] (a copy)."""
+        stamp = file_key(stat(self._path))
+        with _memory_lock:
+            cached = _histories.get(self._path)
+            if cached is not None and cached[0] == stamp:
+                return dict(cached[1])
+        values: Dict[str, list] = {}
+        if stamp is not None:
+            try:
+                with open(self._path, encoding="utf-8") as f:
+                    data = json.load(f)
+                if data.get("version") != HISTORY_VERSION:
+                    raise ValueError("version %r" % data.get("version"))
+                values = {href: list(value) for href, value in
+                          data["history"].items() if len(value) == 5}
+            except (OSError, ValueError, KeyError, TypeError,
+                    AttributeError) as e:
+                logger.warning("Scheduling: rebuilding the history cache of "
+                               "%r (%s)", self._collection.path, e)
+                values = {}
+        with _memory_lock:
+            _histories[self._path] = [stamp, values, 0]
+        return dict(values)
+
+    @staticmethod
+    def lookup(known: Dict[str, list], href: str, etag: str,
+               key: Optional[HistoryKey]) -> Optional[str]:
+        """The history ETag if the history file (with stat ``key``) is
+        the one last read and holds ``etag``, else None."""
+        value = known.get(href)
+        if value is None or key is None or value[0] != etag or \
+                tuple(value[2:]) != key:
+            return None
+        return value[1]
+
+    def update(self, learnt: Dict[str, list], present: Iterable[str]
+               ) -> None:
+        """Keep what a sync learnt; forget hrefs whose history file is
+        gone (``present``: the history folder's names)."""
+        names = set(present)
+        with _memory_lock:
+            cached = _histories.get(self._path)
+            if cached is None:
+                cached = _histories[self._path] = [None, {}, SAVE_EVERY]
+            values = cached[1]
+            gone = [href for href in values if href not in names]
+            if not learnt and not gone:
+                return
+            values = dict(values)
+            for href in gone:
+                del values[href]
+            values.update(learnt)
+            cached[1] = values
+            cached[2] += len(learnt) + len(gone)
+            if cached[2] < SAVE_EVERY:
+                return
+            snapshot = dict(values)
+        try:
+            self._collection.storage.journal.write_file(
+                self._path, json.dumps({"version": HISTORY_VERSION,
+                                        "history": snapshot}))
+        except OSError as e:  # derived data: answers stay right without it
+            logger.warning("Scheduling: cannot save the history cache of "
+                           "%r: %s", self._collection.path, e)
+            return
+        stamp = file_key(stat(self._path))
+        with _memory_lock:
+            _histories[self._path] = [stamp, snapshot, 0]

@@ -10,7 +10,7 @@ import os
 import time
 import xml.etree.ElementTree as ET
 from stat import S_ISREG
-from typing import Iterable, Iterator, List, Optional, Tuple, cast
+from typing import Dict, Iterable, Iterator, List, NamedTuple, Optional, Set, Tuple, cast
 
 from radicale import item as radicale_item
 from radicale import pathutils
@@ -21,7 +21,15 @@ from radicale_scheduling import compat
 from radicale_scheduling.itip import calendar as ical
 from radicale_scheduling.itip.text import SCHEDULE_TAG, without_private
 from radicale_scheduling.storage import journal
-from radicale_scheduling.storage.index import Entry, ItemIndex, file_key, same_file, stat
+from radicale_scheduling.storage.index import (
+    Entry,
+    HistoryEtags,
+    HistoryKey,
+    ItemIndex,
+    file_key,
+    same_file,
+    stat,
+)
 
 
 class Reads(compat.Collection):
@@ -163,11 +171,105 @@ class Reads(compat.Collection):
         """Radicale's sync, without removed members in an initial sync
         (RFC 6578 s3.4): a client starting afresh must not be told of items
         it never saw."""
-        token, changes = super().sync(old_token)
-        if old_token:
-            return token, changes
-        return token, [href for href in changes
-                       if os.path.isfile(os.path.join(self.folder, href))]
+        return self.sync_members(old_token)[:2]
+
+    def sync_members(self, old_token: str = ""
+                     ) -> Tuple[str, List[str], Dict[str, Member]]:
+        """Radicale's sync (same token, token file, history files, order
+        of changes) and the present members: href -> (ETag, vobject name,
+        component).  Radicale reads every item and one history pickle per
+        item; here the members come from the index and the history ETags
+        from a cache checked against the history folder's listing, so only
+        what changed is read or written, by Radicale's own code."""
+        txn = journal.current()
+        if not self.tag or txn is not None and txn.in_folder(self.folder):
+            token, changes = super().sync(old_token)
+            present = None
+            members: Dict[str, Member] = {}
+        else:
+            plan = self._sync_plan()
+            self.__dict__["_scheduling_sync"] = plan
+            try:
+                token, changes = super().sync(old_token)
+            finally:
+                del self.__dict__["_scheduling_sync"]
+                HistoryEtags(self).update(plan.learnt, plan.history)
+            present = plan.listing
+            members = plan.members
+        changes = list(changes)
+        if not old_token:
+            changes = [href for href in changes if (
+                href in present if present is not None else
+                os.path.isfile(os.path.join(self.folder, href)))]
+        return token, changes, members
+
+    def _sync_plan(self) -> _SyncPlan:
+        """What Radicale's sync would read: its listing (folder order), each
+        item it yields with its ETag, the history folder's files."""
+        entries = self.index.entries()
+        limit = self.listing_limit
+        plan = _SyncPlan()
+        for href in compat.Collection.hrefs(self):  # Radicale's listing
+            plan.listing.add(href)
+            entry = entries.get(href)
+            if entry is not None and entry.etag:
+                if limit is not None and entry.size > limit and \
+                        not self.within_listing_limit(href):
+                    continue
+                member: Member = (entry.etag, entry.name, entry.component)
+            else:  # not indexed (broken?): Radicale's own read
+                item = self.get_item(href, verify_href=False)
+                if item is None or not self.within_listing_limit(href):
+                    continue
+                member = (item.etag, item.name or "",
+                          item.component_name or "")
+            plan.members[href] = member
+            plan.items.append(_Listed(href, member[0]))
+        plan.folder = self.cache_folder("history")
+        try:
+            with os.scandir(plan.folder) as listing:
+                for found in listing:
+                    try:
+                        key = file_key(found.stat())
+                    except OSError:
+                        key = None
+                    plan.history[found.name] = key
+        except FileNotFoundError:
+            pass
+        plan.known = HistoryEtags(self).known()
+        return plan
+
+    def get_all(self) -> Iterator[radicale_item.Item]:
+        plan = self.__dict__.get("_scheduling_sync")
+        if plan is None:
+            return super().get_all()
+        # Within sync(): it uses each item's href and etag only.
+        return iter(cast(List[radicale_item.Item], plan.items))
+
+    def update_history_etag(self, href: str, item) -> str:
+        plan = self.__dict__.get("_scheduling_sync")
+        if plan is None:
+            return super().update_history_etag(href, item)
+        etag = item.etag if item else ""
+        known = HistoryEtags.lookup(plan.known, href, etag,
+                                    plan.history.get(href))
+        if known is not None:
+            return known
+        history_etag = super().update_history_etag(href, item)
+        key = file_key(stat(os.path.join(plan.folder, href)))
+        if key is not None:
+            plan.learnt[href] = [etag, history_etag, *key]
+            plan.history[href] = key
+        return history_etag
+
+    def deleted_history_hrefs(self) -> Iterator[str]:
+        """Radicale's: the history folder's names that are no item file."""
+        plan = self.__dict__.get("_scheduling_sync")
+        if plan is None:
+            return super().deleted_history_hrefs()
+        return iter([href for href in list(plan.history)
+                     if pathutils.is_safe_filesystem_path_component(href)
+                     and href not in plan.listing])
 
     def facts(self, href: str) -> Optional[journal.Facts]:
         """(UID, component, time range) of ``href`` as last known."""
@@ -217,6 +319,29 @@ class Reads(compat.Collection):
             if istart >= end or iend <= start:
                 continue
             yield item, simple and (start <= istart or iend <= end)
+
+
+#: A present member of a collection: ETag, vobject name, component.
+Member = Tuple[str, str, str]
+
+
+class _Listed(NamedTuple):
+    """What Radicale's sync reads of an item."""
+    href: str
+    etag: str
+
+
+class _SyncPlan:
+    """One sync's members and history files (Reads.sync_members)."""
+
+    def __init__(self) -> None:
+        self.listing: Set[str] = set()
+        self.members: Dict[str, Member] = {}
+        self.items: List[_Listed] = []
+        self.folder = ""
+        self.history: Dict[str, Optional[HistoryKey]] = {}
+        self.known: Dict[str, list] = {}
+        self.learnt: Dict[str, list] = {}
 
 
 class IndexedItem(radicale_item.Item):
