@@ -268,8 +268,8 @@ class Reads(compat.Collection):
         if plan is None:
             return super().deleted_history_hrefs()
         return iter([href for href in list(plan.history)
-                     if pathutils.is_safe_filesystem_path_component(href)
-                     and href not in plan.listing])
+                     if href not in plan.listing and
+                     pathutils.is_safe_filesystem_path_component(href)])
 
     def facts(self, href: str) -> Optional[journal.Facts]:
         """(UID, component, time range) of ``href`` as last known."""
