@@ -302,3 +302,44 @@ def test_polls_answer_as_in_plain_radicale_after_edits_by_hand(tmp_path):
             depth="1").body
     answers = both()
     assert answers["plugin"] == answers["plain"]
+
+
+@pytest.mark.parametrize("props", [
+    "<D:getetag/>", "<D:getcontenttype/><D:getetag/>",
+    "<D:getetag/><D:displayname/>", "<D:getetag/><C:calendar-data/>"])
+def test_sync_answers_as_in_plain_radicale_after_delete(tmp_path, props):
+    """sync-collection (issue 18; http/sync.py answers ETag syncs from the
+    index): the same members, values and statuses as plain Radicale
+    after PUTs and DELETEs, for ETag-only syncs and for those Radicale
+    answers itself; tests/inprocess/test_sync.py compares byte for byte
+    on one folder."""
+    apps = {"plain": make_server(str(tmp_path / "plain"),
+                                 storage_type="multifilesystem"),
+            "plugin": make_server(str(tmp_path / "plugin"),
+                                  scheduling_domain="example.org")}
+    body = ('<D:sync-collection %s><D:sync-token>%%s</D:sync-token>'
+            '<D:sync-level>1</D:sync-level><D:prop>%s</D:prop>'
+            '</D:sync-collection>' % (NS, props))
+    answers = {}
+    for name, app in apps.items():
+        assert app.request("MKCALENDAR", "/alice/cal/",
+                           user="alice").status == 201
+        for i in range(4):
+            app.request("PUT", "/alice/cal/e%d.ics" % i, event("e%d" % i),
+                        user="alice")
+        first = app.request("REPORT", "/alice/cal/", body % "", user="alice")
+        token = re.findall(r"sync-token>([^<]+)<", first.text)[-1]
+        assert app.request("DELETE", "/alice/cal/e1.ics",
+                           user="alice").status == 200
+        app.request("PUT", "/alice/cal/e2.ics", event("e2", "Moved"),
+                    user="alice")
+        after = app.request("REPORT", "/alice/cal/", body % token,
+                            user="alice")
+        again = app.request("REPORT", "/alice/cal/", body % "", user="alice")
+        answers[name] = [(r.status, normalize(r.body))
+                         for r in (first, after, again)]
+    assert answers["plugin"][:2] == answers["plain"][:2]
+    assert b"404 Not Found</status></response>" in answers["plain"][1][1]
+    # An initial sync names no removed member (RFC 6578 s3.4).
+    assert answers["plugin"][2] == (207, _without_removed(
+        answers["plain"][2][1]))
