@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import threading
 import time
 from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
@@ -258,10 +259,34 @@ HISTORY_VERSION = 1
 #: A history file's state: inode, size, mtime (Radicale rewrites one by
 #: atomic rename, so any rewrite changes it).
 HistoryKey = Tuple[int, int, int]
+_PACKED = struct.Struct("<32s32sQQQ")
 
-# history.json path -> [stamp of the file, {href: [etag, history etag,
-# inode, size, mtime_ns]}, unsaved changes]
+# history.json path -> [stamp of the file, {href: packed value}, unsaved]
 _histories: Dict[str, list] = {}
+
+
+def _pack(value: List[Any]) -> Any:
+    """[etag, history etag, inode, size, mtime_ns] in 88 bytes when the
+    ETags are Radicale's SHA-256 ones (a third of the memory), else as is."""
+    etag, history_etag = value[0], value[1]
+    if len(etag) == 66 and etag[0] == etag[-1] == '"' and \
+            len(history_etag) == 64:
+        try:
+            digest = bytes.fromhex(etag[1:-1])
+            history_digest = bytes.fromhex(history_etag)
+            if digest.hex() == etag[1:-1] and \
+                    history_digest.hex() == history_etag:  # lower case
+                return _PACKED.pack(digest, history_digest, *value[2:])
+        except (ValueError, TypeError, struct.error):
+            pass
+    return tuple(value)
+
+
+def _unpack(value: Any) -> List[Any]:
+    if isinstance(value, bytes):
+        etag, history_etag, *key = _PACKED.unpack(value)
+        return ['"%s"' % etag.hex(), history_etag.hex(), *key]
+    return list(value)
 
 
 class HistoryEtags:
@@ -277,21 +302,21 @@ class HistoryEtags:
         self._path = os.path.join(collection.cache_folder("scheduling"),
                                   HISTORY_FILE)
 
-    def known(self) -> Dict[str, list]:
-        """href -> [etag, history etag, inode, size, mtime_ns] (a copy)."""
+    def known(self) -> Dict[str, Any]:
+        """href -> packed value (a copy of the mapping; see ``lookup``)."""
         stamp = file_key(stat(self._path))
         with _memory_lock:
             cached = _histories.get(self._path)
             if cached is not None and cached[0] == stamp:
                 return dict(cached[1])
-        values: Dict[str, list] = {}
+        values: Dict[str, Any] = {}
         if stamp is not None:
             try:
                 with open(self._path, encoding="utf-8") as f:
                     data = json.load(f)
                 if data.get("version") != HISTORY_VERSION:
                     raise ValueError("version %r" % data.get("version"))
-                values = {href: list(value) for href, value in
+                values = {href: _pack(value) for href, value in
                           data["history"].items() if len(value) == 5}
             except (OSError, ValueError, KeyError, TypeError,
                     AttributeError) as e:
@@ -303,20 +328,28 @@ class HistoryEtags:
         return dict(values)
 
     @staticmethod
-    def lookup(known: Dict[str, list], href: str, etag: str,
+    def lookup(known: Dict[str, Any], href: str, etag: str,
                key: Optional[HistoryKey]) -> Optional[str]:
         """The history ETag if the history file (with stat ``key``) is
         the one last read and holds ``etag``, else None."""
         value = known.get(href)
-        if value is None or key is None or value[0] != etag or \
-                tuple(value[2:]) != key:
+        if value is None or key is None:
             return None
-        return value[1]
+        if not isinstance(value, bytes):
+            cached_etag, history_etag, *cached_key = value
+            return history_etag if cached_etag == etag and \
+                tuple(cached_key) == key else None
+        digest, history_digest, *cached_key = _PACKED.unpack(value)
+        if tuple(cached_key) != key or len(etag) != 66 or \
+                etag[1:-1] != digest.hex():
+            return None
+        return history_digest.hex()
 
-    def update(self, learnt: Dict[str, list], present: Iterable[str]
+    def update(self, learnt: Dict[str, List[Any]], present: Iterable[str]
                ) -> None:
-        """Keep what a sync learnt; forget hrefs whose history file is
-        gone (``present``: the history folder's names)."""
+        """Keep what a sync learnt ([etag, history etag, inode, size,
+        mtime_ns] by href); forget hrefs whose history file is gone
+        (``present``: the history folder's names)."""
         names = set(present)
         with _memory_lock:
             cached = _histories.get(self._path)
@@ -329,20 +362,20 @@ class HistoryEtags:
             values = dict(values)
             for href in gone:
                 del values[href]
-            values.update(learnt)
+            values.update((href, _pack(value))
+                          for href, value in learnt.items())
             cached[1] = values
             cached[2] += len(learnt) + len(gone)
             if cached[2] < SAVE_EVERY:
                 return
-            snapshot = dict(values)
         try:
             self._collection.storage.journal.write_file(
-                self._path, json.dumps({"version": HISTORY_VERSION,
-                                        "history": snapshot}))
+                self._path, json.dumps({"version": HISTORY_VERSION, "history": {
+                    href: _unpack(value) for href, value in values.items()}}))
         except OSError as e:  # derived data: answers stay right without it
             logger.warning("Scheduling: cannot save the history cache of "
                            "%r: %s", self._collection.path, e)
             return
         stamp = file_key(stat(self._path))
         with _memory_lock:
-            _histories[self._path] = [stamp, snapshot, 0]
+            _histories[self._path] = [stamp, values, 0]

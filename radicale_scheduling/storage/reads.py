@@ -10,7 +10,7 @@ import os
 import time
 import xml.etree.ElementTree as ET
 from stat import S_ISREG
-from typing import Dict, Iterable, Iterator, List, NamedTuple, Optional, Set, Tuple, cast
+from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Set, Tuple, cast
 
 from radicale import item as radicale_item
 from radicale import pathutils
@@ -340,7 +340,7 @@ class _SyncPlan:
         self.items: List[_Listed] = []
         self.folder = ""
         self.history: Dict[str, Optional[HistoryKey]] = {}
-        self.known: Dict[str, list] = {}
+        self.known: Dict[str, Any] = {}
         self.learnt: Dict[str, list] = {}
 
 
