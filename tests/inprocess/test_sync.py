@@ -268,3 +268,29 @@ def test_item_over_the_size_limit_left_out_as_in_radicale(tmp_path):
     pair.sync(token, ETAG + TYPE)
     initial = pair.sync("", ETAG + TYPE)
     assert CAL + "e1.ics" not in initial.text
+
+
+@pytest.mark.parametrize("damage", ["garbage", "removed", "old version"])
+def test_history_cache_is_derived_data(pair, damage):
+    """The plugin's cache of history ETags (beside its index) may be lost
+    or damaged: the answers stay Radicale's, read the Radicale way."""
+    for i in range(70):  # enough changes for the cache to be written
+        pair.plain.request("PUT", CAL + "x%d.ics" % i, event("x%d" % i),
+                           user="alice")
+    token = token_of(pair.sync())
+    cache = os.path.join(pair.cal(), ".Radicale.cache", "scheduling",
+                         "history.json")
+    assert os.path.exists(cache)
+    if damage == "removed":
+        os.remove(cache)
+    else:
+        with open(cache, "w") as f:
+            f.write("{not json" if damage == "garbage" else
+                    '{"version": 0, "history": {}}')
+    pair.plain.request("PUT", CAL + "x1.ics", event("x1", "Changed"),
+                       user="alice")
+    pair.turn = 1  # the plugin first
+    changed = pair.sync(token)
+    assert [r.findtext("D:href", namespaces=NS) for r in
+            changed.xml.findall("D:response", NS)] == [CAL + "x1.ics"]
+    pair.sync("")
