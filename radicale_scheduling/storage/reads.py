@@ -180,8 +180,7 @@ class Reads(compat.Collection):
 
     def find_uid(self, uid: str) -> List[str]:
         """The hrefs holding ``uid`` (normally one), from the index."""
-        hrefs = sorted(href for href, entry in self.index.entries().items()
-                       if entry.uid == uid)
+        hrefs = self.index.find_uid(uid)
         txn = journal.current()
         staged = txn.in_folder(self.folder) if txn is not None else None
         if not staged:
