@@ -313,8 +313,12 @@ class ItemIndex:
     def _listed(self, current: Dict[str, Entry], names: set) -> None:
         """A full validation listed ``names`` and found ``current``: the
         view of the entries memory now holds, if they are ``current``."""
+        stamp = self._file_stamp()
         with _memory_lock:
             cached = _memory.get(self._path)
+            if cached is None and not current:
+                # Nothing kept yet: the first change is saved, as before.
+                cached = _memory[self._path] = [stamp, {}, SAVE_EVERY]
             if cached is not None and cached[1] == current:
                 _uid_views[self._path] = _UidView(cached[1], frozenset(names))
 
