@@ -280,17 +280,17 @@ class ItemIndex:
             return []
         view = self._uid_view()
         if view is not None and view.names == names:
-            hrefs = view.by_uid.get(uid, ())
+            hrefs = view.uid_map().get(uid, ())
             if all(_unchanged(view.entries.get(href),
                               os.path.join(self._folder, href))
                    for href in hrefs):
                 return sorted(hrefs)
         # Names came or went, or a candidate changed: validate in full.
-        self.entries()
+        entries = self.entries()
         view = self._uid_view()
         if view is not None:
-            return sorted(view.by_uid.get(uid, ()))
-        return sorted(href for href, entry in self.entries().items()
+            return sorted(view.uid_map().get(uid, ()))
+        return sorted(href for href, entry in entries.items()
                       if entry.uid == uid)
 
     def _uid_view(self) -> Optional[_UidView]:
@@ -303,11 +303,6 @@ class ItemIndex:
                 return None
         if cached[0] != self._file_stamp():
             return None
-        if view.by_uid is None:
-            by_uid: Dict[str, List[str]] = {}
-            for href, entry in view.entries.items():
-                by_uid.setdefault(entry.uid, []).append(href)
-            view.by_uid = by_uid
         return view
 
     def _listed(self, current: Dict[str, Entry], names: set) -> None:
@@ -355,6 +350,14 @@ class _UidView:
         self.entries = entries
         self.names = names
         self.by_uid = by_uid
+
+    def uid_map(self) -> Dict[str, List[str]]:
+        if self.by_uid is None:
+            by_uid: Dict[str, List[str]] = {}
+            for href, entry in self.entries.items():
+                by_uid.setdefault(entry.uid, []).append(href)
+            self.by_uid = by_uid
+        return self.by_uid
 
 
 # index file -> the view of its entries in _memory
