@@ -68,6 +68,9 @@ class Transaction:
     after_commit: List[Callable[[], None]] = field(default_factory=list)
     result: Any = None
     _folders: Dict[str, Dict[str, Write]] = field(default_factory=dict)
+    #: (folder, UID) -> hrefs as the files hold them: nothing is written to
+    #: a folder before commit, so one look per operation is enough.
+    uid_lookups: Dict[Tuple[str, str], List[str]] = field(default_factory=dict)
 
     def stage(self, write: Write) -> None:
         # A later write of the same file replaces the earlier one but
