@@ -8,6 +8,7 @@ folder and compares each file's inode, size and mtime (Radicale writes by
 atomic rename, so a rewrite changes the inode).  A file changed by hand or
 while the plugin was off is read again through Radicale's item cache, so
 time ranges are Radicale's own; a missing or corrupt index is rebuilt.
+UID lookups check less (names and candidates, see ``find_uid``).
 """
 
 from __future__ import annotations
