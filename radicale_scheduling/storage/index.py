@@ -8,6 +8,7 @@ folder and compares each file's inode, size and mtime (Radicale writes by
 atomic rename, so a rewrite changes the inode).  A file changed by hand or
 while the plugin was off is read again through Radicale's item cache, so
 time ranges are Radicale's own; a missing or corrupt index is rebuilt.
+UID lookups check less (names and candidates, see ``find_uid``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import os
 import struct
 import threading
 import time
-from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Tuple
 
 from radicale import pathutils
 from radicale.log import logger
@@ -150,9 +151,11 @@ class ItemIndex:
             listing = os.scandir(self._folder)
         except FileNotFoundError:
             return {}
+        names = set()
         with listing:
             for entry in listing:
                 href = entry.name
+                names.add(href)
                 if href.startswith(".") or \
                         not pathutils.is_safe_filesystem_path_component(href):
                     continue
@@ -176,6 +179,7 @@ class ItemIndex:
                 logger.info("Scheduling: indexed %d items of %r in %.1f s",
                             len(current), self._collection.path,
                             time.monotonic() - started)
+        self._listed(current, names)
         return current
 
     def _read(self, href: str, st: os.stat_result) -> Optional[Entry]:
@@ -193,17 +197,24 @@ class ItemIndex:
             return None
 
     def record(self, href: str, uid: str, component: str,
-               time_range: Tuple[int, int]) -> None:
+               time_range: Tuple[int, int], etag: str = "",
+               name: str = "") -> None:
         """Note an item the server just wrote, so that nobody has to read
-        it back to index it (the folder is still checked on every use)."""
+        it back to index it (the folder is still checked on every use);
+        ``etag`` and ``name`` only as Radicale gave them."""
         st = stat(os.path.join(self._folder, href))
         if st is None:
             return
+        before = self._uid_view()
         entries = self._load()
+        if before is not None and not self._is_current(before):
+            before = None  # reloaded: another process saved the index
         entries[href] = Entry(st.st_ino, st.st_size, st.st_mtime_ns, uid,
                               component, int(time_range[0]),
-                              int(time_range[1]))
+                              int(time_range[1]), etag, name)
         self._keep(entries, 1)
+        if before is not None:
+            self._recorded(before, href, entries[href])
 
     def known(self, href: str) -> Optional[Entry]:
         """What the index last knew of ``href``, unvalidated: the caller
@@ -249,6 +260,115 @@ class ItemIndex:
             href for href, entry in self.entries().items()
             if (wanted is None or entry.component in wanted)
             and not (entry.start >= end or entry.end <= start))
+
+    # -- UID lookups -------------------------------------------------------------
+    #
+    # "Which hrefs hold this UID?" is asked for every attendee's calendars on
+    # every invitation, where a full validation (a stat per file) costs more
+    # than the delivery.  It is answered from the entries of the last full
+    # validation, checked by the folder's names (one listdir) and a stat of
+    # each file the index names for the UID.  Every write of Radicale and of
+    # the server replaces a file by rename, and Radicale refuses a PUT or a
+    # MOVE that changes the UID of an existing href (409 no-uid-conflict), so
+    # this sees every change that can alter the answer but one: a file
+    # rewritten by hand in place with another UID under the same name.  Any
+    # listing, poll or report validates in full and catches that one too.
+
+    def find_uid(self, uid: str) -> List[str]:
+        """The hrefs whose file holds ``uid``, sorted."""
+        try:
+            names = set(os.listdir(self._folder))
+        except FileNotFoundError:
+            return []
+        view = self._uid_view()
+        if view is not None and view.names == names:
+            hrefs = view.uid_map().get(uid, ())
+            if all(_unchanged(view.entries.get(href),
+                              os.path.join(self._folder, href))
+                   for href in hrefs):
+                return sorted(hrefs)
+        # Names came or went, or a candidate changed: validate in full.
+        entries = self.entries()
+        view = self._uid_view()
+        if view is not None:
+            return sorted(view.uid_map().get(uid, ()))
+        return sorted(href for href, entry in entries.items()
+                      if entry.uid == uid)
+
+    def _uid_view(self) -> Optional[_UidView]:
+        """The view of the entries in memory, None if there is none (it is
+        made by a full validation) or another process saved the index."""
+        with _memory_lock:
+            cached = _memory.get(self._path)
+            view = _uid_views.get(self._path)
+            if cached is None or view is None or view.entries is not cached[1]:
+                return None
+        if cached[0] != self._file_stamp():
+            return None
+        return view
+
+    def _listed(self, current: Dict[str, Entry], names: set) -> None:
+        """A full validation listed ``names`` and found ``current``: the
+        view of the entries memory now holds, if they are ``current``."""
+        stamp = self._file_stamp()
+        with _memory_lock:
+            cached = _memory.get(self._path)
+            if cached is None and not current:
+                # Nothing kept yet: the first change is saved, as before.
+                cached = _memory[self._path] = [stamp, {}, SAVE_EVERY]
+            if cached is not None and cached[1] == current:
+                _uid_views[self._path] = _UidView(cached[1], frozenset(names))
+
+    def _is_current(self, view: _UidView) -> bool:
+        with _memory_lock:
+            cached = _memory.get(self._path)
+            return cached is not None and view.entries is cached[1]
+
+    def _recorded(self, before: _UidView, href: str, entry: Entry) -> None:
+        """``record`` wrote ``href``: the view carries over, with its name."""
+        with _memory_lock:
+            cached = _memory.get(self._path)
+            if cached is None or cached[1].get(href) != entry:
+                return
+            by_uid = before.by_uid
+            if by_uid is not None:
+                by_uid = dict(by_uid)
+                old = before.entries.get(href)
+                if old is not None:
+                    by_uid[old.uid] = [h for h in by_uid[old.uid] if h != href]
+                by_uid[entry.uid] = by_uid.get(entry.uid, []) + [href]
+            _uid_views[self._path] = _UidView(
+                cached[1], before.names | {href}, by_uid)
+
+
+class _UidView:
+    """The entries of a full validation (the very dict memory holds), the
+    names listed then, and uid -> hrefs, made on first use."""
+
+    __slots__ = ("entries", "names", "by_uid")
+
+    def __init__(self, entries: Dict[str, Entry], names: FrozenSet[str],
+                 by_uid: Optional[Dict[str, List[str]]] = None) -> None:
+        self.entries = entries
+        self.names = names
+        self.by_uid = by_uid
+
+    def uid_map(self) -> Dict[str, List[str]]:
+        if self.by_uid is None:
+            by_uid: Dict[str, List[str]] = {}
+            for href, entry in self.entries.items():
+                by_uid.setdefault(entry.uid, []).append(href)
+            self.by_uid = by_uid
+        return self.by_uid
+
+
+# index file -> the view of its entries in _memory
+_uid_views: Dict[str, _UidView] = {}
+
+
+def _unchanged(entry: Optional[Entry], path: str) -> bool:
+    st = stat(path)
+    return entry is not None and st is not None and same_file(entry, st)
 
 
 # -- history ETags (sync-collection) ------------------------------------------

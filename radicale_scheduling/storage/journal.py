@@ -68,6 +68,9 @@ class Transaction:
     after_commit: List[Callable[[], None]] = field(default_factory=list)
     result: Any = None
     _folders: Dict[str, Dict[str, Write]] = field(default_factory=dict)
+    #: (folder, UID) -> hrefs as the files hold them: nothing is written to
+    #: a folder before commit, so one look per operation is enough.
+    uid_lookups: Dict[Tuple[str, str], List[str]] = field(default_factory=dict)
 
     def stage(self, write: Write) -> None:
         # A later write of the same file replaces the earlier one but
@@ -89,6 +92,18 @@ class Transaction:
 
 _current: contextvars.ContextVar[Optional[Transaction]] = \
     contextvars.ContextVar("radicale_scheduling_transaction", default=None)
+
+
+@dataclass
+class _Batch:
+    """Files written, and folders changed, whose sync waits (in order)."""
+
+    files: List[str] = field(default_factory=list)
+    folders: Dict[str, None] = field(default_factory=dict)
+
+
+_batch: contextvars.ContextVar[Optional[_Batch]] = \
+    contextvars.ContextVar("radicale_scheduling_sync_batch", default=None)
 
 
 def current() -> Optional[Transaction]:
@@ -143,8 +158,9 @@ class Journal:
             if txn.final is not None:
                 records.append(txn.final.record)
             name = self._write_journal(records)
-            for write in txn.writes.values():
-                self._apply(write)
+            with self._synced_at_end():
+                for write in txn.writes.values():
+                    self._apply(write)
         if txn.final is not None:
             txn.result = txn.final.perform()
         if name is not None:
@@ -186,6 +202,7 @@ class Journal:
         write a file.  A temporary file left by a crash ends in ".tmp"
         (recover removes those of the journal)."""
         folder = os.path.dirname(path)
+        batch = _batch.get()
         if text is None:
             try:
                 os.remove(path)
@@ -198,9 +215,37 @@ class Journal:
             with open(tmp, "w", encoding="utf-8", newline="") as f:
                 f.write(text)
                 f.flush()
-                self.storage.fsync(f)
+                if batch is None:
+                    self.storage.fsync(f)
             os.replace(tmp, path)
-        self.storage.sync_directory(folder)
+            if batch is not None:
+                batch.files.append(path)
+        if batch is not None:
+            batch.folders.setdefault(folder)
+        else:
+            self.storage.sync_directory(folder)
+
+    @contextlib.contextmanager
+    def _synced_at_end(self) -> Iterator[None]:
+        """The files written inside are synced once all are written (and
+        each folder once), not one by one: a commit's writes are made
+        durable before its journal is removed, and until then a crash
+        means the journal is applied again, so their order on disk does
+        not matter.  Syncs in a row cost less than between the writes."""
+        batch = _Batch()
+        token = _batch.set(batch)
+        try:
+            yield
+        finally:
+            _batch.reset(token)
+        for path in batch.files:
+            try:
+                with open(path, "rb") as f:
+                    self.storage.fsync(f)
+            except FileNotFoundError:
+                continue  # written again and removed later in the batch
+        for folder in batch.folders:
+            self.storage.sync_directory(folder)
 
     # -- after a crash -----------------------------------------------------
 

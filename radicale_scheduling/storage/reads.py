@@ -282,12 +282,16 @@ class Reads(compat.Collection):
 
     def find_uid(self, uid: str) -> List[str]:
         """The hrefs holding ``uid`` (normally one), from the index."""
-        hrefs = sorted(href for href, entry in self.index.entries().items()
-                       if entry.uid == uid)
         txn = journal.current()
-        staged = txn.in_folder(self.folder) if txn is not None else None
+        if txn is None:
+            return self.index.find_uid(uid)
+        hrefs = txn.uid_lookups.get((self.folder, uid))
+        if hrefs is None:
+            hrefs = txn.uid_lookups[self.folder, uid] = \
+                self.index.find_uid(uid)
+        staged = txn.in_folder(self.folder)
         if not staged:
-            return hrefs
+            return list(hrefs)
         result = [h for h in hrefs if h not in staged]
         for href, write in staged.items():
             if write.text is not None and _uid_of(write) == uid:

@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 from radicale import item as radicale_item
 from radicale import pathutils
+from radicale.log import logger
 
 from radicale_scheduling import context
 from radicale_scheduling.storage import journal
@@ -47,17 +48,33 @@ class Writes(ScheduleTags):
         self.set_schedule_tag(href, schedule_tag)
         txn = journal.current()
         if txn is None:
-            return super().upload(href, item)
+            return self._radicale_upload(href, item)
         txn.finish_with({"path": os.path.join(self.folder, href),
                          "text": item.serialize()},
-                        lambda: super(Writes, self).upload(href, item))
+                        lambda: self._radicale_upload(href, item))
         return None
+
+    def _radicale_upload(self, href: str, item: radicale_item.Item) -> Any:
+        """Radicale's upload; the item it gives back is noted in the index,
+        so that the next UID lookup need not validate the whole folder."""
+        result = super().upload(href, item)
+        uploaded = result[0] if isinstance(result, tuple) else result  # 3.9
+        if self.tag and isinstance(uploaded, radicale_item.Item):
+            try:
+                self.index.record(href, uploaded.uid or "",
+                                  uploaded.component_name or "",
+                                  uploaded.time_range, uploaded.etag,
+                                  uploaded.name or "")
+            except Exception as e:  # derived data: the next use reads it
+                logger.debug("Scheduling: %r not indexed on upload: %s",
+                             href, e)
+        return result
 
     def upload(self, href: str, item: radicale_item.Item) -> Any:
         """A client's write: implicit scheduling (RFC 6638 s3.2.3.1)."""
         ctx = context.current()
         if ctx is None or self.schedule_kind or self.tag != "VCALENDAR":
-            return super().upload(href, item)
+            return self._radicale_upload(href, item)
         if not pathutils.is_safe_filesystem_path_component(href):
             raise pathutils.UnsafePathError(href)
         with self.storage.journal.transaction() as txn:

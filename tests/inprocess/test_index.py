@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from helpers import NS, make_server
-from scheduling_helpers import put
+from scheduling_helpers import hrefs, ics, put
 
 CAL = "/alice/cal/"
 REPORT_WEEK = (
@@ -137,3 +137,118 @@ def test_an_index_left_behind_by_a_crash_is_corrected(cal):
     assert week(cal) == [CAL + "b.ics"]
     assert put(cal, "alice", CAL + "b2.ics", event("b")).status == 409
     assert put(cal, "alice", CAL + "a2.ics", event("a")).status == 201
+
+
+# -- UID lookups of delivery (checked by names and candidates' stats) --------
+
+BOB = "/bob/calendar/"
+# An overwrite answers 204 (Radicale 3.9) or 201 (3.1).
+
+
+def bob_folder(server):
+    return os.path.join(server.collection_root(), "bob", "calendar")
+
+
+def bob_copies(server):
+    """href -> text of every object in bob's calendar."""
+    return {href: server.request("GET", href, user="bob").text
+            for href in hrefs(server, "bob", BOB)}
+
+
+def holding(copies, uid):
+    return sorted(href for href, text in copies.items()
+                  if "\r\nUID:%s\r\n" % uid in text)
+
+
+def write_by_hand(path, text):
+    """As an editor or a sync tool does: a new file renamed into place."""
+    with open(path + ".new", "w", newline="") as f:
+        f.write(text)
+    os.replace(path + ".new", path)
+
+
+def test_a_copy_added_by_hand_is_updated_not_duplicated(world):
+    """bob's calendar was looked up (m1) before his own copy of m2 appears
+    as a new file: the next invitation updates that file."""
+    write_by_hand(os.path.join(bob_folder(world), "hand.ics"),
+                  ics("m2", "bob", summary="Mine"))
+    assert put(world, "alice", "/alice/calendar/m2.ics",
+               ics("m2", "bob", summary="Theirs")).status == 201
+    copies = bob_copies(world)
+    assert holding(copies, "m2") == [BOB + "hand.ics"]
+    assert "SUMMARY:Theirs" in copies[BOB + "hand.ics"]
+
+
+def test_a_copy_removed_by_hand_is_recreated(world):
+    [copy] = holding(bob_copies(world), "m1")
+    os.remove(os.path.join(bob_folder(world), copy.rsplit("/", 1)[1]))
+    assert put(world, "alice", "/alice/calendar/m1.ics",
+               ics("m1", "bob", "carol", summary="Moved")).status in (201, 204)
+    copies = bob_copies(world)
+    [again] = holding(copies, "m1")
+    assert "SUMMARY:Moved" in copies[again]
+
+
+def test_a_copy_replaced_by_rename_with_another_uid_is_left_alone(world):
+    """The file that held m1 now holds another event under the same name:
+    the update of m1 must not overwrite it, and makes a new copy."""
+    [copy] = holding(bob_copies(world), "m1")
+    write_by_hand(os.path.join(bob_folder(world), copy.rsplit("/", 1)[1]),
+                  event("other"))
+    assert put(world, "alice", "/alice/calendar/m1.ics",
+               ics("m1", "bob", "carol", summary="Moved")).status in (201, 204)
+    copies = bob_copies(world)
+    assert holding(copies, "other") == [copy]
+    assert "ORGANIZER" not in copies[copy]
+    [new] = holding(copies, "m1")
+    assert new != copy and "SUMMARY:Moved" in copies[new]
+
+
+def test_a_uid_changed_in_place_by_hand_is_seen_after_a_listing(world):
+    """The one change a UID lookup alone does not see (README): a file
+    rewritten in place with another UID under its name.  Any listing of the
+    calendar validates every file and catches it."""
+    [copy] = holding(bob_copies(world), "m1")
+    with open(os.path.join(bob_folder(world), copy.rsplit("/", 1)[1]), "w",
+              newline="") as f:
+        f.write(event("other"))
+    assert hrefs(world, "bob", BOB)  # bob's client polls
+    assert put(world, "alice", "/alice/calendar/m1.ics",
+               ics("m1", "bob", "carol", summary="Moved")).status in (201, 204)
+    copies = bob_copies(world)
+    assert holding(copies, "other") == [copy]
+    [new] = holding(copies, "m1")
+    assert new != copy
+
+
+@pytest.mark.parametrize("storage_type", ["multifilesystem",
+                                          "radicale_scheduling"])
+def test_a_uid_under_another_name_is_refused_as_radicale_does(
+        tmp_path, storage_type):
+    options = {"scheduling_domain": "example.org"} \
+        if storage_type == "radicale_scheduling" else {}
+    server = make_server(str(tmp_path), storage_type=storage_type, **options)
+    server.propfind("/alice/", "D:resourcetype")
+    assert server.mkcalendar(CAL).status == 201
+    for name in ("a", "b", "c"):
+        assert put(server, "alice", CAL + name + ".ics",
+                   event(name)).status == 201
+    assert put(server, "alice", CAL + "a.ics", event("a")).status in (201, 204)
+    response = put(server, "alice", CAL + "d.ics", event("b"))
+    assert response.status == 409
+    assert response.xml.find("C:no-uid-conflict", NS) is not None
+    os.replace(os.path.join(folder(server), "b.ics"),
+               os.path.join(folder(server), "e.ics"))  # renamed by hand
+    assert put(server, "alice", CAL + "b.ics", event("b")).status == 409
+    assert put(server, "alice", CAL + "e.ics", event("b")).status in (201, 204)
+    # c.ics replaced by rename with another UID: "c" is free again.
+    path = os.path.join(folder(server), "c.ics")
+    with open(path + ".new", "w", newline="") as f:
+        f.write(event("z"))
+    os.replace(path + ".new", path)
+    assert put(server, "alice", CAL + "f.ics", event("c")).status == 201
+    assert put(server, "alice", CAL + "g.ics", event("z")).status == 409
+    assert put(server, "alice", CAL + "g.ics", event("c")).status == 409
+    assert sorted(n for n in os.listdir(folder(server))
+                  if not n.startswith(".")) == ["a.ics", "c.ics", "e.ics",
+                                                "f.ics"]
