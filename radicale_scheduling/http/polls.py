@@ -9,6 +9,7 @@ shares, free-busy-only access) is Radicale's.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from urllib.parse import quote
 from typing import Callable, Dict, List, Optional
 
 from radicale import item as radicale_item
@@ -41,11 +42,11 @@ def fast_response(arg: compat.Args) -> Optional[ET.Element]:
         return None
     path = item.collection.path
     # pathutils.unstrip_path(posixpath.join(collection.path, href)): both
-    # are sanitized already (a collection's path, a listed file name).
+    # are sanitized already (a collection's path, a listed file name), so
+    # this is make_href without its assert that sanitizes it again.
     uri = "/%s/%s" % (path, item.href) if path else "/%s" % item.href
     response = ET.Element(_RESPONSE)
-    ET.SubElement(response, _HREF).text = compat.make_href(
-        arg("base_prefix"), uri)
+    ET.SubElement(response, _HREF).text = quote(arg("base_prefix") + uri)
     found = [tag for tag in props if tag != _SCHEDULE_TAG]
     schedule_tag = None if len(found) == len(props) else \
         scheduling_props.schedule_tag(None, item)

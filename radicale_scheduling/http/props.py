@@ -140,7 +140,7 @@ def schedule_tag(ctx: Optional[Context], item: Any) -> Value:
     """CALDAV:schedule-tag of a stored object (RFC 6638 s9.3), if any;
     a listing's items from one look at the collection's tags."""
     collection = getattr(item, "collection", None)
-    tag = collection.listed_tag(item.href) \
+    tag = collection.listed_tag(item) \
         if collection is not None and hasattr(collection, "listed_tag") \
         and item.href else None
     return None if tag is None else element("C:schedule-tag", '"%s"' % tag)

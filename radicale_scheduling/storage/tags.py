@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import os
 import threading
+from dataclasses import dataclass
 from stat import S_ISREG
-from typing import AbstractSet, Dict, List, Optional, Tuple
+from typing import AbstractSet, Any, Dict, List, Optional, Tuple
 
 from radicale import pathutils
 
 from radicale_scheduling.itip.text import without_private
 from radicale_scheduling.storage import journal
 from radicale_scheduling.storage.index import Entry, file_key, same_file
-from radicale_scheduling.storage.reads import Reads
+from radicale_scheduling.storage.reads import IndexedItem, Reads
 
 TAGS_FOLDER = ".Radicale.scheduling-tags"
 #: Where a collection object keeps its listing's tags (see listed_tag).
@@ -27,6 +28,17 @@ FileKey = Tuple[int, int, int]
 #: files that changed since the last (the journal writes them by rename).
 _tag_files: Dict[str, Dict[str, Tuple[FileKey, str]]] = {}
 _tag_files_lock = threading.Lock()
+
+
+@dataclass
+class _Listing:
+    """What a listing of one collection object learnt of its tags."""
+
+    #: Tag file contents by name (None: staged writes, read one by one).
+    stored: Optional[Dict[str, str]]
+    hrefs: AbstractSet[str] = frozenset()
+    #: schedule_tags() with the hrefs it answered, once needed.
+    tags: Optional[Dict[str, str]] = None
 
 
 class ScheduleTags(Reads):
@@ -67,26 +79,43 @@ class ScheduleTags(Reads):
         of the tags folder and the legacy tags the index knows."""
         return self._listing_tags()[1]
 
-    def listed_tag(self, href: str) -> Optional[str]:
-        """``schedule_tag(href)`` for one item of a listing (PROPFIND
+    def listed_tag(self, item: Any) -> Optional[str]:
+        """``schedule_tag(item.href)`` for one item of a listing (PROPFIND
         depth 1 asks it of every item, on one collection object per
-        request): from the second item on, answered from
+        request): from the second item on, from one look at the tags
+        folder for this object, and the legacy tag of the index entry the
+        item was read from (validated by its stat), else from
         ``schedule_tags()``, worked out once for this object."""
-        listed = self.__dict__.get(_LISTED)
-        if listed is None:  # perhaps an item alone (depth 0, a report)
-            self.__dict__[_LISTED] = ()
+        href = item.href
+        listing = self.__dict__.get(_LISTED)
+        if listing is None:  # perhaps an item alone (depth 0, a report)
+            self.__dict__[_LISTED] = False
             return self.schedule_tag(href)
-        if not listed:
-            listed = self.__dict__[_LISTED] = self._listing_tags()
-        hrefs, tags = listed
-        return tags.get(href) if href in hrefs else self.schedule_tag(href)
+        if listing is False:
+            listing = self.__dict__[_LISTED] = _Listing(
+                None if self._staged_here() else self._tag_files())
+        entry: Optional[Entry] = getattr(item, "_entry", None) \
+            if isinstance(item, IndexedItem) else None
+        if listing.stored is not None and entry is not None and \
+                entry.legacy_tag is not None:
+            return listing.stored.get(href) or entry.legacy_tag or None
+        if listing.tags is None:
+            listing.hrefs, listing.tags = self._listing_tags()
+        return listing.tags.get(href) if href in listing.hrefs else \
+            self.schedule_tag(href)
+
+    def _staged_here(self) -> bool:
+        """The running operation staged writes of items or tags here."""
+        txn = journal.current()
+        return txn is not None and bool(
+            txn.in_folder(self.folder) or
+            txn.in_folder(os.path.join(self.folder, TAGS_FOLDER)))
 
     def _listing_tags(self) -> Tuple[AbstractSet[str], Dict[str, str]]:
         """(the hrefs answered, href -> tag of those that have one)."""
         entries = self.index.entries() if self.tag else {}
         txn = journal.current()
-        if txn is not None and (txn.in_folder(self.folder) or txn.in_folder(
-                os.path.join(self.folder, TAGS_FOLDER))):
+        if txn is not None and self._staged_here():
             # The running operation's staged writes: one by one.
             hrefs = set(entries)
             for href, write in txn.in_folder(self.folder).items():
