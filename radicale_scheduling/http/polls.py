@@ -9,8 +9,8 @@ shares, free-busy-only access) is Radicale's.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from urllib.parse import quote
 from typing import Callable, Dict, List, Optional
+from urllib.parse import quote
 
 from radicale import item as radicale_item
 
