@@ -28,17 +28,20 @@ _VALUES: Dict[str, Callable[[radicale_item.Item, str], Optional[str]]] = {
     clark("D:resourcetype"): lambda item, _: None}
 #: Answered as http/propfind.py completes Radicale's answer (its 404).
 _SCHEDULE_TAG = clark("C:schedule-tag")
+_ANSWERED = frozenset(_VALUES) | {_SCHEDULE_TAG}
+_STATUS_LINES = {code: compat.status_line(code) for code in (200, 404)}
 #: Arguments whose presence (truthy) leaves the answer to Radicale.
 _SPECIAL = ("propname", "allprop", "shares", "conversion", "freebusy_only")
 
 
 def fast_response(arg: compat.Args) -> Optional[ET.Element]:
     """As Radicale's xml_propfind_response answers, or None: Radicale's."""
-    item, props = arg("item"), arg("props")
-    if not isinstance(item, radicale_item.Item) or \
-            item.collection is None or not item.href or not props or \
-            not _VALUES.keys() >= set(props) - {_SCHEDULE_TAG} or \
-            any(arg(n) for n in _SPECIAL):
+    item = arg("item")
+    if not isinstance(item, radicale_item.Item):
+        return None
+    props = arg("props")
+    if item.collection is None or not item.href or not props or \
+            not _ANSWERED.issuperset(props) or any(arg(n) for n in _SPECIAL):
         return None
     path = item.collection.path
     # pathutils.unstrip_path(posixpath.join(collection.path, href)): both
@@ -75,4 +78,4 @@ def _propstat(response: ET.Element, code: int, tags: List[str],
             _VALUES[tag](item, encoding) if code == 200 else None
     if last is not None:
         prop.append(last)
-    ET.SubElement(propstat, _STATUS).text = compat.status_line(code)
+    ET.SubElement(propstat, _STATUS).text = _STATUS_LINES[code]
