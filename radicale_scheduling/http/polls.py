@@ -8,8 +8,9 @@ shares, free-busy-only access) is Radicale's.
 
 from __future__ import annotations
 
+import functools
 import xml.etree.ElementTree as ET
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, Optional, Tuple
 from urllib.parse import quote
 
 from radicale import item as radicale_item
@@ -30,8 +31,8 @@ _VALUES: Dict[str, Callable[[radicale_item.Item, str], Optional[str]]] = {
 _SCHEDULE_TAG = clark("C:schedule-tag")
 _ANSWERED = frozenset(_VALUES) | {_SCHEDULE_TAG}
 _STATUS_LINES = {code: compat.status_line(code) for code in (200, 404)}
-#: Arguments whose presence (truthy) leaves the answer to Radicale.
-_SPECIAL = ("propname", "allprop", "shares", "conversion", "freebusy_only")
+#: Arguments whose presence (truthy) leaves the answer to Radicale:
+#: propname, allprop, shares, conversion, freebusy_only.
 
 
 def fast_response(arg: compat.Args) -> Optional[ET.Element]:
@@ -40,9 +41,12 @@ def fast_response(arg: compat.Args) -> Optional[ET.Element]:
     if not isinstance(item, radicale_item.Item):
         return None
     props = arg("props")
-    if item.collection is None or not item.href or not props or \
-            not _ANSWERED.issuperset(props) or any(arg(n) for n in _SPECIAL):
+    plan = _plan(tuple(props)) if props else None
+    if plan is None or item.collection is None or not item.href or \
+            arg("propname") or arg("allprop") or arg("shares") or \
+            arg("conversion") or arg("freebusy_only"):
         return None
+    found, asks_tag, tag_first = plan
     path = item.collection.path
     # pathutils.unstrip_path(posixpath.join(collection.path, href)): both
     # are sanitized already (a collection's path, a listed file name), so
@@ -50,32 +54,39 @@ def fast_response(arg: compat.Args) -> Optional[ET.Element]:
     uri = "/%s/%s" % (path, item.href) if path else "/%s" % item.href
     response = ET.Element(_RESPONSE)
     ET.SubElement(response, _HREF).text = quote(arg("base_prefix") + uri)
-    found = [tag for tag in props if tag != _SCHEDULE_TAG]
-    schedule_tag = None if len(found) == len(props) else \
-        scheduling_props.schedule_tag(None, item)
-    if schedule_tag is not None or len(found) == len(props):
-        _propstat(response, 200, found, item, arg("encoding"), schedule_tag)
-        return response
-    # No tag: Radicale's 404 for it, where its propstat comes (the
-    # status first met in ``props`` comes first), once.
-    tagless = [(200, found), (404, [_SCHEDULE_TAG])]
-    if props[0] == _SCHEDULE_TAG:
-        tagless.reverse()
-    for code, tags in tagless:
-        if tags:
-            _propstat(response, code, tags, item, arg("encoding"))
+    tag = scheduling_props.schedule_tag(None, item) if asks_tag else None
+    # Without a tag, Radicale's 404 for it, once, where its propstat comes
+    # (the status first met in ``props`` first); with one, it comes last
+    # in the 200 propstat (as http/propfind.py's ``apply`` puts it).
+    missing = asks_tag and tag is None
+    if missing and tag_first:
+        _not_found(response)
+    if found or tag is not None:
+        encoding = arg("encoding")
+        propstat = ET.SubElement(response, _PROPSTAT)
+        prop = ET.SubElement(propstat, _PROP)
+        for name in found:
+            ET.SubElement(prop, name).text = _VALUES[name](item, encoding)
+        if tag is not None:
+            prop.append(tag)
+        ET.SubElement(propstat, _STATUS).text = _STATUS_LINES[200]
+    if missing and not tag_first:
+        _not_found(response)
     return response
 
 
-def _propstat(response: ET.Element, code: int, tags: List[str],
-              item: radicale_item.Item, encoding: str,
-              last: Optional[ET.Element] = None) -> None:
-    """A DAV:propstat of ``tags`` (values here for 200), then ``last``."""
+@functools.lru_cache(maxsize=64)
+def _plan(props: Tuple[str, ...]) -> Optional[Tuple[Tuple[str, ...], bool,
+                                                   bool]]:
+    """(the properties answered 200, schedule-tag asked, asked first), or
+    None when a property asked is not answered here."""
+    if not _ANSWERED.issuperset(props):
+        return None
+    found = tuple(name for name in props if name != _SCHEDULE_TAG)
+    return found, len(found) < len(props), props[0] == _SCHEDULE_TAG
+
+
+def _not_found(response: ET.Element) -> None:
     propstat = ET.SubElement(response, _PROPSTAT)
-    prop = ET.SubElement(propstat, _PROP)
-    for tag in tags:
-        ET.SubElement(prop, tag).text = \
-            _VALUES[tag](item, encoding) if code == 200 else None
-    if last is not None:
-        prop.append(last)
-    ET.SubElement(propstat, _STATUS).text = _STATUS_LINES[code]
+    ET.SubElement(ET.SubElement(propstat, _PROP), _SCHEDULE_TAG)
+    ET.SubElement(propstat, _STATUS).text = _STATUS_LINES[404]
