@@ -124,7 +124,10 @@ def around_response(arg: compat.Args, call_next: Callable[[], ET.Element]
         return call_next()
     requested = arg("props") or ()
     propname, allprop = bool(arg("propname")), bool(arg("allprop"))
-    response = polls.fast_response(arg) or call_next()
+    response = polls.fast_response(arg)
+    if response is not None:  # complete: it answers the schedule tag too
+        return response
+    response = call_next()
     if propname or allprop or not props.HANDLED.isdisjoint(requested):
         complete(ctx, response, arg("item"), requested, propname, allprop)
     return response

@@ -137,10 +137,11 @@ def _transp(ctx: Context, calendar: Any) -> Value:
 
 
 def schedule_tag(ctx: Optional[Context], item: Any) -> Value:
-    """CALDAV:schedule-tag of a stored object (RFC 6638 s9.3), if any."""
+    """CALDAV:schedule-tag of a stored object (RFC 6638 s9.3), if any;
+    a listing's items from one look at the collection's tags."""
     collection = getattr(item, "collection", None)
-    tag = collection.schedule_tag(item.href) \
-        if collection is not None and hasattr(collection, "schedule_tag") \
+    tag = collection.listed_tag(item) \
+        if collection is not None and hasattr(collection, "listed_tag") \
         and item.href else None
     return None if tag is None else element("C:schedule-tag", '"%s"' % tag)
 

@@ -20,10 +20,12 @@ import threading
 import time
 from typing import Any, Callable, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Tuple
 
+from radicale import item as radicale_item
 from radicale import pathutils
 from radicale.log import logger
 
 from radicale_scheduling import compat
+from radicale_scheduling.itip.text import SCHEDULE_TAG
 
 VERSION = 3
 #: Index files this version reads (2: no etags yet, learnt on reads).
@@ -48,6 +50,10 @@ class Entry(NamedTuple):
     #: 0 once the file was seen not to be Radicale's text of the item
     #: (written by hand): it is then read through Radicale at once.
     verbatim: int = 1
+    #: The schedule tag an object stored by an earlier version holds in
+    #: itself (X-RADICALE-SCHEDULE-TAG, storage/tags.py): "" none, None
+    #: not known yet (the file is read once to learn it).
+    legacy_tag: Optional[str] = None
 
 
 #: Changes kept in memory before the file is rewritten (every time would
@@ -190,7 +196,8 @@ class ItemIndex:
             start, end = item.time_range
             return Entry(st.st_ino, st.st_size, st.st_mtime_ns,
                          item.uid or "", item.component_name or "",
-                         int(start), int(end), item.etag, item.name or "")
+                         int(start), int(end), item.etag, item.name or "",
+                         legacy_tag=_no_legacy_tag(item))
         except Exception as e:  # a broken item: Radicale skips it too
             logger.warning("Scheduling: cannot index %r in %r: %s", href,
                            self._collection.path, e)
@@ -247,6 +254,18 @@ class ItemIndex:
         """The ETag and name Radicale gave the file ``href``."""
         self._amend(href, st, lambda entry: not entry.etag, etag=etag,
                     name=name)
+
+    # -- legacy schedule tags (storage/tags.py) -------------------------------
+
+    def learn_legacy_tags(self, found: Dict[str, Tuple[os.stat_result, str]]
+                          ) -> None:
+        """The legacy tag ("" none) of each file in ``found``, read from
+        the file with that stat; kept with the entries in memory (and saved
+        with their next change), so that it is read once per file version,
+        and in place, so that the UID lookups' view stays valid."""
+        for href, (st, legacy) in found.items():
+            self._amend(href, st, lambda entry: entry.legacy_tag is None,
+                        legacy_tag=legacy)
 
     # -- questions -------------------------------------------------------------
 
@@ -369,6 +388,17 @@ _uid_views: Dict[str, _UidView] = {}
 def _unchanged(entry: Optional[Entry], path: str) -> bool:
     st = stat(path)
     return entry is not None and st is not None and same_file(entry, st)
+
+
+def _no_legacy_tag(item: Any) -> Optional[str]:
+    """"" when Radicale's item surely holds no legacy schedule tag, None
+    when that is not sure: its text names none, and is the text of its
+    ETag (a tag taken out by storage/reads.py leaves the ETag the file's)."""
+    text = item.serialize()
+    if SCHEDULE_TAG.lower() in text.lower() or \
+            radicale_item.get_etag(text) != item.etag:
+        return None
+    return ""
 
 
 # -- history ETags (sync-collection) ------------------------------------------

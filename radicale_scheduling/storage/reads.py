@@ -31,6 +31,10 @@ from radicale_scheduling.storage.index import (
     stat,
 )
 
+#: Where a collection object keeps its validated entries for one more use
+#: (Reads._entries_of_request).
+_ENTRIES_OF_REQUEST = "_scheduling_entries_of_request"
+
 
 class Reads(compat.Collection):
     """A collection read through the journal and the index."""
@@ -75,8 +79,24 @@ class Reads(compat.Collection):
         # The index validated once per listing: a file added by hand is
         # read (by Radicale) once, not on every listing.
         if self.tag:
-            self.index.entries()
+            self._entries_of_request()
         return super().hrefs()
+
+    def _entries_of_request(self) -> Dict[str, Entry]:
+        """``index.entries()``, validated once for the two uses a PROPFIND
+        depth 1 makes of it (the listing, then the calendar's ETag): the
+        second use right after the first takes its result, if no operation
+        runs and the folder's stamp did not change (Radicale and the
+        plugin add, replace and remove items by rename)."""
+        txn = journal.current()
+        stamp = file_key(stat(self.folder))
+        kept = self.__dict__.pop(_ENTRIES_OF_REQUEST, None)
+        if kept is not None and txn is None and kept[0] == stamp:
+            return kept[1]
+        entries = self.index.entries()
+        if txn is None and stamp is not None:
+            self.__dict__[_ENTRIES_OF_REQUEST] = (stamp, entries)
+        return entries
 
     @property
     def etag(self) -> str:
@@ -91,7 +111,7 @@ class Reads(compat.Collection):
         return super().etag
 
     def _etag_from_index(self) -> Optional[str]:
-        entries = self.index.entries()
+        entries = self._entries_of_request()
         limit = self.listing_limit
         digest = hashlib.sha256()
         for href in compat.Collection.hrefs(self):

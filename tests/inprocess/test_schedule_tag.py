@@ -195,3 +195,44 @@ def test_the_tag_moves_with_the_object(server):
                           content_type="text/calendar").status == 201
     assert "Schedule-Tag" not in server.request(
         "GET", CAL + "m1.ics", user="alice").headers
+
+
+def _each_tag(collection):
+    tags = {href: collection.schedule_tag(href)
+            for href in collection.hrefs()}
+    return {href: tag for href, tag in tags.items() if tag}
+
+
+def test_schedule_tags_of_a_calendar_are_each_items_tag(server):
+    """``schedule_tags()`` (a listing's tags, for PROPFIND and
+    sync-collection) answers what ``schedule_tag(href)`` answers for each
+    item: tag files, tags kept in objects by earlier versions (also once
+    the index learnt them), none for other objects."""
+    organize(server, ics("m1", "bob", "carol"), USERS)
+    for uid in ("m2", "m3"):
+        assert put(server, "alice", CAL + uid + ".ics", ics(uid, "carol")
+                   ).status == 201
+    assert server.request("PUT", CAL + "plain.ics", ics("plain").replace(
+        "ORGANIZER;CN=alice:mailto:alice@example.org\r\n", ""), user="alice",
+        content_type="text/calendar").status == 201
+    folder = os.path.join(server.collection_root(), "alice", "calendar")
+    tag_file = os.path.join(folder, TAGS_FOLDER, "m2.ics")
+    with open(tag_file) as f:
+        m2_tag = f.read().strip()
+    os.remove(tag_file)
+    path = os.path.join(folder, "m2.ics")
+    with open(path, newline="") as f:
+        text = f.read()
+    with open(path, "w", newline="") as f:
+        f.write(text.replace("BEGIN:VEVENT\r\n", "BEGIN:VEVENT\r\n"
+                             "X-RADICALE-SCHEDULE-TAG:%s\r\n" % m2_tag))
+    for _ in range(2):  # the second time from what the index learnt
+        collection = next(iter(server.storage.discover(CAL)))
+        tags = collection.schedule_tags()
+        assert tags == _each_tag(collection)
+        assert set(tags) == {"m1.ics", "m2.ics", "m3.ics"}
+        assert tags["m2.ics"] == m2_tag
+    os.remove(os.path.join(folder, TAGS_FOLDER, "m3.ics"))
+    collection = next(iter(server.storage.discover(CAL)))
+    assert collection.schedule_tags() == _each_tag(collection)
+    assert "m3.ics" not in collection.schedule_tags()
