@@ -3,8 +3,8 @@
 (and, on 3.9, reads and hashes its file for getetag); here the answer is
 built as Radicale's ``xml_report`` builds it, from the members the sync
 itself listed (storage/reads.py ``sync_members``).  Anything else
-(calendar-data, schedule-tag, other properties, filters, shares, a token
-the collection does not know) is Radicale's.
+(calendar-data, other properties, filters, shares, a token the collection
+does not know) is Radicale's.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ _SYNC, _TOKEN, _PROP = map(clark, ("D:sync-collection", "D:sync-token",
 _RESPONSE, _HREF, _PROPSTAT, _STATUS = map(clark, (
     "D:response", "D:href", "D:propstat", "D:status"))
 _ETAG, _TYPE = clark("D:getetag"), clark("D:getcontenttype")
+#: DAVx5 asks for it too: Radicale answers it 404, then http/propfind.py
+#: puts the item's tag in (from one look at the collection's tags).
+SCHEDULE_TAG = clark("C:schedule-tag")
 #: What Radicale's report would do more than list: left to it.
 _SPECIAL = [clark(name) for name in ("C:filter", "CR:filter")]
 _EXPAND = ".//" + clark("C:expand")
@@ -47,7 +50,8 @@ def fast_report(arg: compat.Args) -> Optional[Tuple[int, ET.Element]]:
         return None
     prop = root.find(_PROP)
     props = [] if prop is None else [child.tag for child in prop]
-    if not props or not {_ETAG, _TYPE}.issuperset(props):
+    if not props or not {_ETAG, _TYPE, SCHEDULE_TAG}.issuperset(props) or \
+            SCHEDULE_TAG in props and not hasattr(collection, "schedule_tags"):
         return None
     token_element = root.find(_TOKEN)
     old_token = ""
@@ -98,26 +102,34 @@ class _Typed(NamedTuple):
 
 
 def _values(props: List[str], etag: str, vobject_name: str, component: str,
-            encoding: str) -> List[Tuple[str, str]]:
+            encoding: str) -> List[Tuple[str, Optional[str]]]:
+    """Each property's text, None for one Radicale does not know (404)."""
     return [(tag, etag if tag == _ETAG else compat.content_type(
-        cast(Any, _Typed(vobject_name, component)), encoding)) for tag in props]
+        cast(Any, _Typed(vobject_name, component)), encoding)
+        if tag == _TYPE else None) for tag in props]
 
 
 def _response(prefix: str, name: str,
-              values: Optional[List[Tuple[str, str]]], ok: str = ""
-              ) -> ET.Element:
+              values: Optional[List[Tuple[str, Optional[str]]]],
+              ok: str = "") -> ET.Element:
     """Radicale's ``xml_item_response``: href (``make_href`` of the
     collection's path and the name, quoted in two parts), then a 200
-    propstat, or a 404 status for a removed member."""
+    propstat and a 404 one (the properties it does not know), or a 404
+    status for a removed member."""
     response = ET.Element(_RESPONSE)
     ET.SubElement(response, _HREF).text = prefix + quote(name)
     if values is None:
         ET.SubElement(response, _STATUS).text = compat.status_line(404)
         return response
-    propstat = ET.SubElement(response, _PROPSTAT)
-    prop = ET.SubElement(propstat, _PROP)
-    for tag, text in values:
-        ET.SubElement(prop, tag).text = text
-    ET.SubElement(propstat, _STATUS).text = ok
+    for found in (True, False):
+        tags = [(tag, text) for tag, text in values
+                if (text is not None) == found]
+        if not tags:
+            continue
+        propstat = ET.SubElement(response, _PROPSTAT)
+        prop = ET.SubElement(propstat, _PROP)
+        for tag, text in tags:
+            ET.SubElement(prop, tag).text = text
+        ET.SubElement(propstat, _STATUS).text = \
+            ok if found else compat.status_line(404)
     return response
-

@@ -236,3 +236,53 @@ def test_objects_of_earlier_versions_keep_their_tags_in_the_listing(server):
         after = {**listed_tags(server, "alice", CAL),
                  **listed_tags(server, "bob", bob_cal)}
         assert after == before
+
+
+def sync_report(server, user, path, names, token=""):
+    """DAVx5's other poll: a sync-collection REPORT for ``names``."""
+    response = server.request("REPORT", path, (
+        '<?xml version="1.0"?><D:sync-collection xmlns:D="DAV:" xmlns:C='
+        '"urn:ietf:params:xml:ns:caldav"><D:sync-token>%s</D:sync-token>'
+        '<D:sync-level>1</D:sync-level><D:prop>%s</D:prop>'
+        '</D:sync-collection>' % (token, "".join(
+            "<%s/>" % (n if ":" in n else "D:" + n) for n in names))),
+        user=user)
+    assert response.status == 207, response.text
+    return response
+
+
+def test_a_sync_answers_the_tags_as_the_listing(server):
+    """sync-collection asking for schedule-tag (answered from one look at
+    the tags, http/sync.py): each item's tag as the listing and its GET
+    give it, in plain Radicale's answer for the same folder; an
+    incremental sync after the tags changed names the new ones."""
+    m1, bob_m1, alone = meeting(server)
+    plain = _plain_radicale(server)
+    orders = (("getetag", "C:schedule-tag"), ("C:schedule-tag",),
+              ("C:schedule-tag", "getcontenttype", "getetag"))
+    for names in orders:
+        ours = sync_report(server, "alice", CAL, names).responses()
+        theirs = sync_report(plain, "alice", CAL, names).responses()
+        assert set(ours) == set(theirs) == {m1, alone}
+        listed = listed_tags(server, "alice", CAL)
+        for href, response in ours.items():
+            assert tag_of(response) == listed[href]
+            expected = _with_tag(theirs[href], tag_of(response))
+            assert ET.tostring(response) == ET.tostring(expected), names
+        assert tag_of(ours[m1]) and tag_of(ours[alone]) is None
+    token = sync_report(server, "alice", CAL, DAVX5[1:]).xml.findtext(
+        "D:sync-token", namespaces=NS)
+    before = tag_of(sync_report(server, "alice", CAL, DAVX5[1:]
+                                ).responses()[m1])
+    text = server.request("GET", m1, user="alice").text
+    assert put(server, "alice", m1, text.replace(
+        "20260105T100000Z", "20260105T120000Z").replace(
+        "20260105T110000Z", "20260105T130000Z")).status in (201, 204)
+    changed = sync_report(server, "alice", CAL, DAVX5[1:], token)
+    assert set(changed.responses()) == {m1}
+    after = tag_of(changed.responses()[m1])
+    assert after and after != before
+    assert after == listed_tags(server, "alice", CAL)[m1]
+    bob_cal = bob_m1.rsplit("/", 1)[0] + "/"
+    bob = sync_report(server, "bob", bob_cal, DAVX5[1:]).responses()
+    assert tag_of(bob[bob_m1]) == listed_tags(server, "bob", bob_cal)[bob_m1]
