@@ -453,12 +453,13 @@ class HistoryEtags:
                                   HISTORY_FILE)
 
     def known(self) -> Dict[str, Any]:
-        """href -> packed value (a copy of the mapping; see ``lookup``)."""
+        """href -> packed value, to read only (``update`` replaces the
+        mapping, never changes it: no copy per sync of a large calendar)."""
         stamp = file_key(stat(self._path))
         with _memory_lock:
             cached = _histories.get(self._path)
             if cached is not None and cached[0] == stamp:
-                return dict(cached[1])
+                return cached[1]
         values: Dict[str, Any] = {}
         if stamp is not None:
             try:
@@ -475,7 +476,7 @@ class HistoryEtags:
                 values = {}
         with _memory_lock:
             _histories[self._path] = [stamp, values, 0]
-        return dict(values)
+        return values
 
     @staticmethod
     def lookup(known: Dict[str, Any], href: str, etag: str,
