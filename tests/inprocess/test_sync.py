@@ -12,10 +12,10 @@ The one intended difference: an initial sync names no removed member
 import os
 import pickle
 import re
-import xml.etree.ElementTree as ET
 
 import pytest
 from radicale import config
+from test_regression import _without_removed as without_removed
 from test_regression import event
 
 from helpers import NS, Application, Server, make_configuration, make_server
@@ -35,15 +35,6 @@ def sync_body(token="", props=ETAG):
 
 def token_of(response):
     return re.findall(r"sync-token>([^<]+)<", response.text)[-1]
-
-
-def without_removed(body):
-    """The body less its 404 responses (what an initial sync leaves out)."""
-    root = ET.fromstring(body)
-    for response in root.findall("{DAV:}response"):
-        if response.findtext("{DAV:}status") == "HTTP/1.1 404 Not Found":
-            root.remove(response)
-    return ET.tostring(root)
 
 
 def removed(answer):
