@@ -18,7 +18,7 @@ import os
 import struct
 import threading
 import time
-from typing import Any, Callable, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Set, Tuple
 
 from radicale import item as radicale_item
 from radicale import pathutils
@@ -300,7 +300,7 @@ class ItemIndex:
         except FileNotFoundError:
             return []
         view = self._uid_view()
-        if view is not None and view.names == names:
+        if view is not None and view.listed(names):
             hrefs = view.uid_map().get(uid, ())
             if all(_unchanged(view.entries.get(href),
                               os.path.join(self._folder, href))
@@ -336,7 +336,8 @@ class ItemIndex:
                 # Nothing kept yet: the first change is saved, as before.
                 cached = _memory[self._path] = [stamp, {}, SAVE_EVERY]
             if cached is not None and cached[1] == current:
-                _uid_views[self._path] = _UidView(cached[1], frozenset(names))
+                _uid_views[self._path] = _UidView(cached[1], frozenset(
+                    name for name in names if name not in current))
 
     def _is_current(self, view: _UidView) -> bool:
         with _memory_lock:
@@ -357,20 +358,28 @@ class ItemIndex:
                     by_uid[old.uid] = [h for h in by_uid[old.uid] if h != href]
                 by_uid[entry.uid] = by_uid.get(entry.uid, []) + [href]
             _uid_views[self._path] = _UidView(
-                cached[1], before.names | {href}, by_uid)
+                cached[1], before.others - {href}, by_uid)
 
 
 class _UidView:
     """The entries of a full validation (the very dict memory holds), the
-    names listed then, and uid -> hrefs, made on first use."""
+    other names listed then (dot-files, folders, unreadable items), and
+    uid -> hrefs, made on first use.  The listed names are the entries'
+    keys and ``others``: no second copy of every name is kept (a listing's
+    fresh strings, kept past it, would pin the memory of its temporaries)."""
 
-    __slots__ = ("entries", "names", "by_uid")
+    __slots__ = ("entries", "others", "by_uid")
 
-    def __init__(self, entries: Dict[str, Entry], names: FrozenSet[str],
+    def __init__(self, entries: Dict[str, Entry], others: FrozenSet[str],
                  by_uid: Optional[Dict[str, List[str]]] = None) -> None:
         self.entries = entries
-        self.names = names
+        self.others = others
         self.by_uid = by_uid
+
+    def listed(self, names: Set[str]) -> bool:
+        """``names`` (a folder's listing) are the names listed then."""
+        return self.others <= names and \
+            names - self.others == self.entries.keys()
 
     def uid_map(self) -> Dict[str, List[str]]:
         if self.by_uid is None:
