@@ -314,6 +314,12 @@ def storage_of(app: Any) -> Any:
     return getattr(app, "_storage", None)
 
 
+def uploaded_item(result: Any) -> Any:
+    """The item a collection's ``upload`` stored: 3.9 returns it with the
+    item it replaced, earlier versions alone."""
+    return result[0] if isinstance(result, tuple) else result
+
+
 def report_multistatus(result: Any) -> Optional[ET.Element]:
     """The multistatus of an ``xml_report`` result (status, multistatus)."""
     return result[1] if isinstance(result, tuple) else result

@@ -31,8 +31,6 @@ _VALUES: Dict[str, Callable[[radicale_item.Item, str], Optional[str]]] = {
 _SCHEDULE_TAG = clark("C:schedule-tag")
 _ANSWERED = frozenset(_VALUES) | {_SCHEDULE_TAG}
 _STATUS_LINES = {code: compat.status_line(code) for code in (200, 404)}
-#: Arguments whose presence (truthy) leaves the answer to Radicale:
-#: propname, allprop, shares, conversion, freebusy_only.
 
 
 def fast_response(arg: compat.Args) -> Optional[ET.Element]:
@@ -42,6 +40,8 @@ def fast_response(arg: compat.Args) -> Optional[ET.Element]:
         return None
     props = arg("props")
     plan = _plan(tuple(props)) if props else None
+    # propname, allprop, shares, conversion, free-busy-only access:
+    # Radicale's answer.
     if plan is None or item.collection is None or not item.href or \
             arg("propname") or arg("allprop") or arg("shares") or \
             arg("conversion") or arg("freebusy_only"):

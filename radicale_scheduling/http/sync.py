@@ -40,7 +40,8 @@ _TOKEN_FORM = re.compile(r"http://radicale\.org/ns/sync/[0-9a-f]{64}\Z")
 
 def fast_report(arg: compat.Args) -> Optional[Tuple[int, ET.Element]]:
     """Radicale's ``xml_report`` answer to a sync-collection asking for
-    DAV:getetag and DAV:getcontenttype only, or None: Radicale's."""
+    DAV:getetag, DAV:getcontenttype and CALDAV:schedule-tag only (the
+    tags put in by http/propfind.py), or None: Radicale's."""
     root, collection = arg("xml_request"), arg("collection")
     if root is None or root.tag != _SYNC or arg("share") or \
             not isinstance(collection, Reads) or not collection.path or \

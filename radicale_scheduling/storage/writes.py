@@ -12,7 +12,7 @@ from radicale import item as radicale_item
 from radicale import pathutils
 from radicale.log import logger
 
-from radicale_scheduling import context
+from radicale_scheduling import compat, context
 from radicale_scheduling.storage import journal
 from radicale_scheduling.storage.tags import ScheduleTags
 
@@ -58,7 +58,7 @@ class Writes(ScheduleTags):
         """Radicale's upload; the item it gives back is noted in the index,
         so that the next UID lookup need not validate the whole folder."""
         result = super().upload(href, item)
-        uploaded = result[0] if isinstance(result, tuple) else result  # 3.9
+        uploaded = compat.uploaded_item(result)
         if self.tag and isinstance(uploaded, radicale_item.Item):
             try:
                 self.index.record(href, uploaded.uid or "",

@@ -151,6 +151,16 @@ def test_a_forged_delegation_reply_adds_nobody():
     assert delegation.reply_lines_allowed(reply.calendar, BOB) == {BOB, DAVE}
 
 
+def _delegated_to_erin(bob_copy):
+    """bob's copy, delegated to erin instead of dave."""
+    text = bob_copy.serialize().replace("\r\n ", "")
+    return ical.parse(text.replace(
+        'DELEGATED-TO="%s"' % DAVE, 'DELEGATED-TO="%s"' % ERIN)
+        .replace("DELEGATED-TO=%s" % DAVE, 'DELEGATED-TO="%s"' % ERIN)
+        .replace("END:VEVENT", 'ATTENDEE;DELEGATED-FROM="%s":%s\r\n'
+                 'END:VEVENT' % (BOB, ERIN)))
+
+
 def test_declined_delegation_tells_the_delegator_and_allows_another():
     stored, copy = bobs_copy()
     delegated = delegate(copy, BOB, DAVE)
@@ -158,12 +168,7 @@ def test_declined_delegation_tells_the_delegator_and_allows_another():
     stored = inbound.apply_reply(change.messages[0].calendar, stored, BOB)
     bob_now = change.stored
     # Another delegate while dave has not declined: refused.
-    text = bob_now.serialize().replace("\r\n ", "")
-    again = ical.parse(text.replace(
-        'DELEGATED-TO="%s"' % DAVE, 'DELEGATED-TO="%s"' % ERIN)
-        .replace("DELEGATED-TO=%s" % DAVE, 'DELEGATED-TO="%s"' % ERIN)
-        .replace("END:VEVENT", 'ATTENDEE;DELEGATED-FROM="%s":%s\r\n'
-                 'END:VEVENT' % (BOB, ERIN)))
+    again = _delegated_to_erin(bob_now)
     with pytest.raises(SchedulingError):
         attendee.attendee_change(bob_now, again, BOB, NOW)
     # dave declines: the organizer must tell bob.
@@ -176,12 +181,7 @@ def test_declined_delegation_tells_the_delegator_and_allows_another():
     request = delegation.request_for(stored, BOB, ALICE, NOW)
     bob_now = inbound.apply("REQUEST", request.calendar, bob_now)
     # Now bob may delegate to erin; the REPLY tells the organizer.
-    text = bob_now.serialize().replace("\r\n ", "")
-    again = ical.parse(text.replace(
-        'DELEGATED-TO="%s"' % DAVE, 'DELEGATED-TO="%s"' % ERIN)
-        .replace("DELEGATED-TO=%s" % DAVE, 'DELEGATED-TO="%s"' % ERIN)
-        .replace("END:VEVENT", 'ATTENDEE;DELEGATED-FROM="%s":%s\r\n'
-                 'END:VEVENT' % (BOB, ERIN)))
+    again = _delegated_to_erin(bob_now)
     change = attendee.attendee_change(bob_now, again, BOB, NOW)
     assert [(m.method, m.recipient) for m in change.messages] == [
         ("REPLY", ALICE), ("REQUEST", ERIN)]
